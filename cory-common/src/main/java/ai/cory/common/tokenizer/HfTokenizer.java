@@ -157,12 +157,16 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     return toInts(tokenizer.encode(text, addSpecialTokens, false));
   }
 
+  /**
+   * {@inheritDoc} Encodes one text after the other on the calling thread: the Rust batch call
+   * would start a rayon thread pool competing with ND4J's OpenMP threads for the same cores
+   * (STACK.md: oversubscription), for work that is microseconds per prompt.
+   */
   @Override
   public List<int[]> encodeBatch(List<String> texts, boolean addSpecialTokens) {
-    Encoding[] encodings = tokenizer.batchEncode(texts, addSpecialTokens, false);
-    List<int[]> out = new ArrayList<>(encodings.length);
-    for (Encoding e : encodings) {
-      out.add(toInts(e));
+    List<int[]> out = new ArrayList<>(texts.size());
+    for (String text : texts) {
+      out.add(encode(text, addSpecialTokens));
     }
     return out;
   }
