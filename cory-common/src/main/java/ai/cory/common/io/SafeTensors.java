@@ -205,6 +205,7 @@ public final class SafeTensors {
    *                                  a non-float dtype or an unsuitable {@code dst}
    * @throws IOException              when reading fails (the file changed since {@link #open})
    */
+  @SuppressWarnings("try") // the workspace scope is used for its side effect only
   public void readInto(String name, long[] expectedShape, INDArray dst) throws IOException {
     TensorInfo t = info(name);
     String where = "tensor " + name + " in " + dir.describe(t.file());

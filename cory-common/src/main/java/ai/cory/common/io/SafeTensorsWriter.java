@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -79,7 +80,7 @@ public final class SafeTensorsWriter {
     int padded = (json.length + 7) / 8 * 8;
     byte[] headerBytes = new byte[padded];
     System.arraycopy(json, 0, headerBytes, 0, json.length);
-    java.util.Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
+    Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
     out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
     out.write(headerBytes);
     for (INDArray a : sorted.values()) {
@@ -125,6 +126,7 @@ public final class SafeTensorsWriter {
     return files;
   }
 
+  @SuppressWarnings("try") // the workspace scope is used for its side effect only
   private static void writeData(OutputStream out, INDArray a, Dtype dtype) throws IOException {
     long elements = a.length();
     if (elements == 0) {
