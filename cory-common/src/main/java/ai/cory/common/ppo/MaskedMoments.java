@@ -129,6 +129,26 @@ public record MaskedMoments(double count, double shift, double sum, double sumSq
     return biased * (count / (count - 1));
   }
 
+  /**
+   * TRL's {@code masked_var(values, mask, unbiased=True)} bit for bit: the biased variance times
+   * the Bessel factor {@code n / (n - 1)} computed in FLOAT32, because TRL's mask is an integer
+   * tensor and torch divides integer tensors in the default float type. The factor differs from
+   * the exact one by at most ~6e-8 relative; matching it lets the PPO step agree with TRL (and
+   * the golden file) to ~1e-15 instead of ~1e-8. Used for advantage and reward whitening and
+   * the {@code returns/var}, {@code val/var} statistics.
+   *
+   * @throws IllegalStateException with fewer than 2 entries
+   */
+  public double trlMaskedVariance() {
+    double biased = variance(false);
+    if (count <= 1) {
+      throw new IllegalStateException("unbiased variance needs at least 2 masked-in entries, got " + count
+          + " (TRL divides by zero here: use a larger mini-batch)");
+    }
+    float bessel = (float) count / (float) (count - 1);
+    return biased * bessel;
+  }
+
   /** {@code {count, sum, sumSq}}: the doubles to all-reduce with SUM (the shift is agreed upon). */
   public double[] toArray() {
     return new double[] {count, sum, sumSq};

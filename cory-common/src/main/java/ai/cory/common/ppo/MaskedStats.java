@@ -19,16 +19,18 @@ public final class MaskedStats {
   }
 
   /**
-   * Two-pass masked variance: {@code masked_mean((x - masked_mean(x))^2)}, times
-   * {@code n / (n - 1)} if {@code unbiased}.
+   * Two-pass masked variance: {@code masked_mean((x - masked_mean(x))^2)}, times TRL's
+   * {@code n / (n - 1)} if {@code unbiased} (see {@link MaskedMoments#trlMaskedVariance()}).
    */
   public static double variance(double[][] x, double[][] mask, boolean unbiased) {
-    return MaskedMoments.twoPass(x, mask).variance(unbiased);
+    MaskedMoments m = MaskedMoments.twoPass(x, mask);
+    return unbiased ? m.trlMaskedVariance() : m.variance(false);
   }
 
   /**
    * TRL {@code masked_whiten(x, mask, shift_mean)} on one worker holding the whole batch:
-   * mean and UNBIASED variance over the masked-in entries, then
+   * mean and UNBIASED variance ({@link MaskedMoments#trlMaskedVariance()}) over the masked-in
+   * entries, then
    * {@code (x - mean) / sqrt(var + 1e-8)} on EVERY entry (masked-out ones included), plus the
    * mean back again if {@code shiftMean} is false.
    */
@@ -44,7 +46,7 @@ public final class MaskedStats {
   public static double[][] whiten(double[][] x, MaskedMoments globalMoments, boolean shiftMean) {
     Grids.requireGrid("x", x);
     double mean = globalMoments.mean();
-    double invStd = 1.0 / Math.sqrt(globalMoments.variance(true) + WHITEN_EPS);
+    double invStd = 1.0 / Math.sqrt(globalMoments.trlMaskedVariance() + WHITEN_EPS);
     double[][] out = new double[x.length][x[0].length];
     for (int j = 0; j < x.length; j++) {
       for (int t = 0; t < x[j].length; t++) {

@@ -190,6 +190,6 @@ public record PpoLoss(double cliprange, double cliprangeValue, double vfCoef, do
   }
 
   private static double varianceOrNaN(MaskedMoments m) {
-    return m.count() > 1 ? m.variance(true) : Double.NaN;
+    return m.count() > 1 ? m.trlMaskedVariance() : Double.NaN;
   }
 }
