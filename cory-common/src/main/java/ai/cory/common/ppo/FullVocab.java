@@ -1,6 +1,7 @@
 package ai.cory.common.ppo;
 
 import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -78,8 +79,9 @@ public final class FullVocab {
   }
 
   /**
-   * {@link #kl(double[], double[])} for each row of two (N, V) log-softmax blocks (any
-   * floating type; each row is copied to the heap as double), e.g. the B rows of one column.
+   * {@link #kl(double[], double[])} for each row of two (N, V) log-softmax blocks of any
+   * floating type, e.g. the B rows of one column: one bulk copy to the heap per block, then the
+   * same double-precision loop as the row version.
    *
    * @return (N) per-row KL
    */
@@ -91,22 +93,55 @@ public final class FullVocab {
           + " but refLogProbs has shape " + Arrays.toString(refLogProbs.shape()));
     }
     int rows = (int) logProbs.rows();
+    int vocab = (int) logProbs.columns();
+    double[] lp = hostDoubles(logProbs); // (N * V) row-major
+    double[] ref = hostDoubles(refLogProbs);
     double[] out = new double[rows];
     for (int i = 0; i < rows; i++) {
-      out[i] = kl(logProbs.getRow(i).toDoubleVector(), refLogProbs.getRow(i).toDoubleVector());
+      double kl = 0;
+      for (int v = i * vocab, end = v + vocab; v < end; v++) {
+        double l = lp[v];
+        double p = Math.exp(l);
+        if (p != 0.0) {
+          kl += p * (l - ref[v]);
+        }
+      }
+      out[i] = kl;
     }
     return out;
   }
 
-  /** {@link #entropy(double[])} for each row of an (N, V) log-softmax block; returns (N). */
+  /** {@link #entropy(double[])} for each row of an (N, V) log-softmax block (as {@link #klRows}); returns (N). */
   public static double[] entropyRows(INDArray logProbs) {
     requireMatrix("logProbs", logProbs);
     int rows = (int) logProbs.rows();
+    int vocab = (int) logProbs.columns();
+    double[] lp = hostDoubles(logProbs); // (N * V) row-major
     double[] out = new double[rows];
     for (int i = 0; i < rows; i++) {
-      out[i] = entropy(logProbs.getRow(i).toDoubleVector());
+      double h = 0;
+      for (int v = i * vocab, end = v + vocab; v < end; v++) {
+        double l = lp[v];
+        double p = Math.exp(l);
+        if (p != 0.0) {
+          h -= p * l;
+        }
+      }
+      out[i] = h;
     }
     return out;
+  }
+
+  /**
+   * The block widened to double as one row-major heap array, in a single bulk copy (per-row
+   * {@code getRow} copies cost more than the arithmetic).
+   */
+  private static double[] hostDoubles(INDArray block) {
+    long elements = block.length();
+    if (elements > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("block of " + elements + " elements is too large: pass fewer rows");
+    }
+    return block.castTo(DataType.DOUBLE).dup('c').data().asDouble();
   }
 
   private static void requireSameLength(int a, int b) {
