@@ -1,5 +1,7 @@
 package ai.cory.common.ppo;
 
+import java.util.function.UnaryOperator;
+
 /**
  * Additive sufficient statistics of the masked-in entries of a grid (or of a plain vector):
  * the count, and the sums of {@code x - shift} and {@code (x - shift)^2}. Records with the same
@@ -14,10 +16,11 @@ package ai.cory.common.ppo;
  *   <li>{@code MaskedMoments.of(x, mask)} on every worker (shift 0), all-reduce, take
  *       {@link #mean()};
  *   <li>{@code MaskedMoments.of(x, mask, globalMean)} on every worker, all-reduce; its
- *       {@link #variance(boolean)} is TRL's two-pass variance ({@code sum} is then ~1e-16 and the
- *       correction {@code sum^2 / n} vanishes).
+ *       {@link #variance(boolean)} / {@link #trlMaskedVariance()} is TRL's two-pass variance
+ *       ({@code sum} is then ~1e-16 and the correction {@code sum^2 / n} vanishes).
  * </ol>
- * One worker with the whole batch uses {@link #twoPass}. A single round with shift 0 is exact
+ * {@link #allReduced(double[][], double[][], UnaryOperator)} runs both rounds given the
+ * all-reduce; one worker with the whole batch uses {@link #twoPass}. A single round with shift 0 is exact
  * in real arithmetic and fine whenever |mean| is not large compared with the standard deviation.
  *
  * @param count number of masked-in entries n (a double: it is all-reduced with the sums)
@@ -80,6 +83,24 @@ public record MaskedMoments(double count, double shift, double sum, double sumSq
       q += d * d;
     }
     return new MaskedMoments(xs.length, shift, s, q);
+  }
+
+  /**
+   * The two-round protocol above on this worker's shard: the moments of the masked-in entries
+   * of the WHOLE batch about its mean, identical on every worker.
+   *
+   * @param sumAcrossWorkers element-wise SUM all-reduce of a small double array (every worker
+   *                         calls this method in step); {@code UnaryOperator.identity()} on one worker
+   */
+  public static MaskedMoments allReduced(double[][] x, double[][] mask, UnaryOperator<double[]> sumAcrossWorkers) {
+    double globalMean = fromArray(0.0, sumAcrossWorkers.apply(of(x, mask).toArray())).mean();
+    return fromArray(globalMean, sumAcrossWorkers.apply(of(x, mask, globalMean).toArray()));
+  }
+
+  /** {@link #allReduced(double[][], double[][], UnaryOperator)} for a vector of this worker's values (e.g. scores). */
+  public static MaskedMoments allReduced(double[] xs, UnaryOperator<double[]> sumAcrossWorkers) {
+    double globalMean = fromArray(0.0, sumAcrossWorkers.apply(of(xs, 0.0).toArray())).mean();
+    return fromArray(globalMean, sumAcrossWorkers.apply(of(xs, globalMean).toArray()));
   }
 
   /** Two-pass moments of the masked-in entries of {@code x}, about their own mean (one worker). */

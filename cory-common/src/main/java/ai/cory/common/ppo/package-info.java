@@ -21,7 +21,9 @@
  *   <li>advantage whitening (and optional reward whitening): {@link
  *       ai.cory.common.ppo.MaskedMoments} in two rounds, the same protocol as TRL's
  *       {@code get_global_statistics}: (count, sum) about 0 gives the global mean, then the
- *       squared deviations about that mean give the variance;
+ *       squared deviations about that mean give the variance
+ *       ({@link ai.cory.common.ppo.MaskedMoments#allReduced(double[][], double[][],
+ *       java.util.function.UnaryOperator)} runs both rounds given a SUM all-reduce);
  *   <li>running score moments: the batch's {@link ai.cory.common.ppo.MaskedMoments} of the raw
  *       scores feed {@link ai.cory.common.ppo.RunningMoments#updated};
  *   <li>KL-controller input and rollout metrics: {@link ai.cory.common.ppo.RolloutSums};

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The exact KL and the entropy on distributions with closed forms, and the per-token
@@ -55,6 +56,11 @@ final class FullVocabTest {
     INDArray ref = Nd4j.create(new double[][] {Q, Q}).castTo(DataType.FLOAT);
     assertArrayEquals(new double[] {LN2 / 4, 0.0}, FullVocab.klRows(lp, ref), 1e-7);
     assertArrayEquals(new double[] {1.5 * LN2, 1.5 * LN2}, FullVocab.entropyRows(lp), 1e-7);
+    // a view with an offset into a larger buffer (how the engine slices one column of a batch)
+    INDArray big = Nd4j.create(new double[][] {Q, P, Q, P}); // (4, V)
+    INDArray rows = big.get(NDArrayIndex.interval(1, 3), NDArrayIndex.all()); // rows P, Q
+    INDArray refRows = big.get(NDArrayIndex.interval(2, 4), NDArrayIndex.all()); // rows Q, P
+    assertArrayEquals(new double[] {LN2 / 4, LN2 / 4}, FullVocab.klRows(rows, refRows), 1e-15);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> FullVocab.klRows(lp, Nd4j.zeros(DataType.FLOAT, 2, 4)));
     assertTrue(e.getMessage().contains("[2, 3]") && e.getMessage().contains("[2, 4]"), e.getMessage());

@@ -107,6 +107,74 @@ final class MaskedStatsTest {
     assertEquals(whole.variance(false), single.variance(false), 1e-12);
   }
 
+  /** The two-round protocol run by three worker threads over an in-process SUM all-reduce. */
+  @Test
+  void allReducedOnThreeThreadsEqualsTheWholeBatch() throws Exception {
+    Random rng = new Random(11);
+    double[][] x = new double[6][5];
+    double[][] mask = new double[6][5];
+    for (int j = 0; j < 6; j++) {
+      for (int t = 0; t < 5; t++) {
+        x[j][t] = 1e3 + rng.nextGaussian(); // large mean: the second round matters
+        mask[j][t] = rng.nextDouble() < 0.7 ? 1 : 0;
+      }
+    }
+    int[][] shards = {{0, 1}, {2, 3}, {4, 5}};
+    SumAllReduce allReduce = new SumAllReduce(shards.length);
+    MaskedMoments[] results = new MaskedMoments[shards.length];
+    Thread[] workers = new Thread[shards.length];
+    for (int w = 0; w < shards.length; w++) {
+      int rank = w;
+      workers[w] = new Thread(() -> results[rank] = MaskedMoments.allReduced(rows(x, shards[rank]),
+          rows(mask, shards[rank]), allReduce::sum));
+      workers[w].start();
+    }
+    for (Thread t : workers) {
+      t.join(10_000);
+    }
+    MaskedMoments whole = MaskedMoments.twoPass(x, mask);
+    assertEquals(whole, MaskedMoments.allReduced(x, mask, java.util.function.UnaryOperator.identity()));
+    for (MaskedMoments r : results) {
+      assertEquals(whole.mean(), r.mean(), 1e-12);
+      assertEquals(whole.trlMaskedVariance(), r.trlMaskedVariance(), 1e-12);
+      assertEquals(results[0], r); // bit-identical on every worker
+    }
+  }
+
+  /** Element-wise SUM across N threads: every thread blocks until all contributed. */
+  private static final class SumAllReduce {
+    private final java.util.concurrent.CyclicBarrier contributed;
+    private final java.util.concurrent.CyclicBarrier read;
+    private double[] acc;
+
+    SumAllReduce(int parties) {
+      contributed = new java.util.concurrent.CyclicBarrier(parties);
+      read = new java.util.concurrent.CyclicBarrier(parties, () -> acc = null);
+    }
+
+    double[] sum(double[] part) {
+      try {
+        synchronized (this) {
+          if (acc == null) {
+            acc = new double[part.length];
+          }
+          for (int i = 0; i < part.length; i++) {
+            acc[i] += part[i];
+          }
+        }
+        contributed.await(10, java.util.concurrent.TimeUnit.SECONDS);
+        double[] out;
+        synchronized (this) {
+          out = acc.clone();
+        }
+        read.await(10, java.util.concurrent.TimeUnit.SECONDS);
+        return out;
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
   @Test
   void momentsAboutDifferentShiftsDoNotAdd() {
     assertThrows(IllegalArgumentException.class, () -> MaskedMoments.empty(0.0).plus(MaskedMoments.empty(1.0)));
