@@ -3,6 +3,7 @@ package ai.cory.common.model;
 import java.util.Objects;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A GPT-2 or Llama causal language model with a TRL-style value head, written by hand on one
@@ -37,6 +38,16 @@ public final class CausalLm {
   /** A model over existing parameters (aliased, not copied). */
   public static CausalLm of(Parameters params) {
     return new CausalLm(Objects.requireNonNull(params, "params"));
+  }
+
+  /**
+   * Loads a Hugging Face model directory; see {@link HfCheckpoint#load}.
+   *
+   * @param valueHeadSeed seed of the fresh value head when the checkpoint has none
+   */
+  public static CausalLm load(ai.cory.common.io.FileSource dir, DataType dataType,
+      long valueHeadSeed) throws java.io.IOException {
+    return HfCheckpoint.load(dir, dataType, valueHeadSeed);
   }
 
   /** A model with seeded random weights ({@link Parameters#initRandom}). */
@@ -116,7 +127,7 @@ public final class CausalLm {
     ws.options = opt;
     ws.backwardReady = ws.training;
     return new ForwardResult(
-        ws.logp.view(0, bsz, t - 1),
+        t > 1 ? ws.logp.view(0, bsz, t - 1) : Nd4j.create(dataType(), bsz, 0),
         ws.lse.view(0, bsz, t),
         opt.entropy() ? ws.entropy.view(0, bsz, t) : null,
         opt.values() ? ws.values.view(0, bsz, t) : null,

@@ -109,24 +109,38 @@ public final class Parameters {
    */
   public void initRandom(long seed) {
     List<ParamLayout.Entry> entries = layout.entries();
-    double[] buf = new double[8192];
     for (int i = 0; i < entries.size(); i++) {
-      ParamLayout.Entry e = entries.get(i);
-      SplittableRandom rng = new SplittableRandom(seed * 1_000_003L + i);
-      Init kind = initOf(e);
-      double bound = 1.0 / Math.sqrt(layout.config().hidden());
-      for (long done = 0; done < e.length(); done += buf.length) {
-        int n = (int) Math.min(buf.length, e.length() - done);
-        for (int k = 0; k < n; k++) {
-          buf[k] = switch (kind) {
-            case NORMAL -> 0.02 * rng.nextGaussian();
-            case ZERO -> 0.0;
-            case ONE -> 1.0;
-            case VALUE_HEAD -> bound * (2 * rng.nextDouble() - 1);
-          };
-        }
-        span.write(e.offset() + done, buf, 0, n);
+      initTensor(i, seed);
+    }
+  }
+
+  /** Fresh seeded value head (a pretrained LM checkpoint has none), as {@link #initRandom}. */
+  public void initValueHead(long seed) {
+    List<ParamLayout.Entry> entries = layout.entries();
+    for (int i = 0; i < entries.size(); i++) {
+      if (entries.get(i).name().startsWith("v_head.")) {
+        initTensor(i, seed);
       }
+    }
+  }
+
+  private void initTensor(int index, long seed) {
+    ParamLayout.Entry e = layout.entries().get(index);
+    SplittableRandom rng = new SplittableRandom(seed * 1_000_003L + index);
+    Init kind = initOf(e);
+    double bound = 1.0 / Math.sqrt(layout.config().hidden());
+    double[] buf = new double[(int) Math.min(8192, e.length())];
+    for (long done = 0; done < e.length(); done += buf.length) {
+      int n = (int) Math.min(buf.length, e.length() - done);
+      for (int k = 0; k < n; k++) {
+        buf[k] = switch (kind) {
+          case NORMAL -> 0.02 * rng.nextGaussian();
+          case ZERO -> 0.0;
+          case ONE -> 1.0;
+          case VALUE_HEAD -> bound * (2 * rng.nextDouble() - 1);
+        };
+      }
+      span.write(e.offset() + done, buf, 0, n);
     }
   }
 
