@@ -27,6 +27,7 @@ public final class CausalLm {
   private final Transformer transformer;
   private Parameters grads;   // allocated on first use: frozen reference models never need one
   private Weights gradWeights;
+  private CachedForward cached;
 
   private CausalLm(Parameters params) {
     this.cfg = params.layout().config();
@@ -191,6 +192,98 @@ public final class CausalLm {
     }
     LmHead.backward(weights, gradWeights, ws, batch, opt, dFull);
     transformer.backwardTrunk(weights, gradWeights, ws, batch);
+  }
+
+  /**
+   * Cache and buffers for generating with {@code batch} rows of up to {@code maxTokens} columns
+   * (prompt plus new tokens) in total.
+   */
+  public KvCache newKvCache(int batch, int maxTokens) {
+    return new KvCache(cfg, dataType(), batch, maxTokens);
+  }
+
+  /**
+   * Empties {@code cache} and runs the prompts through it.
+   *
+   * @param prompts (B, P) token ids, left-padded: every row's last column is a real token
+   * @param mask    (B, P) 1 real / 0 padding, or null when no row is padded
+   * @return (B, V) logits of the last column; a view into the cache, overwritten by the next
+   *         call
+   */
+  public INDArray prefill(KvCache cache, int[][] prompts, int[][] mask) {
+    checkCache(cache);
+    TokenBatch batch = TokenBatch.of(prompts, mask);
+    if (batch.batch() != cache.batch) {
+      throw new IllegalArgumentException("prompts have " + batch.batch() + " rows, the cache "
+          + cache.batch);
+    }
+    int p = batch.seq();
+    if (p > cache.maxTokens) {
+      throw new IllegalArgumentException("prompt of " + p + " columns exceeds the cache's "
+          + cache.maxTokens);
+    }
+    batch.validate(cfg);
+    for (int b = 0; b < batch.batch(); b++) {
+      if (batch.mask(b, p - 1) == 0) {
+        throw new IllegalArgumentException("prompt row " + b + " ends with padding; prompts "
+            + "must be left-padded so the last column is a real token");
+      }
+    }
+    cache.reset();
+    for (int c0 = 0; c0 < p; c0 += cache.chunkCols) {
+      int n = Math.min(cache.chunkCols, p - c0);
+      for (int b = 0; b < cache.batch; b++) {
+        for (int i = 0; i < n; i++) {
+          cache.tokens[b * n + i] = batch.token(b, c0 + i);
+          cache.chunkMask[b * n + i] = batch.mask(b, c0 + i);
+        }
+      }
+      cachedForward().chunk(cache, n, cache.chunkMask, c0 + n == p);
+    }
+    return cache.logitsView;
+  }
+
+  /**
+   * Appends one real token to every row and returns the next-token logits.
+   *
+   * @param nextTokens (B) ids
+   * @return (B, V) logits; a view into the cache, overwritten by the next call
+   */
+  public INDArray decode(KvCache cache, int[] nextTokens) {
+    checkCache(cache);
+    if (nextTokens.length != cache.batch) {
+      throw new IllegalArgumentException(nextTokens.length + " tokens for " + cache.batch
+          + " rows");
+    }
+    if (cache.length == 0) {
+      throw new IllegalStateException("decode before prefill");
+    }
+    if (cache.length >= cache.maxTokens) {
+      throw new IllegalStateException("KV cache full: " + cache.maxTokens + " slots");
+    }
+    for (int b = 0; b < cache.batch; b++) {
+      if (nextTokens[b] < 0 || nextTokens[b] >= cfg.vocabSize()) {
+        throw new IllegalArgumentException("token " + nextTokens[b] + " of row " + b
+            + " outside the vocabulary [0, " + cfg.vocabSize() + ")");
+      }
+      cache.tokens[b] = nextTokens[b];
+      cache.chunkMask[b] = 1;
+    }
+    cachedForward().chunk(cache, 1, cache.chunkMask, true);
+    return cache.logitsView;
+  }
+
+  private CachedForward cachedForward() {
+    if (cached == null) {
+      cached = new CachedForward(cfg, transformer, weights);
+    }
+    return cached;
+  }
+
+  private void checkCache(KvCache cache) {
+    if (!cache.cfg.equals(cfg) || cache.logits.dataType() != dataType()) {
+      throw new IllegalArgumentException("KV cache was created for another model");
+    }
   }
 
   Weights weights() {

@@ -125,10 +125,15 @@ final class Transformer {
   }
 
   private void norm(Span out, Span mean, Span rstd, Span x, Span w, Span b, int n, Workspace ws) {
+    norm(out, mean, rstd, x, w, b, n, ws.scratch);
+  }
+
+  /** LayerNorm (GPT-2) or RMSNorm (Llama; mean and b unused) of n rows. */
+  void norm(Span out, Span mean, Span rstd, Span x, Span w, Span b, int n, Scratch scratch) {
     if (gpt2) {
-      LayerNorm.forward(out, mean, rstd, x, w, b, n, cfg.hidden(), cfg.normEps(), ws.scratch);
+      LayerNorm.forward(out, mean, rstd, x, w, b, n, cfg.hidden(), cfg.normEps(), scratch);
     } else {
-      RmsNorm.forward(out, rstd, x, w, n, cfg.hidden(), cfg.normEps(), ws.scratch);
+      RmsNorm.forward(out, rstd, x, w, n, cfg.hidden(), cfg.normEps(), scratch);
     }
   }
 
