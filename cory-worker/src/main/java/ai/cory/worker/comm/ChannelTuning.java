@@ -6,10 +6,12 @@ import java.io.Serializable;
  * Per-channel Aeron parameters put into the channel URIs the ring creates, so they apply with an
  * embedded or an external media driver alike.
  *
- * <p>Defaults come from measurements on loopback (shared/design/STACK.md and {@link
- * AllreduceBench}): an 8 KiB UDP MTU and 4 MiB socket buffers / receiver window roughly triple UDP
- * throughput over Aeron's defaults (1408-byte MTU, 128 KiB window). Memory: each publication maps a
- * log of 3 terms, and with UDP each receiving rank maps another 3 terms.
+ * <p>Values come from {@link AllreduceBench} on loopback (2 cores, W = 2, 16 MiB buffers, 64 KiB
+ * chunks): UDP with Aeron's defaults (1408-byte MTU, default socket buffers and window) moved 17-52
+ * MiB/s, an 8 KiB MTU with 4 MiB socket buffers and window 62-111 MiB/s, a 64 KiB MTU 213-425
+ * MiB/s; 64 MiB terms were slower than 16 MiB ones (more memory to touch, no gain in window).
+ * Memory: each publication maps a log of 3 terms, and with UDP each receiving rank maps another 3
+ * terms, so 96 MiB of the Aeron directory per rank with 16 MiB terms.
  *
  * @param termLengthBytes publication term length ({@code term-length}); power of two in 64 KiB..1
  *     GiB. The largest message is min(term / 8, 16 MiB)
@@ -51,9 +53,21 @@ public record ChannelTuning(
     }
   }
 
-  /** Loopback / LAN defaults measured by {@link AllreduceBench}. */
+  /**
+   * For a LAN: 16 MiB terms, an 8 KiB UDP MTU (one jumbo frame; six IP fragments on a 1500-byte
+   * network, fine at LAN loss rates), 64 KiB IPC frames, 4 MiB socket buffers and window.
+   */
   public static ChannelTuning defaults() {
-    return new ChannelTuning(16 * 1024 * 1024, 8192, 65504, 4 * 1024 * 1024, 4 * 1024 * 1024);
+    return new ChannelTuning(16 << 20, 8192, MAX_MTU_BYTES, 4 << 20, 4 << 20);
+  }
+
+  /**
+   * For UDP between workers of one host: the loopback interface carries 64 KiB datagrams
+   * unfragmented, so the largest MTU cuts the syscalls per byte eightfold against {@link
+   * #defaults()}.
+   */
+  public static ChannelTuning loopback() {
+    return new ChannelTuning(16 << 20, MAX_MTU_BYTES, MAX_MTU_BYTES, 4 << 20, 4 << 20);
   }
 
   /** Aeron's own defaults (1408-byte MTU, driver-default buffers), for comparison. */

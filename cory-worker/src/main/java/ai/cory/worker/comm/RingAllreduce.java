@@ -69,7 +69,7 @@ public final class RingAllreduce implements Allreduce {
     try {
       subscription =
           aeron.addSubscription(
-              subscriptionChannel(self, config.tuning()), self.streamId(), leftWatch, leftWatch);
+              subscriptionChannel(self, config.tuning()), self.streamId(), null, leftWatch);
       publication =
           aeron.addExclusivePublication(
               publicationChannel(right, config.tuning()), right.streamId());

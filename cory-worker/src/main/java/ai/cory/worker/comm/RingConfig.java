@@ -29,6 +29,13 @@ public record RingConfig(
     ChannelTuning tuning)
     implements Serializable {
 
+  /**
+   * A good {@code chunkBytes} on loopback and LAN ({@link AllreduceBench}): small enough that a
+   * rank forwards data while the rest of a segment is still arriving, large enough that the
+   * per-message cost is negligible.
+   */
+  public static final int DEFAULT_CHUNK_BYTES = 64 * 1024;
+
   /** Smallest accepted {@code chunkBytes}: below this the 40-byte header dominates. */
   public static final int MIN_CHUNK_BYTES = 256;
 

@@ -1,7 +1,6 @@
 package ai.cory.worker.comm;
 
 import ai.cory.worker.comm.MessageHeader.OpKind;
-import io.aeron.AvailableImageHandler;
 import io.aeron.ExclusivePublication;
 import io.aeron.Image;
 import io.aeron.Publication;
@@ -298,11 +297,8 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
   private void applyPayload(final DirectBuffer buffer, final int offset, final int length) {
     if (length > messageRemainingBytes || length % kind.elementBytes() != 0) {
       throw protocolError(
-          "fragment of "
-              + length
-              + " bytes overruns the message ("
-              + messageRemainingBytes
-              + " bytes left) or splits an element",
+          "fragment of %d bytes overruns the message (%d bytes left) or splits an element"
+              .formatted(length, messageRemainingBytes),
           null,
           0);
     }
@@ -433,25 +429,15 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
   }
 
   /**
-   * Counts images of the left neighbour's publication coming and going; Aeron calls it on the
-   * client conductor thread, hence the volatile fields.
+   * Counts images of the left neighbour's publication that went away (end of stream, or no data for
+   * the driver's image liveness timeout). Aeron calls it on the client conductor thread.
    */
-  static final class ImageWatch implements AvailableImageHandler, UnavailableImageHandler {
-    private volatile int availableImages;
+  static final class ImageWatch implements UnavailableImageHandler {
     private volatile int lostImages;
 
     @Override
-    public void onAvailableImage(final Image image) {
-      availableImages++; // single writer: the client conductor thread
-    }
-
-    @Override
     public void onUnavailableImage(final Image image) {
-      lostImages++;
-    }
-
-    int availableImages() {
-      return availableImages;
+      lostImages++; // single writer: the client conductor thread
     }
 
     int lostImages() {
