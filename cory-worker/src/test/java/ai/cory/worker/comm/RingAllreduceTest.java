@@ -93,6 +93,38 @@ class RingAllreduceTest {
     }
   }
 
+  /** A 1 MiB chunk on 64 KiB terms (largest message 8 KiB) is cut to what Aeron accepts. */
+  @Test
+  void chunkLargerThanTheLargestMessageIsCappedToIt() throws Exception {
+    int worldSize = 2;
+    int size = 100_003;
+    List<Endpoint> endpoints = RingHarness.endpoints(Transport.IPC, worldSize);
+    ChannelTuning smallTerms = new ChannelTuning(64 * 1024, 1408, 1408, 0, 0);
+    List<Outcome<float[]>> outcomes =
+        RingHarness.run(
+            driver.aeronDirectoryName(),
+            new int[] {0, 1},
+            rank ->
+                new RingConfig(
+                    rank,
+                    endpoints,
+                    1 << 20,
+                    TimeUnit.MILLISECONDS.toNanos(TIMEOUT_MS),
+                    IdleMode.BACKOFF,
+                    smallTerms),
+            ring -> {
+              INDArray buffer = Nd4j.createFromArray(inputs(ring.rank(), size)); // (n)
+              ring.averageInPlace(buffer);
+              return buffer.toFloatVector();
+            });
+    float[][] inputs = {inputs(0, size), inputs(1, size)};
+    for (Outcome<float[]> outcome : outcomes) {
+      assertNull(outcome.error());
+      assertCloseToMean(inputs, outcome.value());
+    }
+    assertBitIdentical(outcomes.get(0).value(), outcomes.get(1).value(), "rank 1");
+  }
+
   @Test
   void averagesADenseViewWithoutTouchingItsNeighbours() throws Exception {
     int worldSize = 3;

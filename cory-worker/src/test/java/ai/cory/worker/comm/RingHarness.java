@@ -8,6 +8,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
 
 /** Runs W ranks of a ring as threads of this JVM, each with its own Aeron client. */
 final class RingHarness {
@@ -76,6 +77,13 @@ final class RingHarness {
   static <T> List<Outcome<T>> run(
       String aeronDir, List<Endpoint> endpoints, int[] ranks, long timeoutMs, RankBody<T> body)
       throws InterruptedException {
+    return run(aeronDir, ranks, rank -> config(rank, endpoints, timeoutMs), body);
+  }
+
+  /** Runs {@code ranks}, each with the configuration {@code configs} gives it. */
+  static <T> List<Outcome<T>> run(
+      String aeronDir, int[] ranks, IntFunction<RingConfig> configs, RankBody<T> body)
+      throws InterruptedException {
     ExecutorService pool = Executors.newFixedThreadPool(ranks.length);
     try {
       List<Future<Outcome<T>>> futures = new ArrayList<>();
@@ -84,8 +92,7 @@ final class RingHarness {
             pool.submit(
                 () -> {
                   long startNs = System.nanoTime();
-                  try (RingAllreduce ring =
-                      RingAllreduce.connect(aeronDir, config(rank, endpoints, timeoutMs))) {
+                  try (RingAllreduce ring = RingAllreduce.connect(aeronDir, configs.apply(rank))) {
                     return new Outcome<>(body.run(ring), null, System.nanoTime() - startNs);
                   } catch (Exception | AssertionError e) {
                     return new Outcome<T>(null, e, System.nanoTime() - startNs);
