@@ -243,7 +243,7 @@ class SamplerBatchTest {
         () -> sampler.sample(Nd4j.zeros(DataType.FLOAT, 2, 11), batch, 0, new int[2]));
     assertTrue(e.getMessage().contains("(2, 10)") && e.getMessage().contains("[2, 11]"), e.getMessage());
     assertThrows(IllegalArgumentException.class,
-        () -> sampler.sample(Nd4j.zeros(DataType.INT, 2, 10), batch, 0, new int[2]));
+        () -> sampler.sample(Nd4j.zeros(DataType.INT32, 2, 10), batch, 0, new int[2]));
     IllegalStateException nan = assertThrows(IllegalStateException.class, () -> sampler.sample(
         Nd4j.zeros(DataType.FLOAT, 2, 10).putScalar(1, 4, Double.NaN), batch, 7, new int[2]));
     assertTrue(nan.getMessage().contains("row 1 at step 7"), nan.getMessage());

@@ -1,0 +1,147 @@
+package ai.cory.common.model;
+
+/**
+ * Forward of a chunk of n new columns for every row of a {@link KvCache}: the new keys/values
+ * are appended to the cache and every new query attends to the cached slots up to its own
+ * column that hold real tokens. Prefill is a sequence of chunks, a decode step is a chunk of one
+ * column. Only the last column's logits are computed.
+ */
+final class CachedForward {
+  private static final int MIN_ROWS_PER_PART = 16;
+
+  private final ModelConfig cfg;
+  private final Transformer transformer;
+  private final Weights w;
+  private final boolean gpt2;
+
+  CachedForward(ModelConfig cfg, Transformer transformer, Weights w) {
+    this.cfg = cfg;
+    this.transformer = transformer;
+    this.w = w;
+    this.gpt2 = cfg.arch() == ModelConfig.Arch.GPT2;
+  }
+
+  /**
+   * Processes columns {@code [cache.length, cache.length + n)}; tokens and masks of the chunk
+   * are row-major {@code (B, n)} in {@code cache.tokens} / {@code mask}.
+   *
+   * @param wantLogits compute the (B, V) logits of the chunk's last column into cache.logits
+   */
+  void chunk(KvCache kv, int n, int[] mask, boolean wantLogits) {
+    int bsz = kv.batch;
+    int rows = bsz * n;
+    int c = cfg.hidden();
+    int c0 = kv.length;
+    for (int b = 0; b < bsz; b++) {
+      for (int i = 0; i < n; i++) {
+        int r = b * n + i;
+        kv.slotMask[b * kv.maxTokens + c0 + i] = mask[r];
+        kv.positions[r] = mask[r] != 0 ? kv.nextPosition[b]++ : c0 + i;
+        if (kv.positions[r] >= cfg.maxPositions()) {
+          throw new IllegalStateException("row " + b + " reached position " + kv.positions[r]
+              + " but the model has " + cfg.maxPositions() + " positions");
+        }
+      }
+    }
+    kv.length = c0 + n;
+    Embedding.forward(kv.x, kv.tokens, kv.positions, w.tokEmb, w.posEmb, rows, c, kv.scratch);
+    for (int l = 0; l < cfg.layers(); l++) {
+      block(kv, l, n);
+    }
+    if (wantLogits) {
+      for (int b = 0; b < bsz; b++) {
+        kv.last.copyFrom((long) b * c, kv.x, ((long) b * n + n - 1) * c, c);
+      }
+      transformer.norm(kv.lastNorm, kv.lastMean, kv.lastRstd, kv.last, w.normFW, w.normFB, bsz,
+          kv.scratch);
+      Blas.gemm(false, true, bsz, cfg.vocabSize(), c, 1.0, kv.lastNorm, 0, c, w.head, 0, c, 0.0,
+          kv.logits, 0, cfg.vocabSize());
+    }
+  }
+
+  private void block(KvCache kv, int l, int n) {
+    Weights.Layer lw = w.layers[l];
+    int rows = kv.batch * n;
+    int c = cfg.hidden();
+    int d = cfg.headDim();
+    int w3 = (cfg.heads() + 2 * cfg.kvHeads()) * d;
+    int hd = cfg.heads() * d;
+    transformer.norm(kv.norm, kv.mean, kv.rstd, kv.x, lw.norm1W(), lw.norm1B(), rows, kv.scratch);
+    Linear.forward(kv.qkv, kv.norm, lw.qkvW(), lw.qkvB(), rows, c, w3, !gpt2, false, kv.ones);
+    if (!gpt2) {
+      transformer.rope().apply(kv.qkv, rows, w3, 0, cfg.heads() + cfg.kvHeads(), kv.positions,
+          false, kv.scratch);
+    }
+    appendKeysValues(kv, l, n);
+    attend(kv, l, n);
+    Linear.forward(kv.x, kv.attY, lw.projW(), lw.projB(), rows, hd, c, !gpt2, true, kv.ones);
+    transformer.norm(kv.norm, kv.mean, kv.rstd, kv.x, lw.norm2W(), lw.norm2B(), rows, kv.scratch);
+    int f1 = gpt2 ? cfg.intermediate() : 2 * cfg.intermediate();
+    int f2 = cfg.intermediate();
+    Linear.forward(kv.mlpIn, kv.norm, lw.fcW(), lw.fcB(), rows, c, f1, !gpt2, false, kv.ones);
+    if (gpt2) {
+      Gelu.forward(kv.mlpAct, kv.mlpIn, (long) rows * f1, kv.scratch);
+    } else {
+      SwiGlu.forward(kv.mlpAct, kv.mlpIn, rows, f2, kv.scratch);
+    }
+    Linear.forward(kv.x, kv.mlpAct, lw.fc2W(), lw.fc2B(), rows, f2, c, !gpt2, true, kv.ones);
+  }
+
+  /** Copies the chunk's keys and values (per KV head, D each) into their slots. */
+  private void appendKeysValues(KvCache kv, int l, int n) {
+    int d = cfg.headDim();
+    int kvh = cfg.kvHeads();
+    int w3 = (cfg.heads() + 2 * kvh) * d;
+    int c0 = kv.length - n;
+    for (int b = 0; b < kv.batch; b++) {
+      for (int i = 0; i < n; i++) {
+        long src = (long) (b * n + i) * w3;
+        for (int g = 0; g < kvh; g++) {
+          long dst = ((long) (b * kvh + g) * kv.maxTokens + c0 + i) * d;
+          kv.keys[l].copyFrom(dst, kv.qkv, src + (long) (cfg.heads() + g) * d, d);
+          kv.values[l].copyFrom(dst, kv.qkv, src + (long) (cfg.heads() + kvh + g) * d, d);
+        }
+      }
+    }
+  }
+
+  /** attY (B*n, HD) = softmax(q K^T / sqrt(D) + mask) V over the cached slots. */
+  private void attend(KvCache kv, int l, int n) {
+    int d = cfg.headDim();
+    int heads = cfg.heads();
+    int kvh = cfg.kvHeads();
+    int rep = heads / kvh;
+    int w3 = (heads + 2 * kvh) * d;
+    int hd = heads * d;
+    int len = kv.length;
+    int c0 = len - n;
+    double scale = 1.0 / Math.sqrt(d);
+    for (int b = 0; b < kv.batch; b++) {
+      for (int h = 0; h < heads; h++) {
+        long cacheOff = ((long) (b * kvh + h / rep) * kv.maxTokens) * d;
+        long sOff = ((long) (b * heads + h) * n) * len;
+        Blas.gemm(false, true, n, len, d, scale, kv.qkv, (long) b * n * w3 + (long) h * d, w3,
+            kv.keys[l], cacheOff, d, 0.0, kv.scores, sOff, len);
+      }
+    }
+    int scoreRows = kv.batch * heads * n;
+    Parallel.forRange(scoreRows, MIN_ROWS_PER_PART, (part, from, to) -> {
+      double[] s = kv.scratch.row(part, 0, len);
+      for (int row = from; row < to; row++) {
+        int b = row / (heads * n);
+        int i = row % n;
+        kv.scores.read((long) row * len, s, 0, len);
+        Attention.maskedSoftmax(s, kv.slotMask, b * kv.maxTokens, c0 + i, len);
+        kv.scores.write((long) row * len, s, 0, len);
+      }
+    });
+    for (int b = 0; b < kv.batch; b++) {
+      for (int h = 0; h < heads; h++) {
+        long cacheOff = ((long) (b * kvh + h / rep) * kv.maxTokens) * d;
+        long sOff = ((long) (b * heads + h) * n) * len;
+        Blas.gemm(false, false, n, d, len, 1.0, kv.scores, sOff, len, kv.values[l], cacheOff, d,
+            0.0, kv.attY, (long) b * n * hd + (long) h * d, hd);
+      }
+    }
+  }
+}

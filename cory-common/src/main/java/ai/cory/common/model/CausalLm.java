@@ -1,0 +1,302 @@
+package ai.cory.common.model;
+
+import java.util.Objects;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A GPT-2 or Llama causal language model with a TRL-style value head, written by hand on one
+ * flat parameter buffer: forward for batches of padded sequences (per-token log-probs of the
+ * requested columns, optional full-vocabulary log-probs, entropies and values), the exact
+ * backward pass into a gradient buffer of the same layout, and KV-cache generation primitives.
+ *
+ * <p>Typical PPO use:
+ * <pre>{@code
+ * Workspace ws = lm.newWorkspace(8, 128, true, false);
+ * ForwardResult out = lm.forward(ws, TokenBatch.of(ids, mask), ForwardOptions.logprobsAndValues(q, 128));
+ * lm.zeroGrad();
+ * lm.backward(ws, dLogp, null, dValues);   // lm.grads() now holds the gradient
+ * }</pre>
+ * Not thread-safe; use one instance (and its workspaces) from one thread at a time.
+ */
+public final class CausalLm {
+  private final ModelConfig cfg;
+  private final Parameters params;
+  private final Weights weights;
+  private final Transformer transformer;
+  private Parameters grads;   // allocated on first use: frozen reference models never need one
+  private Weights gradWeights;
+  private CachedForward cached;
+
+  private CausalLm(Parameters params) {
+    this.cfg = params.layout().config();
+    this.params = params;
+    this.weights = new Weights(params);
+    this.transformer = new Transformer(cfg);
+  }
+
+  /** A model over existing parameters (aliased, not copied). */
+  public static CausalLm of(Parameters params) {
+    return new CausalLm(Objects.requireNonNull(params, "params"));
+  }
+
+  /**
+   * Loads a Hugging Face model directory; see {@link HfCheckpoint#load}.
+   *
+   * @param valueHeadSeed seed of the fresh value head when the checkpoint has none
+   */
+  public static CausalLm load(ai.cory.common.io.FileSource dir, DataType dataType,
+      long valueHeadSeed) throws java.io.IOException {
+    return HfCheckpoint.load(dir, dataType, valueHeadSeed);
+  }
+
+  /** A model with seeded random weights ({@link Parameters#initRandom}). */
+  public static CausalLm random(ModelConfig cfg, DataType dataType, long seed) {
+    Parameters p = Parameters.zeros(ParamLayout.of(cfg), dataType);
+    p.initRandom(seed);
+    return new CausalLm(p);
+  }
+
+  /** Shape of the model. */
+  public ModelConfig config() {
+    return cfg;
+  }
+
+  /** The weights (flat buffer with named views). */
+  public Parameters params() {
+    return params;
+  }
+
+  /** The gradient buffer (same layout as {@link #params()}), allocated zero on first call. */
+  public Parameters grads() {
+    if (grads == null) {
+      grads = params.zerosLike();
+      gradWeights = new Weights(grads);
+    }
+    return grads;
+  }
+
+  /** Sets every gradient to zero. */
+  public void zeroGrad() {
+    grads().zero();
+  }
+
+  /** FLOAT or DOUBLE. */
+  public DataType dataType() {
+    return params.dataType();
+  }
+
+  /**
+   * Buffers for forward passes of up to {@code maxBatch x maxSeq} tokens.
+   *
+   * @param training  keep activations for {@link #backward}
+   * @param fullVocab allow returning the whole (rows, V) logits / log-probs block (always allowed
+   *                  for training workspaces)
+   */
+  public Workspace newWorkspace(int maxBatch, int maxSeq, boolean training, boolean fullVocab) {
+    if (maxSeq > cfg.maxPositions()) {
+      throw new IllegalArgumentException("maxSeq " + maxSeq + " exceeds the model's "
+          + cfg.maxPositions() + " positions");
+    }
+    return new Workspace(cfg, dataType(), maxBatch, maxSeq, training, fullVocab);
+  }
+
+  /** Forward pass; see {@link ForwardOptions} and {@link ForwardResult}. */
+  public ForwardResult forward(Workspace ws, TokenBatch batch, ForwardOptions opt) {
+    checkWorkspace(ws);
+    int bsz = batch.batch();
+    int t = batch.seq();
+    if (bsz > ws.maxBatch || t > ws.maxSeq) {
+      throw new IllegalArgumentException("batch " + bsz + " x " + t + " exceeds the workspace's "
+          + ws.maxBatch + " x " + ws.maxSeq);
+    }
+    if (opt.toCol() > t) {
+      throw new IllegalArgumentException("columns [" + opt.fromCol() + ", " + opt.toCol()
+          + ") exceed the sequence length " + t);
+    }
+    int rows = bsz * opt.columns();
+    if (opt.vocab() != ForwardOptions.Vocab.NONE && rows > ws.headRowsCapacity) {
+      throw new IllegalArgumentException("returning the (" + rows + ", V) vocabulary block needs "
+          + "a workspace created with fullVocab = true or training = true");
+    }
+    batch.validate(cfg);
+    ws.backwardReady = false;
+    transformer.forwardTrunk(weights, ws, batch);
+    LmHead.forward(weights, ws, batch, opt);
+    ws.batch = batch;
+    ws.options = opt;
+    ws.backwardReady = ws.training;
+    return new ForwardResult(
+        t > 1 ? ws.logp.view(0, bsz, t - 1) : Nd4j.create(dataType(), bsz, 0),
+        ws.lse.view(0, bsz, t),
+        opt.entropy() ? ws.entropy.view(0, bsz, t) : null,
+        opt.values() ? ws.values.view(0, bsz, t) : null,
+        opt.vocab() != ForwardOptions.Vocab.NONE
+            ? ws.logits.view(0, rows, cfg.vocabSize()) : null,
+        opt.fromCol(), opt.toCol());
+  }
+
+  /**
+   * Accumulates into {@link #grads()} the gradient of a loss whose derivatives w.r.t. the
+   * outputs of the last {@link #forward} on {@code ws} are given. Consumes that forward (the
+   * logits block is overwritten); forward again before another backward.
+   *
+   * @param dLogp   (B, T-1) d loss / d logp (entries outside the computed columns are ignored),
+   *                or null
+   * @param dVocab  (B * cols, V) d loss / d (returned log-probs), only when the forward asked for
+   *                {@link ForwardOptions.Vocab#LOG_PROBS}; c-order contiguous; or null
+   * @param dValues (B, T) d loss / d values, only when the forward computed values; or null
+   */
+  public void backward(Workspace ws, INDArray dLogp, INDArray dVocab, INDArray dValues) {
+    checkWorkspace(ws);
+    if (!ws.training) {
+      throw new IllegalStateException("backward needs a workspace created with training = true");
+    }
+    if (!ws.backwardReady) {
+      throw new IllegalStateException("backward needs a fresh forward on this workspace");
+    }
+    ws.backwardReady = false;
+    TokenBatch batch = ws.batch;
+    ForwardOptions opt = ws.options;
+    int bsz = batch.batch();
+    int t = batch.seq();
+    grads();
+    if (dLogp != null) {
+      LmHead.load(ws.dlogp, dLogp, bsz, t - 1, "dLogp");
+    } else {
+      ws.dlogp.zero(0, (long) bsz * (t - 1));
+    }
+    if (dValues != null && !opt.values()) {
+      throw new IllegalArgumentException("dValues given but the forward computed no values");
+    }
+    if (opt.values()) {
+      if (dValues != null) {
+        LmHead.load(ws.dvalues, dValues, bsz, t, "dValues");
+      } else {
+        ws.dvalues.zero(0, (long) bsz * t);
+      }
+    }
+    Span dFull = null;
+    if (dVocab != null) {
+      if (opt.vocab() != ForwardOptions.Vocab.LOG_PROBS) {
+        throw new IllegalArgumentException("dVocab needs a forward with Vocab.LOG_PROBS");
+      }
+      long rows = (long) bsz * opt.columns();
+      if (dVocab.length() != rows * cfg.vocabSize() || dVocab.dataType() != dataType()) {
+        throw new IllegalArgumentException("dVocab must be (" + rows + ", " + cfg.vocabSize()
+            + ") " + dataType() + ", got " + java.util.Arrays.toString(dVocab.shape()) + " "
+            + dVocab.dataType());
+      }
+      dFull = Span.of(dVocab);
+    }
+    LmHead.backward(weights, gradWeights, ws, batch, opt, dFull);
+    transformer.backwardTrunk(weights, gradWeights, ws, batch);
+  }
+
+  /**
+   * Cache and buffers for generating with {@code batch} rows of up to {@code maxTokens} columns
+   * (prompt plus new tokens) in total.
+   */
+  public KvCache newKvCache(int batch, int maxTokens) {
+    return new KvCache(cfg, dataType(), batch, maxTokens);
+  }
+
+  /**
+   * Empties {@code cache} and runs the prompts through it.
+   *
+   * @param prompts (B, P) token ids, left-padded: every row's last column is a real token
+   * @param mask    (B, P) 1 real / 0 padding, or null when no row is padded
+   * @return (B, V) logits of the last column; a view into the cache, overwritten by the next
+   *         call
+   */
+  public INDArray prefill(KvCache cache, int[][] prompts, int[][] mask) {
+    checkCache(cache);
+    TokenBatch batch = TokenBatch.of(prompts, mask);
+    if (batch.batch() != cache.batch) {
+      throw new IllegalArgumentException("prompts have " + batch.batch() + " rows, the cache "
+          + cache.batch);
+    }
+    int p = batch.seq();
+    if (p > cache.maxTokens) {
+      throw new IllegalArgumentException("prompt of " + p + " columns exceeds the cache's "
+          + cache.maxTokens);
+    }
+    batch.validate(cfg);
+    for (int b = 0; b < batch.batch(); b++) {
+      if (batch.mask(b, p - 1) == 0) {
+        throw new IllegalArgumentException("prompt row " + b + " ends with padding; prompts "
+            + "must be left-padded so the last column is a real token");
+      }
+    }
+    cache.reset();
+    for (int c0 = 0; c0 < p; c0 += cache.chunkCols) {
+      int n = Math.min(cache.chunkCols, p - c0);
+      for (int b = 0; b < cache.batch; b++) {
+        for (int i = 0; i < n; i++) {
+          cache.tokens[b * n + i] = batch.token(b, c0 + i);
+          cache.chunkMask[b * n + i] = batch.mask(b, c0 + i);
+        }
+      }
+      cachedForward().chunk(cache, n, cache.chunkMask, c0 + n == p);
+    }
+    return cache.logitsView;
+  }
+
+  /**
+   * Appends one real token to every row and returns the next-token logits.
+   *
+   * @param nextTokens (B) ids
+   * @return (B, V) logits; a view into the cache, overwritten by the next call
+   */
+  public INDArray decode(KvCache cache, int[] nextTokens) {
+    checkCache(cache);
+    if (nextTokens.length != cache.batch) {
+      throw new IllegalArgumentException(nextTokens.length + " tokens for " + cache.batch
+          + " rows");
+    }
+    if (cache.length == 0) {
+      throw new IllegalStateException("decode before prefill");
+    }
+    if (cache.length >= cache.maxTokens) {
+      throw new IllegalStateException("KV cache full: " + cache.maxTokens + " slots");
+    }
+    for (int b = 0; b < cache.batch; b++) {
+      if (nextTokens[b] < 0 || nextTokens[b] >= cfg.vocabSize()) {
+        throw new IllegalArgumentException("token " + nextTokens[b] + " of row " + b
+            + " outside the vocabulary [0, " + cfg.vocabSize() + ")");
+      }
+      cache.tokens[b] = nextTokens[b];
+      cache.chunkMask[b] = 1;
+    }
+    cachedForward().chunk(cache, 1, cache.chunkMask, true);
+    return cache.logitsView;
+  }
+
+  private CachedForward cachedForward() {
+    if (cached == null) {
+      cached = new CachedForward(cfg, transformer, weights);
+    }
+    return cached;
+  }
+
+  private void checkCache(KvCache cache) {
+    if (!cache.cfg.equals(cfg) || cache.logits.dataType() != dataType()) {
+      throw new IllegalArgumentException("KV cache was created for another model");
+    }
+  }
+
+  Weights weights() {
+    return weights;
+  }
+
+  Transformer transformer() {
+    return transformer;
+  }
+
+  private void checkWorkspace(Workspace ws) {
+    if (!ws.cfg.equals(cfg) || ws.dataType != dataType()) {
+      throw new IllegalArgumentException("workspace was created for another model");
+    }
+  }
+}

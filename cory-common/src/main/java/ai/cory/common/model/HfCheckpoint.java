@@ -1,0 +1,90 @@
+package ai.cory.common.model;
+
+import ai.cory.common.io.FileSource;
+import ai.cory.common.io.HfConfigReader;
+import ai.cory.common.io.SafeTensors;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Loads a Hugging Face model directory ({@code config.json} + {@code model.safetensors}, or
+ * sharded) straight into the flat parameter buffer: each tensor is read into its named view,
+ * in HF storage layout (nothing is transposed). Accepted name variants: GPT-2 with or without the
+ * {@code transformer.} prefix, Llama with or without {@code model.}. Ignored: GPT-2's
+ * {@code attn.bias} / {@code attn.masked_bias} causal-mask buffers, Llama's
+ * {@code rotary_emb.inv_freq}, and a tied model's redundant {@code lm_head.weight}. Any other
+ * tensor the model does not have is an error, as is a missing one. The value head is loaded when
+ * present (our own checkpoints) and freshly initialised from {@code valueHeadSeed} otherwise.
+ */
+public final class HfCheckpoint {
+  private HfCheckpoint() {}
+
+  /** Reads config and weights of {@code dir} into a new model of the given precision. */
+  public static CausalLm load(FileSource dir, DataType dataType, long valueHeadSeed)
+      throws IOException {
+    ModelConfig cfg = HfConfigReader.read(dir);
+    SafeTensors st = SafeTensors.open(dir);
+    Parameters params = Parameters.zeros(ParamLayout.of(cfg), dataType);
+    Set<String> used = new HashSet<>();
+    boolean valueHeadPresent = st.contains(ParamLayout.VALUE_WEIGHT);
+    for (ParamLayout.Entry e : params.layout().entries()) {
+      boolean valueHead = e.name().startsWith("v_head.");
+      if (valueHead && !valueHeadPresent) {
+        continue;
+      }
+      String stored = storedName(st, e.name(), cfg);
+      st.readInto(stored, e.shape(), params.get(e.name()));
+      used.add(stored);
+    }
+    if (!valueHeadPresent) {
+      params.initValueHead(valueHeadSeed);
+    }
+    List<String> unexpected = new ArrayList<>();
+    for (String name : st.names()) {
+      if (!used.contains(name) && !ignorable(name, cfg)) {
+        unexpected.add(name);
+      }
+    }
+    if (!unexpected.isEmpty()) {
+      throw new IllegalArgumentException(dir.describe(st.files().get(0)) + ": tensors "
+          + unexpected + " do not belong to a " + cfg.arch() + " model with this config.json"
+          + " (tie_word_embeddings=" + cfg.tiedEmbeddings() + ", layers=" + cfg.layers() + ")");
+    }
+    return CausalLm.of(params);
+  }
+
+  /** The checkpoint's name for our tensor {@code name}, trying the prefix variants. */
+  private static String storedName(SafeTensors st, String name, ModelConfig cfg) {
+    for (String candidate : variants(name)) {
+      if (st.contains(candidate)) {
+        return candidate;
+      }
+    }
+    if (name.equals("lm_head.weight")) {
+      throw new IllegalArgumentException("config.json has tie_word_embeddings=false but the "
+          + "checkpoint has no lm_head.weight (files " + st.files() + ")");
+    }
+    // SafeTensors names the files and the closest names present.
+    st.info(name);
+    throw new IllegalStateException("unreachable: " + name + " reported present");
+  }
+
+  private static List<String> variants(String name) {
+    List<String> v = new ArrayList<>(List.of(name, "transformer." + name));
+    if (name.startsWith("model.")) {
+      v.add(name.substring("model.".length()));
+    }
+    return v;
+  }
+
+  private static boolean ignorable(String name, ModelConfig cfg) {
+    return name.endsWith(".attn.bias") && cfg.arch() == ModelConfig.Arch.GPT2
+        || name.endsWith(".attn.masked_bias")
+        || name.endsWith("rotary_emb.inv_freq")
+        || name.equals("lm_head.weight") && cfg.tiedEmbeddings();
+  }
+}

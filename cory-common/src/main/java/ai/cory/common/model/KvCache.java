@@ -1,0 +1,139 @@
+package ai.cory.common.model;
+
+import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Key/value cache and every buffer of cached generation for a fixed batch, allocated once:
+ * decoding any number of steps up to {@code maxTokens} allocates nothing. Each row keeps its own
+ * slot mask (padding slots are never attended to) and its own next position (the number of its
+ * real tokens so far), so left-padded prompts of different lengths decode exactly like each row
+ * alone. Keys are stored after RoPE. Layout per layer: (B, KV, maxTokens, D).
+ *
+ * <p>Prompts are processed in chunks of {@link #chunkColumns()} columns, bounding the
+ * activation buffers to {@code batch * chunkColumns} rows whatever the prompt length.
+ */
+public final class KvCache {
+  /** Target rows (batch x columns) of one prefill chunk. */
+  static final int CHUNK_ROWS = 1024;
+
+  final ModelConfig cfg;
+  final int batch;
+  final int maxTokens;
+  final int chunkCols;
+  final Span[] keys;    // L x (B, KV, maxTokens, D)
+  final Span[] values;  // L x (B, KV, maxTokens, D)
+  final int[] slotMask; // (B, maxTokens)
+  final int[] nextPosition; // (B)
+  int length;           // filled slots (columns), the same for every row
+  // chunk activations, rows r = b * n + i for a chunk of n columns
+  final int[] tokens;   // (B * chunk)
+  final int[] positions; // (B * chunk)
+  final int[] chunkMask; // (B * chunk)
+  final Span x;         // (B * chunk, C) residual stream
+  final Span norm;      // (B * chunk, C)
+  final Span mean;      // (B * chunk)
+  final Span rstd;      // (B * chunk)
+  final Span qkv;       // (B * chunk, (H+2KV)D)
+  final Span attY;      // (B * chunk, HD)
+  final Span mlpIn;     // (B * chunk, F1)
+  final Span mlpAct;    // (B * chunk, F2)
+  final Span scores;    // (B, H, chunk, maxTokens)
+  final Span last;      // (B, C) final-norm input of each row's last column
+  final Span lastNorm;  // (B, C)
+  final Span lastMean;  // (B)
+  final Span lastRstd;  // (B)
+  final Span logits;    // (B, V)
+  final Span ones;      // (B * chunk)
+  final INDArray logitsView; // (B, V) view of logits handed to callers (created once)
+  final Scratch scratch = new Scratch(4);
+
+  KvCache(ModelConfig cfg, DataType dataType, int batch, int maxTokens) {
+    this(cfg, dataType, batch, maxTokens, Math.max(1, CHUNK_ROWS / Math.max(1, batch)));
+  }
+
+  /** With an explicit prefill chunk width (tests exercise multi-chunk prompts). */
+  KvCache(ModelConfig cfg, DataType dataType, int batch, int maxTokens, int chunkColumns) {
+    if (batch < 1 || maxTokens < 1 || chunkColumns < 1) {
+      throw new IllegalArgumentException("KV cache for " + batch + " rows x " + maxTokens
+          + " slots, chunks of " + chunkColumns);
+    }
+    this.cfg = cfg;
+    this.batch = batch;
+    this.maxTokens = maxTokens;
+    this.chunkCols = Math.min(maxTokens, chunkColumns);
+    int c = cfg.hidden();
+    int d = cfg.headDim();
+    long kvSize = (long) batch * cfg.kvHeads() * maxTokens * d;
+    keys = new Span[cfg.layers()];
+    values = new Span[cfg.layers()];
+    for (int l = 0; l < cfg.layers(); l++) {
+      keys[l] = alloc(dataType, kvSize);
+      values[l] = alloc(dataType, kvSize);
+    }
+    slotMask = new int[batch * maxTokens];
+    nextPosition = new int[batch];
+    int rows = batch * chunkCols;
+    boolean gpt2 = cfg.arch() == ModelConfig.Arch.GPT2;
+    tokens = new int[rows];
+    positions = new int[rows];
+    chunkMask = new int[rows];
+    x = alloc(dataType, (long) rows * c);
+    norm = alloc(dataType, (long) rows * c);
+    mean = alloc(dataType, rows);
+    rstd = alloc(dataType, rows);
+    qkv = alloc(dataType, (long) rows * (cfg.heads() + 2 * cfg.kvHeads()) * d);
+    attY = alloc(dataType, (long) rows * cfg.heads() * d);
+    mlpIn = alloc(dataType, (long) rows * (gpt2 ? 1 : 2) * cfg.intermediate());
+    mlpAct = alloc(dataType, (long) rows * cfg.intermediate());
+    scores = alloc(dataType, (long) batch * cfg.heads() * chunkCols * maxTokens);
+    last = alloc(dataType, (long) batch * c);
+    lastNorm = alloc(dataType, (long) batch * c);
+    lastMean = alloc(dataType, batch);
+    lastRstd = alloc(dataType, batch);
+    logits = alloc(dataType, (long) batch * cfg.vocabSize());
+    ones = alloc(dataType, rows);
+    double[] one = new double[rows];
+    Arrays.fill(one, 1.0);
+    ones.write(0, one, 0, rows);
+    logitsView = logits.view(0, batch, cfg.vocabSize());
+  }
+
+  private static Span alloc(DataType dataType, long elements) {
+    return Span.of(Nd4j.create(dataType, Math.max(1, elements)));
+  }
+
+  /** Rows of the batch. */
+  public int batch() {
+    return batch;
+  }
+
+  /** Slots (prompt + generated columns) the cache holds at most. */
+  public int capacity() {
+    return maxTokens;
+  }
+
+  /** Slots filled so far. */
+  public int length() {
+    return length;
+  }
+
+  /** Columns processed per prefill chunk. */
+  public int chunkColumns() {
+    return chunkCols;
+  }
+
+  /** Next position id of row b (its number of real tokens so far). */
+  public int nextPosition(int b) {
+    return nextPosition[b];
+  }
+
+  /** Empties the cache (buffers are kept). */
+  public void reset() {
+    length = 0;
+    Arrays.fill(slotMask, 0);
+    Arrays.fill(nextPosition, 0);
+  }
+}

@@ -1,0 +1,173 @@
+package ai.cory.common.model;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Names, shapes and offsets of every trainable tensor of a causal LM plus its value head, packed
+ * in one flat buffer in Hugging Face {@code named_parameters()} order (GPT-2 names as in
+ * {@code GPT2Model}, without the {@code transformer.} prefix; Llama names with {@code model.}),
+ * in HF storage layout (Conv1D (in, out), nn.Linear (out, in)). The value head (TRL
+ * {@code ValueHead}: {@code v_head.summary.weight} (1, C), {@code v_head.summary.bias} (1))
+ * comes last. The optimizer, allreduce and checkpoints walk buffers with this layout.
+ *
+ * <p>Adjacent tensors that are used as one matrix stay adjacent: Llama's q|k|v and gate|up
+ * projections (fused GEMMs over contiguous memory).
+ */
+public final class ParamLayout {
+  /** Name of the value-head weight (1, C). */
+  public static final String VALUE_WEIGHT = "v_head.summary.weight";
+  /** Name of the value-head bias (1). */
+  public static final String VALUE_BIAS = "v_head.summary.bias";
+
+  /**
+   * One tensor.
+   *
+   * @param name   HF name
+   * @param shape  HF storage shape
+   * @param offset first element inside the flat buffer
+   */
+  public record Entry(String name, long[] shape, long offset) {
+    /** Number of elements. */
+    public long length() {
+      long n = 1;
+      for (long s : shape) {
+        n *= s;
+      }
+      return n;
+    }
+
+    @Override
+    public String toString() {
+      return name + Arrays.toString(shape) + "@" + offset;
+    }
+  }
+
+  private final ModelConfig config;
+  private final List<Entry> entries;
+  private final Map<String, Entry> byName;
+  private final long size;
+
+  private ParamLayout(ModelConfig config, List<Entry> entries) {
+    this.config = config;
+    this.entries = Collections.unmodifiableList(entries);
+    this.byName = new LinkedHashMap<>();
+    long end = 0;
+    for (Entry e : entries) {
+      byName.put(e.name(), e);
+      end = e.offset() + e.length();
+    }
+    this.size = end;
+  }
+
+  /** The layout of a model with this configuration. */
+  public static ParamLayout of(ModelConfig cfg) {
+    Builder b = new Builder();
+    int c = cfg.hidden();
+    int v = cfg.vocabSize();
+    int inter = cfg.intermediate();
+    if (cfg.arch() == ModelConfig.Arch.GPT2) {
+      b.add("wte.weight", v, c);
+      b.add("wpe.weight", cfg.maxPositions(), c);
+      for (int l = 0; l < cfg.layers(); l++) {
+        String p = "h." + l + ".";
+        b.add(p + "ln_1.weight", c);
+        b.add(p + "ln_1.bias", c);
+        b.add(p + "attn.c_attn.weight", c, 3L * c);
+        b.add(p + "attn.c_attn.bias", 3L * c);
+        b.add(p + "attn.c_proj.weight", c, c);
+        b.add(p + "attn.c_proj.bias", c);
+        b.add(p + "ln_2.weight", c);
+        b.add(p + "ln_2.bias", c);
+        b.add(p + "mlp.c_fc.weight", c, inter);
+        b.add(p + "mlp.c_fc.bias", inter);
+        b.add(p + "mlp.c_proj.weight", inter, c);
+        b.add(p + "mlp.c_proj.bias", c);
+      }
+      b.add("ln_f.weight", c);
+      b.add("ln_f.bias", c);
+    } else {
+      long q = (long) cfg.heads() * cfg.headDim();
+      long kv = (long) cfg.kvHeads() * cfg.headDim();
+      b.add("model.embed_tokens.weight", v, c);
+      for (int l = 0; l < cfg.layers(); l++) {
+        String p = "model.layers." + l + ".";
+        b.add(p + "self_attn.q_proj.weight", q, c);
+        b.add(p + "self_attn.k_proj.weight", kv, c);
+        b.add(p + "self_attn.v_proj.weight", kv, c);
+        b.add(p + "self_attn.o_proj.weight", c, q);
+        b.add(p + "mlp.gate_proj.weight", inter, c);
+        b.add(p + "mlp.up_proj.weight", inter, c);
+        b.add(p + "mlp.down_proj.weight", c, inter);
+        b.add(p + "input_layernorm.weight", c);
+        b.add(p + "post_attention_layernorm.weight", c);
+      }
+      b.add("model.norm.weight", c);
+      if (!cfg.tiedEmbeddings()) {
+        b.add("lm_head.weight", v, c);
+      }
+    }
+    b.add(VALUE_WEIGHT, 1, c);
+    b.add(VALUE_BIAS, 1);
+    return new ParamLayout(cfg, b.entries);
+  }
+
+  /** The configuration this layout was built for. */
+  public ModelConfig config() {
+    return config;
+  }
+
+  /** All tensors in buffer order. */
+  public List<Entry> entries() {
+    return entries;
+  }
+
+  /** Tensor names in buffer order (HF {@code named_parameters()} order, value head last). */
+  public List<String> names() {
+    List<String> names = new ArrayList<>(entries.size());
+    for (Entry e : entries) {
+      names.add(e.name());
+    }
+    return names;
+  }
+
+  /** True if the layout has a tensor of this name. */
+  public boolean contains(String name) {
+    return byName.containsKey(name);
+  }
+
+  /** The tensor of this name. */
+  public Entry entry(String name) {
+    Entry e = byName.get(name);
+    if (e == null) {
+      throw new IllegalArgumentException("no parameter named '" + name + "' in this "
+          + config.arch() + " model; names are like " + entries.get(0).name());
+    }
+    return e;
+  }
+
+  /** Total elements of the flat buffer. */
+  public long size() {
+    return size;
+  }
+
+  /** Elements of the language model alone (everything except the value head). */
+  public long languageModelSize() {
+    return entry(VALUE_WEIGHT).offset();
+  }
+
+  private static final class Builder {
+    private final List<Entry> entries = new ArrayList<>();
+    private long offset;
+
+    void add(String name, long... shape) {
+      Entry e = new Entry(name, shape, offset);
+      entries.add(e);
+      offset += e.length();
+    }
+  }
+}

@@ -1,0 +1,284 @@
+package ai.cory.common.model;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * A contiguous run of {@code length} elements starting at element {@code offset} of one flat,
+ * off-heap ND4J allocation: the unit every kernel of this package reads and writes. Element-wise
+ * kernels move whole rows between a span and heap {@code double[]} scratch (so each kernel is
+ * written once and computes in double for both FLOAT and DOUBLE models); matrix products hand
+ * {@link #pointer(long)} to BLAS with explicit leading dimensions, so strided sub-matrices (one
+ * attention head of a fused q|k|v buffer) need no copies.
+ *
+ * <p>Only the two subclasses exist: FLOAT and DOUBLE. Spans are cheap value-like handles; many
+ * may alias the same memory.
+ */
+abstract sealed class Span permits Span.F32, Span.F64 {
+  /** The owning flat allocation; keeps the memory alive. */
+  final INDArray base;
+  final long offset;
+  final long length;
+
+  private Span(INDArray base, long offset, long length) {
+    this.base = base;
+    this.offset = offset;
+    this.length = length;
+  }
+
+  /**
+   * A span over all of {@code arr}, which must be c-order contiguous (a fresh allocation or a
+   * contiguous view of one) and FLOAT or DOUBLE. The span aliases the array's memory.
+   */
+  static Span of(INDArray arr) {
+    if (arr.length() > 1 && (arr.ordering() != 'c' || arr.elementWiseStride() != 1)) {
+      throw new IllegalArgumentException("expected a c-order contiguous array, got order "
+          + arr.ordering() + " with element-wise stride " + arr.elementWiseStride()
+          + " and shape " + java.util.Arrays.toString(arr.shape()) + "; pass arr.dup('c')");
+    }
+    long end = arr.offset() + arr.length();
+    if (end > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("allocation of " + end
+          + " elements exceeds the 2^31-1 elements one NIO buffer can index; split it");
+    }
+    // data().asNio*() and data().address() start at the root allocation (absolute indexing);
+    // data().addressPointer() already includes data().offset() == arr.offset().
+    return switch (arr.dataType()) {
+      case FLOAT -> new F32(arr, arr.data().asNioFloat(), arr.offset(), arr.length());
+      case DOUBLE -> new F64(arr, arr.data().asNioDouble(), arr.offset(), arr.length());
+      default -> throw new IllegalArgumentException(
+          "model buffers are FLOAT or DOUBLE, got " + arr.dataType());
+    };
+  }
+
+  abstract DataType dataType();
+
+  /** Bytes per element. */
+  abstract int elementBytes();
+
+  /** Elements {@code [from, from + n)} of this span as a span. */
+  abstract Span slice(long from, long n);
+
+  abstract double get(long i);
+
+  abstract void set(long i, double v);
+
+  /** {@code dst[dstOff + k] = this[i + k]} for k < n. */
+  abstract void read(long i, double[] dst, int dstOff, int n);
+
+  /** {@code this[i + k] = src[srcOff + k]} for k < n (rounded to this span's precision). */
+  abstract void write(long i, double[] src, int srcOff, int n);
+
+  /** {@code this[i + k] += src[srcOff + k]} for k < n. */
+  abstract void accumulate(long i, double[] src, int srcOff, int n);
+
+  /** Native pointer to element {@code i} of this span, for BLAS. */
+  abstract Pointer pointer(long i);
+
+  /** Little-endian byte view of the whole underlying allocation (Vector API loads). */
+  ByteBuffer bytes() {
+    return base.data().asNio().order(ByteOrder.nativeOrder());
+  }
+
+  /** Byte offset of element {@code i} of this span inside {@link #bytes()}. */
+  long byteOffset(long i) {
+    return (offset + i) * elementBytes();
+  }
+
+  /** Sets every element to zero. */
+  void zero() {
+    zero(0, length);
+  }
+
+  /** Sets elements {@code [from, from + n)} to zero. */
+  void zero(long from, long n) {
+    check(from, n);
+    Pointer.memset(bytePointer(from), 0, n * elementBytes());
+  }
+
+  /** Copies {@code n} elements from {@code src[srcFrom..]} to {@code this[from..]} (same dtype). */
+  void copyFrom(long from, Span src, long srcFrom, long n) {
+    check(from, n);
+    src.check(srcFrom, n);
+    if (src.dataType() != dataType()) {
+      throw new IllegalArgumentException("copy between " + src.dataType() + " and " + dataType());
+    }
+    Pointer.memcpy(bytePointer(from), src.bytePointer(srcFrom), n * elementBytes());
+  }
+
+  /**
+   * An ND4J view (row-major) over elements {@code [from, from + prod(shape))}; the span must
+   * come from a rank-1 allocation (all spans of this package do).
+   */
+  INDArray view(long from, long... shape) {
+    long n = 1;
+    for (long s : shape) {
+      n *= s;
+    }
+    check(from, n);
+    if (base.rank() != 1) {
+      throw new IllegalStateException("views need a rank-1 base, got rank " + base.rank());
+    }
+    long at = offset - base.offset() + from;
+    INDArray flatView = base.get(NDArrayIndex.interval(at, at + n));
+    return flatView.reshape('c', shape);
+  }
+
+  /**
+   * Byte pointer to element {@code i}. JavaCPP adds a pointer's position scaled by the size of
+   * its declared element type, so untyped functions ({@code memset}, {@code memcpy}) need a
+   * byte-positioned pointer, typed BLAS calls a typed one ({@link #pointer}).
+   */
+  BytePointer bytePointer(long i) {
+    return new BytePointer(base.data().addressPointer()).position(pointerOffset(i) * elementBytes());
+  }
+
+  /** Element offset of this span relative to {@code base.data().addressPointer()}. */
+  long pointerOffset(long i) {
+    return offset - base.offset() + i;
+  }
+
+  void check(long from, long n) {
+    if (from < 0 || n < 0 || from + n > length) {
+      throw new IndexOutOfBoundsException(
+          "elements [" + from + ", " + (from + n) + ") outside a span of " + length);
+    }
+  }
+
+  /** FLOAT span. */
+  static final class F32 extends Span {
+    private final FloatBuffer buf;
+    private final int start;
+
+    F32(INDArray base, FloatBuffer buf, long offset, long length) {
+      super(base, offset, length);
+      this.buf = buf;
+      this.start = Math.toIntExact(offset);
+    }
+
+    @Override
+    DataType dataType() {
+      return DataType.FLOAT;
+    }
+
+    @Override
+    int elementBytes() {
+      return 4;
+    }
+
+    @Override
+    Span slice(long from, long n) {
+      check(from, n);
+      return new F32(base, buf, offset + from, n);
+    }
+
+    @Override
+    double get(long i) {
+      return buf.get(start + (int) i);
+    }
+
+    @Override
+    void set(long i, double v) {
+      buf.put(start + (int) i, (float) v);
+    }
+
+    @Override
+    void read(long i, double[] dst, int dstOff, int n) {
+      int p = start + (int) i;
+      for (int k = 0; k < n; k++) {
+        dst[dstOff + k] = buf.get(p + k);
+      }
+    }
+
+    @Override
+    void write(long i, double[] src, int srcOff, int n) {
+      int p = start + (int) i;
+      for (int k = 0; k < n; k++) {
+        buf.put(p + k, (float) src[srcOff + k]);
+      }
+    }
+
+    @Override
+    void accumulate(long i, double[] src, int srcOff, int n) {
+      int p = start + (int) i;
+      for (int k = 0; k < n; k++) {
+        buf.put(p + k, (float) (buf.get(p + k) + src[srcOff + k]));
+      }
+    }
+
+    @Override
+    Pointer pointer(long i) {
+      return new FloatPointer(base.data().addressPointer()).position(pointerOffset(i));
+    }
+  }
+
+  /** DOUBLE span. */
+  static final class F64 extends Span {
+    private final DoubleBuffer buf;
+    private final int start;
+
+    F64(INDArray base, DoubleBuffer buf, long offset, long length) {
+      super(base, offset, length);
+      this.buf = buf;
+      this.start = Math.toIntExact(offset);
+    }
+
+    @Override
+    DataType dataType() {
+      return DataType.DOUBLE;
+    }
+
+    @Override
+    int elementBytes() {
+      return 8;
+    }
+
+    @Override
+    Span slice(long from, long n) {
+      check(from, n);
+      return new F64(base, buf, offset + from, n);
+    }
+
+    @Override
+    double get(long i) {
+      return buf.get(start + (int) i);
+    }
+
+    @Override
+    void set(long i, double v) {
+      buf.put(start + (int) i, v);
+    }
+
+    @Override
+    void read(long i, double[] dst, int dstOff, int n) {
+      buf.get(start + (int) i, dst, dstOff, n);
+    }
+
+    @Override
+    void write(long i, double[] src, int srcOff, int n) {
+      buf.put(start + (int) i, src, srcOff, n);
+    }
+
+    @Override
+    void accumulate(long i, double[] src, int srcOff, int n) {
+      int p = start + (int) i;
+      for (int k = 0; k < n; k++) {
+        buf.put(p + k, buf.get(p + k) + src[srcOff + k]);
+      }
+    }
+
+    @Override
+    Pointer pointer(long i) {
+      return new DoublePointer(base.data().addressPointer()).position(pointerOffset(i));
+    }
+  }
+}

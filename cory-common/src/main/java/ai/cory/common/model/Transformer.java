@@ -1,0 +1,155 @@
+package ai.cory.common.model;
+
+/**
+ * The GPT-2 / Llama wiring of the layers over a {@link Workspace}, llm.c style: forward caches
+ * what backward reads, backward walks the blocks in reverse accumulating into the gradient
+ * buffer. Residual adds are fused into the output-projection GEMMs (beta = 1 on a copy of the
+ * block input, or in place in inference where nothing is kept).
+ *
+ * <pre>
+ * GPT-2 block: x1 = x + proj(attn(LN1(x)));  x2 = x1 + fc2(gelu_new(fc(LN2(x1))))
+ * Llama block: x1 = x + o(attn(rope(qkv(RMS1(x)))));  x2 = x1 + down(silu(gate) * up)(RMS2(x1))
+ * </pre>
+ */
+final class Transformer {
+  private final ModelConfig cfg;
+  private final boolean gpt2;
+  private final Rope rope; // Llama only
+
+  Transformer(ModelConfig cfg) {
+    this.cfg = cfg;
+    this.gpt2 = cfg.arch() == ModelConfig.Arch.GPT2;
+    this.rope = gpt2 ? null : new Rope(cfg.maxPositions(), cfg.headDim(), cfg.ropeTheta());
+  }
+
+  Rope rope() {
+    return rope;
+  }
+
+  /** Embeddings, every block and the final norm: fills {@code ws.normF} (N, C). */
+  void forwardTrunk(Weights w, Workspace ws, TokenBatch batch) {
+    int n = batch.batch() * batch.seq();
+    int c = cfg.hidden();
+    Embedding.forward(ws.resid[0], batch.tokensFlat(), batch.positionsFlat(), w.tokEmb, w.posEmb,
+        n, c, ws.scratch);
+    Attention.Dims dims = new Attention.Dims(batch.batch(), batch.seq(), cfg.heads(),
+        cfg.kvHeads(), cfg.headDim());
+    for (int l = 0; l < cfg.layers(); l++) {
+      forwardBlock(w.layers[l], ws.layer(l), ws.resid[2 * l], ws.resid[2 * l + 1],
+          ws.resid[2 * l + 2], batch, dims, ws);
+    }
+    norm(ws.normF, ws.meanF, ws.rstdF, ws.resid[2 * cfg.layers()], w.normFW, w.normFB, n, ws);
+  }
+
+  private void forwardBlock(Weights.Layer w, Workspace.LayerActs a, Span x, Span mid, Span out,
+      TokenBatch batch, Attention.Dims dims, Workspace ws) {
+    int n = batch.batch() * batch.seq();
+    int c = cfg.hidden();
+    int hd = dims.outWidth();
+    int w3 = dims.width();
+    norm(a.norm1(), a.mean1(), a.rstd1(), x, w.norm1W(), w.norm1B(), n, ws);
+    Linear.forward(a.qkv(), a.norm1(), w.qkvW(), w.qkvB(), n, c, w3, !gpt2, false, ws.ones);
+    if (!gpt2) {
+      rope.apply(a.qkv(), n, w3, 0, cfg.heads() + cfg.kvHeads(), batch.positionsFlat(), false,
+          ws.scratch);
+    }
+    Attention.forward(a.attY(), a.att(), a.qkv(), batch.maskFlat(), dims, ws.scratch);
+    copyRows(mid, x, (long) n * c);
+    Linear.forward(mid, a.attY(), w.projW(), w.projB(), n, hd, c, !gpt2, true, ws.ones);
+    norm(a.norm2(), a.mean2(), a.rstd2(), mid, w.norm2W(), w.norm2B(), n, ws);
+    int f1 = gpt2 ? cfg.intermediate() : 2 * cfg.intermediate();
+    int f2 = cfg.intermediate();
+    Linear.forward(a.mlpIn(), a.norm2(), w.fcW(), w.fcB(), n, c, f1, !gpt2, false, ws.ones);
+    if (gpt2) {
+      Gelu.forward(a.mlpAct(), a.mlpIn(), (long) n * f1, ws.scratch);
+    } else {
+      SwiGlu.forward(a.mlpAct(), a.mlpIn(), n, f2, ws.scratch);
+    }
+    copyRows(out, mid, (long) n * c);
+    Linear.forward(out, a.mlpAct(), w.fc2W(), w.fc2B(), n, f2, c, !gpt2, true, ws.ones);
+  }
+
+  /**
+   * Backward through the final norm, every block and the embeddings, from {@code ws.dnormF}
+   * (N, C), accumulating into {@code g}.
+   */
+  void backwardTrunk(Weights w, Weights g, Workspace ws, TokenBatch batch) {
+    int n = batch.batch() * batch.seq();
+    int c = cfg.hidden();
+    ws.dres.zero(0, (long) n * c);
+    normBackward(ws.dres, g.normFW, g.normFB, ws.dnormF, ws.resid[2 * cfg.layers()], ws.meanF,
+        ws.rstdF, w.normFW, n, ws);
+    Attention.Dims dims = new Attention.Dims(batch.batch(), batch.seq(), cfg.heads(),
+        cfg.kvHeads(), cfg.headDim());
+    for (int l = cfg.layers() - 1; l >= 0; l--) {
+      backwardBlock(w.layers[l], g.layers[l], ws.layer(l), ws.resid[2 * l], ws.resid[2 * l + 1],
+          batch, dims, ws);
+    }
+    Embedding.backward(g.tokEmb, g.posEmb, ws.dres, batch.tokensFlat(), batch.positionsFlat(), n,
+        c, ws.scratch);
+  }
+
+  /** On entry {@code ws.dres} = dL/d(block output); on exit dL/d(block input). */
+  private void backwardBlock(Weights.Layer w, Weights.Layer g, Workspace.LayerActs a, Span x,
+      Span mid, TokenBatch batch, Attention.Dims dims, Workspace ws) {
+    int n = batch.batch() * batch.seq();
+    int c = cfg.hidden();
+    int hd = dims.outWidth();
+    int w3 = dims.width();
+    int f1 = gpt2 ? cfg.intermediate() : 2 * cfg.intermediate();
+    int f2 = cfg.intermediate();
+    // MLP
+    Linear.backward(ws.dmlpAct, false, g.fc2W(), g.fc2B(), ws.dres, a.mlpAct(), w.fc2W(), n, f2,
+        c, !gpt2, ws.ones);
+    if (gpt2) {
+      Gelu.backward(ws.dmlpIn, ws.dmlpAct, a.mlpIn(), (long) n * f1, ws.scratch);
+    } else {
+      SwiGlu.backward(ws.dmlpIn, ws.dmlpAct, a.mlpIn(), n, f2, ws.scratch);
+    }
+    Linear.backward(ws.dnorm, false, g.fcW(), g.fcB(), ws.dmlpIn, a.norm2(), w.fcW(), n, c, f1,
+        !gpt2, ws.ones);
+    normBackward(ws.dres, g.norm2W(), g.norm2B(), ws.dnorm, mid, a.mean2(), a.rstd2(), w.norm2W(),
+        n, ws);
+    // attention
+    Linear.backward(ws.dattY, false, g.projW(), g.projB(), ws.dres, a.attY(), w.projW(), n, hd, c,
+        !gpt2, ws.ones);
+    Attention.backward(ws.dqkv, ws.datt, ws.dattY, a.att(), a.qkv(), dims, ws.scratch);
+    if (!gpt2) {
+      rope.apply(ws.dqkv, n, w3, 0, cfg.heads() + cfg.kvHeads(), batch.positionsFlat(), true,
+          ws.scratch);
+    }
+    Linear.backward(ws.dnorm, false, g.qkvW(), g.qkvB(), ws.dqkv, a.norm1(), w.qkvW(), n, c, w3,
+        !gpt2, ws.ones);
+    normBackward(ws.dres, g.norm1W(), g.norm1B(), ws.dnorm, x, a.mean1(), a.rstd1(), w.norm1W(),
+        n, ws);
+  }
+
+  private void norm(Span out, Span mean, Span rstd, Span x, Span w, Span b, int n, Workspace ws) {
+    norm(out, mean, rstd, x, w, b, n, ws.scratch);
+  }
+
+  /** LayerNorm (GPT-2) or RMSNorm (Llama; mean and b unused) of n rows. */
+  void norm(Span out, Span mean, Span rstd, Span x, Span w, Span b, int n, Scratch scratch) {
+    if (gpt2) {
+      LayerNorm.forward(out, mean, rstd, x, w, b, n, cfg.hidden(), cfg.normEps(), scratch);
+    } else {
+      RmsNorm.forward(out, rstd, x, w, n, cfg.hidden(), cfg.normEps(), scratch);
+    }
+  }
+
+  private void normBackward(Span dx, Span dw, Span db, Span dout, Span x, Span mean, Span rstd,
+      Span w, int n, Workspace ws) {
+    if (gpt2) {
+      LayerNorm.backward(dx, dw, db, dout, x, mean, rstd, w, n, cfg.hidden(), ws.scratch);
+    } else {
+      RmsNorm.backward(dx, dw, dout, x, rstd, w, n, cfg.hidden(), ws.scratch);
+    }
+  }
+
+  /** dst[0..n) = src[0..n) unless they are the same memory (inference works in place). */
+  private static void copyRows(Span dst, Span src, long n) {
+    if (dst.base != src.base || dst.offset != src.offset) {
+      dst.copyFrom(0, src, 0, n);
+    }
+  }
+}

@@ -1,0 +1,151 @@
+package ai.cory.common.model;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Every activation and scratch buffer of forward (and backward) passes up to
+ * {@code maxBatch x maxSeq} tokens, allocated once. A training workspace keeps each layer's
+ * activations and the whole (rows, V) logits block for the backward pass; an inference workspace
+ * shares one set of layer buffers across layers and runs the vocabulary head in blocks of
+ * {@value #INFERENCE_HEAD_ROWS} rows, unless {@code fullVocab} asks to return the whole block.
+ * Not thread-safe: one forward/backward at a time per workspace.
+ */
+public final class Workspace {
+  static final int INFERENCE_HEAD_ROWS = 128;
+
+  /** Activations of one block (shapes for N = B*T rows). */
+  record LayerActs(
+      Span norm1, Span mean1, Span rstd1, // (N, C), (N), (N)
+      Span qkv,                          // (N, (H+2KV)D), q/k after RoPE
+      Span att,                          // (B, H, T, T) probabilities
+      Span attY,                         // (N, HD)
+      Span norm2, Span mean2, Span rstd2, // (N, C), (N), (N)
+      Span mlpIn,                        // (N, 4C) | (N, 2I) gate|up
+      Span mlpAct) {}                    // (N, 4C) | (N, I)
+
+  final ModelConfig cfg;
+  final DataType dataType;
+  final int maxBatch;
+  final int maxSeq;
+  final boolean training;
+  final int headRowsCapacity;
+  final Span[] resid;       // 2L+1 x (N, C); all alias one buffer in inference
+  final LayerActs[] layers; // L (training) or 1 shared (inference)
+  final Span normF;         // (N, C)
+  final Span meanF;         // (N)
+  final Span rstdF;         // (N)
+  final Span hc;            // (headRows, C) gathered final hidden rows of the head columns
+  final Span logits;        // (headRows, V)
+  final Span lse;           // (B, T)
+  final Span entropy;       // (B, T)
+  final Span logp;          // (B, T-1)
+  final Span values;        // (B, T)
+  final Span ones;          // (max(N, headRows)) of 1
+  // backward only (null in inference)
+  final Span dres;          // (N, C)
+  final Span dnorm;         // (N, C)
+  final Span dqkv;          // (N, (H+2KV)D)
+  final Span dattY;         // (N, HD)
+  final Span datt;          // (B, H, T, T)
+  final Span dmlpIn;        // (N, F1)
+  final Span dmlpAct;       // (N, F2)
+  final Span dhc;           // (headRows, C)
+  final Span dnormF;        // (N, C)
+  final Span dlogp;         // (B, T-1)
+  final Span dvalues;       // (B, T)
+  final Scratch scratch = new Scratch(6);
+  final int[] rowTargets; // (headRows) taken next token per head row, -1 at the last column
+  final int[] rowStat;    // (headRows) index into (B, T) statistics
+  final int[] rowLogp;    // (headRows) index into (B, T-1) log-probs, -1 at the last column
+
+  // State of the last forward pass.
+  TokenBatch batch;
+  ForwardOptions options;
+  VocabSoftmax.Rows rows;
+  boolean backwardReady;
+
+  Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
+      boolean fullVocab) {
+    if (maxBatch < 1 || maxSeq < 1) {
+      throw new IllegalArgumentException("workspace for " + maxBatch + " x " + maxSeq);
+    }
+    this.cfg = cfg;
+    this.dataType = dataType;
+    this.maxBatch = maxBatch;
+    this.maxSeq = maxSeq;
+    this.training = training;
+    long n = (long) maxBatch * maxSeq;
+    int c = cfg.hidden();
+    int w3 = (cfg.heads() + 2 * cfg.kvHeads()) * cfg.headDim();
+    int hd = cfg.heads() * cfg.headDim();
+    boolean gpt2 = cfg.arch() == ModelConfig.Arch.GPT2;
+    int f1 = gpt2 ? cfg.intermediate() : 2 * cfg.intermediate();
+    int f2 = cfg.intermediate();
+    long attSize = (long) maxBatch * cfg.heads() * maxSeq * maxSeq;
+    this.headRowsCapacity = (int) (training || fullVocab ? n : Math.min(n, INFERENCE_HEAD_ROWS));
+
+    rowTargets = new int[(int) n];
+    rowStat = new int[(int) n];
+    rowLogp = new int[(int) n];
+    int layerSets = training ? cfg.layers() : 1;
+    layers = new LayerActs[layerSets];
+    for (int l = 0; l < layerSets; l++) {
+      layers[l] = new LayerActs(alloc(n * c), alloc(n), alloc(n), alloc(n * w3), alloc(attSize),
+          alloc(n * hd), alloc(n * c), alloc(n), alloc(n), alloc(n * f1), alloc(n * f2));
+    }
+    resid = new Span[2 * cfg.layers() + 1];
+    Span shared = training ? null : alloc(n * c);
+    for (int i = 0; i < resid.length; i++) {
+      resid[i] = training ? alloc(n * c) : shared;
+    }
+    normF = alloc(n * c);
+    meanF = alloc(n);
+    rstdF = alloc(n);
+    hc = alloc((long) headRowsCapacity * c);
+    logits = alloc((long) headRowsCapacity * cfg.vocabSize());
+    lse = alloc(n);
+    entropy = alloc(n);
+    logp = alloc(n);
+    values = alloc(n);
+    ones = alloc(Math.max(n, headRowsCapacity));
+    double[] one = new double[(int) Math.max(n, headRowsCapacity)];
+    java.util.Arrays.fill(one, 1.0);
+    ones.write(0, one, 0, one.length);
+    dres = training ? alloc(n * c) : null;
+    dnorm = training ? alloc(n * c) : null;
+    dqkv = training ? alloc(n * w3) : null;
+    dattY = training ? alloc(n * hd) : null;
+    datt = training ? alloc(attSize) : null;
+    dmlpIn = training ? alloc(n * f1) : null;
+    dmlpAct = training ? alloc(n * f2) : null;
+    dhc = training ? alloc((long) headRowsCapacity * c) : null;
+    dnormF = training ? alloc(n * c) : null;
+    dlogp = training ? alloc(n) : null;
+    dvalues = training ? alloc(n) : null;
+  }
+
+  /** Largest batch this workspace serves. */
+  public int maxBatch() {
+    return maxBatch;
+  }
+
+  /** Longest sequence this workspace serves. */
+  public int maxSeq() {
+    return maxSeq;
+  }
+
+  /** True if it keeps activations for {@link CausalLm#backward}. */
+  public boolean training() {
+    return training;
+  }
+
+  /** Layer activations of block l (the shared set in inference). */
+  LayerActs layer(int l) {
+    return layers[training ? l : 0];
+  }
+
+  private Span alloc(long elements) {
+    return Span.of(Nd4j.create(dataType, Math.max(1, elements)));
+  }
+}
