@@ -43,6 +43,11 @@ final class ConfigValues {
     return s;
   }
 
+  /** A string, or null when the value is null. */
+  String nullableString(String path) {
+    return config.getIsNull(path) ? null : string(path);
+  }
+
   boolean bool(String path) {
     requirePresent(path);
     try {

@@ -109,7 +109,8 @@ public record Settings(
    * Layers {@code user} over reference.conf, resolves substitutions and validates everything.
    */
   public static Settings from(Config user) {
-    Config reference = ConfigFactory.defaultReference(Settings.class.getClassLoader());
+    // reference.conf alone: defaultReference() would also merge the JVM's system properties
+    Config reference = ConfigFactory.parseResources(Settings.class.getClassLoader(), "reference.conf").resolve();
     Config merged;
     try {
       merged = user.withFallback(reference).resolve();
@@ -187,10 +188,10 @@ public record Settings(
   }
 
   private static Settings read(ConfigValues c) {
-    String resolved = c.config().getConfig(ROOT).root()
+    String resolved = c.config().root()
         .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));
     return new Settings(readRun(c), readAlgorithm(c), readModel(c), readTask(c), readReward(c),
-        readGeneration(c), readPpo(c), readOptimizer(c), "cory " + resolved);
+        readGeneration(c), readPpo(c), readOptimizer(c), resolved);
   }
 
   private static RunSettings readRun(ConfigValues c) {
@@ -215,15 +216,30 @@ public record Settings(
   }
 
   private static TaskSettings readTask(ConfigValues c) {
-    int min = c.intAtLeast("cory.task.imdb.min-query-tokens", 1);
-    int max = c.intAtLeast("cory.task.imdb.max-query-tokens", 1);
+    String p = "cory.task.";
+    int min = c.intAtLeast(p + "imdb.min-query-tokens", 1);
+    int max = c.intAtLeast(p + "imdb.max-query-tokens", 1);
     if (max < min) {
-      throw c.bad("cory.task.imdb.max-query-tokens", "must be >= cory.task.imdb.min-query-tokens (" + min
-          + "), got " + max);
+      throw c.bad(p + "imdb.max-query-tokens", "must be >= " + p + "imdb.min-query-tokens (" + min + "), got " + max);
     }
-    return new TaskSettings(c.enumValue("cory.task.type", TaskType.class),
-        c.requiredString("cory.task.data", "the dataset (JSON Lines) path or URI"),
-        c.intAtLeast("cory.task.max-examples", 0), min, max, c.intAtLeast("cory.task.imdb.min-review-chars", 0));
+    String observer = c.nullableString(p + "observer-template");
+    String pioneer = c.nullableString(p + "gsm8k.pioneer-template");
+    if (pioneer != null && !pioneer.contains("{query}")) {
+      throw c.bad(p + "gsm8k.pioneer-template", "must contain {query}");
+    }
+    TaskType type = c.enumValue(p + "type", TaskType.class);
+    String data = c.requiredString(p + "data", "the dataset (JSON Lines) path or URI");
+    int maxExamples = c.intAtLeast(p + "max-examples", 0);
+    boolean special = c.bool(p + "add-special-tokens");
+    int minChars = c.intAtLeast(p + "imdb.min-review-chars", 0);
+    String split = c.nullableString(p + "imdb.split");
+    String field = c.requiredString(p + "imdb.text-field", "the review's field name");
+    try {
+      return new TaskSettings(type, data, maxExamples, special, observer, min, max, minChars, split, field, pioneer);
+    } catch (IllegalArgumentException e) { // only the templates remain unchecked here
+      throw new SettingsException(observer != null ? p + "observer-template" : p + "gsm8k.pioneer-template",
+          e.getMessage(), e);
+    }
   }
 
   private static RewardSettings readReward(ConfigValues c) {
@@ -268,6 +284,8 @@ public record Settings(
           c.bool(p + "whiten-rewards"), scaling, norm, c.positiveOrNull(p + "score-clip"),
           c.nonNegative(p + "score-scaling-eps"), c.positiveOrNull(p + "max-grad-norm"),
           c.bool(p + "early-stopping"), c.positive(p + "target-kl"));
+    } catch (SettingsException e) {
+      throw e;
     } catch (IllegalArgumentException e) {
       throw new SettingsException("cory.ppo", e.getMessage(), e);
     }
