@@ -42,6 +42,7 @@ import java.util.Objects;
  * @param generation {@code cory.generation}
  * @param ppo        {@code cory.ppo}
  * @param optimizer  {@code cory.optimizer}
+ * @param runtime    {@code cory.workers} and {@code cory.runtime}
  * @param resolved   the resolved {@code cory} block as HOCON text (what the run directory keeps)
  */
 public record Settings(
@@ -53,6 +54,7 @@ public record Settings(
     GenerationSettings generation,
     PpoConfig ppo,
     OptimizerSettings optimizer,
+    RuntimeSettings runtime,
     String resolved) implements Serializable {
 
   private static final long serialVersionUID = 1L;
@@ -71,6 +73,7 @@ public record Settings(
     Objects.requireNonNull(generation, "generation");
     Objects.requireNonNull(ppo, "ppo");
     Objects.requireNonNull(optimizer, "optimizer");
+    Objects.requireNonNull(runtime, "runtime");
     Objects.requireNonNull(resolved, "resolved");
   }
 
@@ -190,8 +193,10 @@ public record Settings(
   private static Settings read(ConfigValues c) {
     String resolved = c.config().root()
         .render(ConfigRenderOptions.defaults().setOriginComments(false).setJson(false));
-    return new Settings(readRun(c), readAlgorithm(c), readModel(c), readTask(c), readReward(c),
-        readGeneration(c), readPpo(c), readOptimizer(c), resolved);
+    ModelSettings model = readModel(c);
+    PpoConfig ppo = readPpo(c);
+    return new Settings(readRun(c), readAlgorithm(c), model, readTask(c), readReward(c),
+        readGeneration(c), ppo, readOptimizer(c), readRuntime(c, ppo, model), resolved);
   }
 
   private static RunSettings readRun(ConfigValues c) {
@@ -289,6 +294,36 @@ public record Settings(
     } catch (IllegalArgumentException e) {
       throw new SettingsException("cory.ppo", e.getMessage(), e);
     }
+  }
+
+  private static RuntimeSettings readRuntime(ConfigValues c, PpoConfig ppo, ModelSettings model) {
+    String p = "cory.runtime.";
+    int workers = c.intAtLeast("cory.workers", 1);
+    // every worker takes an equal share of each batch and of each minibatch
+    if (ppo.batchSize() % workers != 0) {
+      throw c.bad("cory.workers", "must divide cory.ppo.batch-size (" + ppo.batchSize() + "), got " + workers);
+    }
+    if (ppo.miniBatchSize() % workers != 0) {
+      throw c.bad("cory.workers", "must divide cory.ppo.mini-batch-size (" + ppo.miniBatchSize() + "), got "
+          + workers);
+    }
+    if (workers > 1 && model.precision() != Precision.FLOAT32) {
+      throw c.bad("cory.workers", "the Aeron allreduce averages float32 gradients: cory.model.dtype = "
+          + model.precision().name().toLowerCase(java.util.Locale.ROOT) + " needs cory.workers = 1, got " + workers);
+    }
+    long timeoutMs;
+    try {
+      timeoutMs = c.config().getDuration(p + "collective-timeout", java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (ConfigException e) {
+      throw c.bad(p + "collective-timeout", "must be a duration such as 10m or 90s: " + e.getMessage());
+    }
+    if (timeoutMs <= 0) {
+      throw c.bad(p + "collective-timeout", "must be > 0, got " + timeoutMs + " ms");
+    }
+    return new RuntimeSettings(workers, c.nullableString(p + "master"),
+        c.enumValue(p + "transport", RuntimeSettings.Transport.class), c.nullableString(p + "bind-address"),
+        c.nullableString(p + "aeron-dir"), timeoutMs, c.intAtLeast(p + "chunk-bytes", RuntimeSettings.MIN_CHUNK_BYTES),
+        c.intAtLeast(p + "verify-replicas-every", 0));
   }
 
   private static OptimizerSettings readOptimizer(ConfigValues c) {

@@ -2,6 +2,7 @@ package ai.cory.driver.cli;
 
 import ai.cory.common.io.FileSource;
 import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.DemoModel;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.tokenizer.ByteTokenizer;
 import ai.cory.common.tokenizer.HfTokenizer;
@@ -25,22 +26,15 @@ import org.nd4j.linalg.api.buffer.DataType;
  */
 public record LoadedModel(String name, CausalLm model, Tokenizer tokenizer) implements AutoCloseable {
   /** Name of the built-in demo model. */
-  public static final String DEMO = "demo";
+  public static final String DEMO = DemoModel.NAME;
   /** Where {@code bin/cory} finds the shared TinyStories model when {@code --model} is absent. */
   static final Path SHARED_DEFAULT = Path.of("..", "shared", "assets", "models", "stories260K");
   /** Seed of the value head of loaded checkpoints (not used by generation). */
   private static final long VALUE_HEAD_SEED = 0;
-  /** Seed of the demo model's random weights. */
-  private static final long DEMO_SEED = 20241023;
 
-  /**
-   * The demo model: a 2-layer GPT-2 over bytes (vocab 258: 256 bytes, BOS, EOS), 64 wide, random
-   * weights from a fixed seed. It produces noise, but it exercises every code path on a machine
-   * without model files.
-   */
+  /** The demo model's shape ({@link DemoModel}). */
   public static ModelConfig demoConfig() {
-    return new ModelConfig(ModelConfig.Arch.GPT2, ByteTokenizer.VOCAB_SIZE, 64, 2, 4, 4, 256, 512,
-        1e-5, 0, true, ByteTokenizer.BOS, ByteTokenizer.EOS);
+    return DemoModel.config();
   }
 
   /** {@code --model} value used when the option is absent. */
@@ -52,7 +46,7 @@ public record LoadedModel(String name, CausalLm model, Tokenizer tokenizer) impl
   /** Loads {@code pathOrUri} (or the demo model) with float32 weights. */
   public static LoadedModel load(String pathOrUri) throws IOException {
     if (DEMO.equals(pathOrUri)) {
-      return new LoadedModel(DEMO, CausalLm.random(demoConfig(), DataType.FLOAT, DEMO_SEED),
+      return new LoadedModel(DEMO, DemoModel.create(DataType.FLOAT),
           new ByteTokenizer());
     }
     FileSource dir = FileSources.open(pathOrUri, new Configuration());

@@ -1,0 +1,70 @@
+package ai.cory.common.config;
+
+import java.io.Serializable;
+import java.util.Objects;
+
+/**
+ * {@code cory.workers} and {@code cory.runtime}: how a run is spread over data-parallel workers.
+ * Each of the W workers holds full replicas of the agents and the reference, takes
+ * {@code batch-size / W} queries per iteration and averages gradients and batch statistics with
+ * its peers over Aeron; the driver runs each iteration as one Spark barrier stage of W tasks.
+ *
+ * @param workers               W, {@code >= 1}
+ * @param master                Spark master URL used when the driver is not started by
+ *                              {@code spark-submit} (whose {@code --master} wins); null =
+ *                              {@code local[W]}, every worker a thread of the driver's JVM
+ * @param transport             Aeron transport between workers
+ * @param bindAddress           address a worker's UDP endpoint binds and advertises; null = the
+ *                              executor's host as Spark reports it
+ * @param aeronDirectory        Aeron directory of an external media driver; null = one embedded
+ *                              driver per executor JVM
+ * @param collectiveTimeoutMs   longest one collective may take, including the wait for the
+ *                              slowest worker to arrive, {@code > 0}
+ * @param chunkBytes            payload of one Aeron message of the ring, {@code >= 256}
+ * @param verifyReplicasEvery   compare the replicas' parameter checksums every N iterations
+ *                              (and after the last); 0 = never
+ */
+public record RuntimeSettings(int workers, String master, Transport transport, String bindAddress,
+    String aeronDirectory, long collectiveTimeoutMs, int chunkBytes, int verifyReplicasEvery)
+    implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  /** Smallest ring message payload (the 40-byte header would dominate below). */
+  public static final int MIN_CHUNK_BYTES = 256;
+
+  /** How workers reach each other. */
+  public enum Transport {
+    /** IPC when every worker is in one JVM (a {@code local} master), UDP otherwise. */
+    AUTO,
+    /** UDP unicast between executors (works across hosts and on loopback). */
+    UDP,
+    /** Shared-memory IPC through one media driver: only when all workers share it. */
+    IPC
+  }
+
+  public RuntimeSettings {
+    Objects.requireNonNull(transport, "transport");
+    if (workers < 1) {
+      throw new IllegalArgumentException("workers must be >= 1, got " + workers);
+    }
+    if (collectiveTimeoutMs <= 0) {
+      throw new IllegalArgumentException("collectiveTimeoutMs must be > 0, got " + collectiveTimeoutMs);
+    }
+    if (chunkBytes < MIN_CHUNK_BYTES) {
+      throw new IllegalArgumentException("chunkBytes must be >= " + MIN_CHUNK_BYTES + ", got " + chunkBytes);
+    }
+    if (verifyReplicasEvery < 0) {
+      throw new IllegalArgumentException("verifyReplicasEvery must be >= 0, got " + verifyReplicasEvery);
+    }
+  }
+
+  /** The master to use when none is given by {@code spark-submit}. */
+  public String masterOrLocal() {
+    return master != null ? master : "local[" + workers + "]";
+  }
+
+  /** True when the replica checksums are compared after iteration {@code k} of {@code iterations}. */
+  public boolean verifiesAfter(long k, long iterations) {
+    return verifyReplicasEvery > 0 && ((k + 1) % verifyReplicasEvery == 0 || k + 1 == iterations);
+  }
+}
