@@ -80,18 +80,26 @@ public final class Gsm8kPrompts {
    */
   public static List<Example> read(InputStream in, String description) throws IOException {
     List<Example> examples = new ArrayList<>();
-    JsonlReader.read(in, description, record -> {
-      String question = record.text(QUESTION_FIELD);
-      String answer = record.text(ANSWER_FIELD);
-      int marker = answer.lastIndexOf(Gsm8kExactMatchReward.ANSWER_MARKER);
-      String finalAnswer = marker < 0 ? "" : answer.substring(marker + Gsm8kExactMatchReward.ANSWER_MARKER.length()).trim();
-      if (marker < 0 || Gsm8kExactMatchReward.lastNumber(finalAnswer) == null) {
-        throw new IOException(record.where() + ": field '" + ANSWER_FIELD
-            + "' has no final number after '" + Gsm8kExactMatchReward.ANSWER_MARKER + "'");
-      }
-      examples.add(new Example(question, finalAnswer));
-    });
+    JsonlReader.read(in, description, record ->
+        examples.add(example(record.text(QUESTION_FIELD), record.text(ANSWER_FIELD), record.where())));
     return examples;
+  }
+
+  /**
+   * The example of one record: its question and the final answer after the last {@code ####}
+   * of its solution.
+   *
+   * @param where the record's location for the error message (file and line)
+   * @throws IOException when the solution has no final number after {@code ####}
+   */
+  public static Example example(String question, String answer, String where) throws IOException {
+    int marker = answer.lastIndexOf(Gsm8kExactMatchReward.ANSWER_MARKER);
+    String finalAnswer = marker < 0 ? "" : answer.substring(marker + Gsm8kExactMatchReward.ANSWER_MARKER.length()).trim();
+    if (marker < 0 || Gsm8kExactMatchReward.lastNumber(finalAnswer) == null) {
+      throw new IOException(where + ": field '" + ANSWER_FIELD
+          + "' has no final number after '" + Gsm8kExactMatchReward.ANSWER_MARKER + "'");
+    }
+    return new Example(question, finalAnswer);
   }
 
   /** The pioneer prompt text of {@code question}. */

@@ -66,7 +66,7 @@ public final class ImdbQueries {
         return;
       }
       String text = record.text(config.textField());
-      if (!text.isEmpty() && text.codePointCount(0, text.length()) > config.minReviewChars()) {
+      if (isUsable(text, config)) {
         reviews.add(text);
       }
     });
@@ -76,6 +76,15 @@ public final class ImdbQueries {
           + " longer than " + config.minReviewChars() + " characters");
     }
     return reviews;
+  }
+
+  /**
+   * The length filter of a review of the configured split (the split is checked by the reader):
+   * non-empty and longer than {@code minReviewChars} code points. Every reader of reviews (this
+   * class's, the distributed one) applies exactly this rule, so they index the same reviews.
+   */
+  public static boolean isUsable(String review, ImdbQueryConfig config) {
+    return !review.isEmpty() && review.codePointCount(0, review.length()) > config.minReviewChars();
   }
 
   /** Query length n of the review with index {@code index}. */

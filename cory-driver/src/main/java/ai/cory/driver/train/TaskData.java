@@ -40,28 +40,50 @@ public final class TaskData {
     List<TaskPrompt> prompts;
     try (InputStream in = data.directory().open(data.name(), 0)) {
       prompts = switch (task.type()) {
-        case IMDB -> {
-          List<String> reviews = ImdbQueries.readReviews(in, data.describe(), task.imdbQueryConfig());
-          ImdbQueries queries = new ImdbQueries(task.imdbQueryConfig(), tokenizer,
-              CounterRng.deriveSeed(settings.run().seed(), QUERY_LENGTH_STREAM));
-          yield queries.queries(limit(reviews, task.maxExamples()));
-        }
-        case GSM8K -> new Gsm8kPrompts(task.gsm8kPioneer(), tokenizer, task.addSpecialTokens())
+        case IMDB -> imdbQueries(settings, tokenizer)
+            .queries(limit(ImdbQueries.readReviews(in, data.describe(), task.imdbQueryConfig()), task.maxExamples()));
+        case GSM8K -> gsm8kPrompts(settings, tokenizer)
             .prompts(limit(Gsm8kPrompts.read(in, data.describe()), task.maxExamples()));
       };
     }
+    checkPrompts(settings, prompts, data.describe(), context);
+    return prompts;
+  }
+
+  /**
+   * The IMDB query builder of a run: review i's query length is drawn from the run seed's
+   * query-length stream, so every reader of the dataset cuts the same queries.
+   */
+  public static ImdbQueries imdbQueries(Settings settings, Tokenizer tokenizer) {
+    return new ImdbQueries(settings.task().imdbQueryConfig(), tokenizer,
+        CounterRng.deriveSeed(settings.run().seed(), QUERY_LENGTH_STREAM));
+  }
+
+  /** The GSM8K prompt builder of a run. */
+  public static Gsm8kPrompts gsm8kPrompts(Settings settings, Tokenizer tokenizer) {
+    TaskSettings task = settings.task();
+    return new Gsm8kPrompts(task.gsm8kPioneer(), tokenizer, task.addSpecialTokens());
+  }
+
+  /**
+   * Fails unless some example is left and every prompt plus the longest generation fits the
+   * model's context.
+   *
+   * @param description where the prompts come from, for the messages
+   */
+  public static void checkPrompts(Settings settings, List<TaskPrompt> prompts, String description, int context)
+      throws IOException {
     if (prompts.isEmpty()) {
-      throw new IOException("cory.task.data: " + data.describe() + " holds no usable example");
+      throw new IOException("cory.task.data: " + description + " holds no usable example");
     }
     int longest = settings.generation().maxNewTokens();
     for (TaskPrompt p : prompts) {
       if (p.promptTokens().length + longest > context) {
-        throw new IllegalArgumentException("cory.task.data: example " + p.index() + " of " + data.describe()
+        throw new IllegalArgumentException("cory.task.data: example " + p.index() + " of " + description
             + " has a prompt of " + p.promptTokens().length + " tokens; with up to " + longest
             + " new tokens (cory.generation.max-new-tokens) it exceeds the model's context of " + context);
       }
     }
-    return prompts;
   }
 
   private static <T> List<T> limit(List<T> all, int max) {

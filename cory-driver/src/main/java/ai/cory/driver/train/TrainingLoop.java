@@ -91,7 +91,7 @@ public final class TrainingLoop {
   }
 
   /** Writes an agent in Hugging Face layout (weights and value head as float32 safetensors). */
-  static void export(Agent agent, FileSource pretrainedDir, Path dir) throws IOException {
+  public static void export(Agent agent, FileSource pretrainedDir, Path dir) throws IOException {
     Files.createDirectories(dir);
     Parameters params = agent.policy().params();
     Map<String, org.nd4j.linalg.api.ndarray.INDArray> tensors = new LinkedHashMap<>();

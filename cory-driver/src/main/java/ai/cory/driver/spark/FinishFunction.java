@@ -1,0 +1,108 @@
+package ai.cory.driver.spark;
+
+import ai.cory.common.io.FileSource;
+import ai.cory.common.model.DemoModel;
+import ai.cory.driver.train.TrainingLoop;
+import ai.cory.worker.spark.ExecutorEnvironment;
+import ai.cory.worker.spark.Replica;
+import ai.cory.worker.spark.ReplicaPool;
+import ai.cory.worker.spark.ReplicaSpec;
+import ai.cory.worker.store.FileSources;
+import ai.cory.worker.train.Agent;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Serializable;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.apache.spark.BarrierTaskContext;
+import scala.collection.Iterator;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.runtime.AbstractFunction1;
+
+/**
+ * The last stage of a run (a barrier stage of W tasks, so it reaches every worker's executor):
+ * rank 0 exports both agents from its resident replica in Hugging Face layout to
+ * {@code <run dir>/final/<agent>} when {@code cory.run.export-final} is set, then every task
+ * closes the run's replicas in its JVM (memory, Aeron rings, media-driver references). The run
+ * directory must be a path rank 0's executor can write (local masters: the driver's disk;
+ * clusters: a shared mount). Returns one line per task for the log.
+ */
+final class FinishFunction extends AbstractFunction1<Iterator<Integer>, Iterator<String>> implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  private final ReplicaSpec spec;
+  private final String runDir;
+  private final long lastIteration;
+
+  FinishFunction(ReplicaSpec spec, String runDir, long lastIteration) {
+    this.spec = Objects.requireNonNull(spec, "spec");
+    this.runDir = Objects.requireNonNull(runDir, "runDir");
+    this.lastIteration = lastIteration;
+  }
+
+  @Override
+  public Iterator<String> apply(Iterator<Integer> partition) {
+    int rank = BarrierTaskContext.get().partitionId();
+    List<String> lines = new ArrayList<>();
+    Replica replica = ReplicaPool.takeIdle(spec.runId());
+    try {
+      if (rank == 0 && spec.settings().run().exportFinal()) {
+        if (replica == null || replica.completedIteration() != lastIteration) {
+          throw new IllegalStateException("rank 0 (" + ExecutorEnvironment.executorId() + " on "
+              + ExecutorEnvironment.host() + ") holds no replica at iteration " + lastIteration + " to export");
+        }
+        FileSource pretrained = pretrainedDirectory();
+        for (Agent agent : replica.trainer().agents()) {
+          Path dir = TrainingLoop.exportDir(Path.of(runDir), agent.id());
+          TrainingLoop.export(agent, pretrained, dir);
+          lines.add("agent " + agent.id().key() + " exported to " + dir);
+        }
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("exporting the agents to " + runDir + " failed: " + e.getMessage(), e);
+    } finally {
+      if (replica != null) {
+        ReplicaPool.discard(replica);
+      }
+      int released = ReplicaPool.release(spec.runId());
+      lines.add("rank " + rank + " on " + ExecutorEnvironment.host() + ": released " + (released
+          + (replica != null ? 1 : 0)) + " replica(s)");
+    }
+    return CollectionConverters.asScala(lines.iterator());
+  }
+
+  /** Where the exported agents' config and tokenizer files come from (the demo model has none). */
+  private FileSource pretrainedDirectory() throws IOException {
+    String path = spec.settings().model().path();
+    if (DemoModel.isDemo(path)) {
+      return new NoFiles(path);
+    }
+    return FileSources.open(path, ExecutorEnvironment.hadoopConfiguration());
+  }
+
+  /** A directory without files: the demo model is built in code. */
+  private record NoFiles(String name) implements FileSource {
+    @Override
+    public boolean exists(String file) {
+      return false;
+    }
+
+    @Override
+    public long size(String file) throws IOException {
+      throw new FileNotFoundException(describe(file));
+    }
+
+    @Override
+    public InputStream open(String file, long offsetBytes) throws IOException {
+      throw new FileNotFoundException(describe(file));
+    }
+
+    @Override
+    public String describe(String file) {
+      return name + ":" + file;
+    }
+  }
+}

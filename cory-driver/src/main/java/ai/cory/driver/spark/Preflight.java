@@ -1,0 +1,64 @@
+package ai.cory.driver.spark;
+
+import ai.cory.common.config.Settings;
+import ai.cory.common.io.FileSource;
+import ai.cory.common.io.HfConfigReader;
+import ai.cory.common.model.DemoModel;
+import ai.cory.common.model.ModelConfig;
+import ai.cory.worker.store.FileSources;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Checks on the driver, before any cluster resource is requested, that what the validated
+ * settings name exists: the model directory (its {@code config.json} is read for the context
+ * length) and the dataset. A typo in a path fails in seconds instead of after executors start.
+ */
+final class Preflight {
+  private Preflight() {}
+
+  /**
+   * @return the model's shape (the demo model's, or read from {@code config.json})
+   * @throws IOException naming the missing location and its key
+   */
+  static ModelConfig check(Settings settings, Configuration hadoop) throws IOException {
+    ModelConfig model;
+    String modelPath = settings.model().path();
+    if (DemoModel.isDemo(modelPath)) {
+      model = DemoModel.config();
+    } else {
+      FileSource dir = FileSources.open(modelPath, hadoop);
+      for (String required : new String[] {HfConfigReader.CONFIG_FILE, "tokenizer.json"}) {
+        if (!dir.exists(required)) {
+          throw new FileNotFoundException("cory.model.path: not a Hugging Face model directory, missing "
+              + dir.describe(required));
+        }
+      }
+      model = HfConfigReader.read(dir);
+    }
+    String data = settings.task().data();
+    Path dataPath = hadoopPath(data);
+    FileSystem fs = dataPath.getFileSystem(hadoop);
+    if (!fs.exists(dataPath)) {
+      throw new FileNotFoundException("cory.task.data: no such file or directory " + fs.makeQualified(dataPath));
+    }
+    return model;
+  }
+
+  /** A user location as a Hadoop path: plain paths are local files, URIs keep their scheme. */
+  static Path hadoopPath(String location) throws IOException {
+    if (location.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*")) {
+      try {
+        return new Path(new URI(location));
+      } catch (URISyntaxException e) {
+        throw new IOException("malformed URI '" + location + "': " + e.getReason(), e);
+      }
+    }
+    return new Path(java.nio.file.Path.of(location).toAbsolutePath().toUri());
+  }
+}

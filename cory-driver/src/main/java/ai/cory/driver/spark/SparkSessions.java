@@ -1,0 +1,172 @@
+package ai.cory.driver.spark;
+
+import ai.cory.common.config.RuntimeSettings;
+import ai.cory.common.config.Settings;
+import ai.cory.worker.comm.Transport;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.Tuple2;
+
+/**
+ * The Spark side of a run: the session (spark-submit's, or one started here on
+ * {@code cory.runtime.master}, by default {@code local[W]}), the properties CORY needs, and the
+ * data-plane choices that follow from the master.
+ *
+ * @param session      the session
+ * @param owned        started here (and stopped at the end of the run)
+ * @param local        a {@code local} master: the driver JVM runs every worker
+ * @param transport    the resolved Aeron transport
+ * @param bindAddress  what UDP endpoints bind and advertise, null for each executor's host
+ */
+record SparkSessions(SparkSession session, boolean owned, boolean local, Transport transport, String bindAddress) {
+  private static final Logger LOG = LoggerFactory.getLogger(SparkSessions.class);
+  /** Agrona/Aeron reach into jdk.internal.misc on Java 17 (STACK.md). */
+  static final String AERON_JVM_FLAG = "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED";
+  private static final Pattern LOCAL = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\d+)?])?");
+
+  /**
+   * The properties as spark-submit (system properties {@code spark.*}) left them, before any
+   * session starts: what the driver reads its Hadoop configuration from.
+   */
+  static SparkConf submitted() {
+    return new SparkConf(true);
+  }
+
+  /** A Hadoop configuration with the {@code spark.hadoop.*} properties of {@code conf}. */
+  static Configuration hadoop(SparkConf conf) {
+    Configuration hadoop = new Configuration();
+    for (Tuple2<String, String> kv : conf.getAllWithPrefix("spark.hadoop.")) {
+      hadoop.set(kv._1(), kv._2());
+    }
+    return hadoop;
+  }
+
+  /**
+   * Starts or joins the session for a run of {@code settings}; fails before starting anything
+   * when the master cannot host W workers or the transport cannot work there.
+   */
+  static SparkSessions start(Settings settings, SparkConf submitted) {
+    RuntimeSettings runtime = settings.runtime();
+    SparkConf conf = submitted.clone();
+    if (!conf.contains("spark.master")) {
+      conf.setMaster(runtime.masterOrLocal());
+    }
+    String master = conf.get("spark.master");
+    Matcher localMaster = LOCAL.matcher(master);
+    boolean local = localMaster.matches();
+    if (local) {
+      int slots = localSlots(localMaster.group(1));
+      if (slots < runtime.workers()) {
+        throw new IllegalArgumentException("cory.workers = " + runtime.workers() + " needs as many task slots, but "
+            + "master " + master + " has " + slots + "; use local[" + runtime.workers() + "]");
+      }
+      conf.setIfMissing("spark.driver.host", "127.0.0.1");
+      conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+    } else {
+      appendJavaOption(conf, "spark.executor.extraJavaOptions", AERON_JVM_FLAG);
+    }
+    if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
+      throw new IllegalArgumentException("spark.dynamicAllocation.enabled = true: barrier stages need a fixed set "
+          + "of executors (one per worker); disable dynamic allocation");
+    }
+    conf.setIfMissing("spark.app.name", "cory-" + settings.algorithm().mode().name().toLowerCase(Locale.ROOT));
+    conf.setIfMissing("spark.ui.showConsoleProgress", "false"); // the run prints its own progress lines
+    // one OpenMP thread per core a task owns: oversubscription is the biggest CPU trap (STACK.md)
+    conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", conf.get("spark.task.cpus", "1"));
+    conf.setIfMissing("spark.executorEnv.OMP_WAIT_POLICY", "PASSIVE");
+    Transport transport = transport(runtime, local);
+    String bindAddress = runtime.bindAddress() != null ? runtime.bindAddress() : local ? "127.0.0.1" : null;
+
+    boolean existed = running(SparkSession.getActiveSession()) || running(SparkSession.getDefaultSession());
+    SparkSession session = SparkSession.builder().config(conf).getOrCreate();
+    if (existed) { // an embedding application's session: its master must still host W workers
+      Matcher actual = LOCAL.matcher(session.sparkContext().master());
+      if (actual.matches() && localSlots(actual.group(1)) < runtime.workers()) {
+        throw new IllegalArgumentException("cory.workers = " + runtime.workers() + " needs as many task slots, but "
+            + "the running session's master " + session.sparkContext().master() + " has "
+            + localSlots(actual.group(1)));
+      }
+      local = actual.matches();
+      transport = transport(runtime, local);
+      bindAddress = runtime.bindAddress() != null ? runtime.bindAddress() : local ? "127.0.0.1" : null;
+    }
+    LOG.info("Spark {} master {} ({}), {} worker(s) over Aeron {}", session.version(),
+        session.sparkContext().master(), existed ? "existing session" : "new session", runtime.workers(), transport);
+    return new SparkSessions(session, !existed, local, transport, bindAddress);
+  }
+
+  private static boolean running(scala.Option<SparkSession> session) {
+    return session.isDefined() && !session.get().sparkContext().isStopped();
+  }
+
+  private static int localSlots(String group) {
+    if (group == null) {
+      return 1;
+    }
+    return group.equals("*") ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(group);
+  }
+
+  private static Transport transport(RuntimeSettings runtime, boolean local) {
+    return switch (runtime.transport()) {
+      case AUTO -> local ? Transport.IPC : Transport.UDP;
+      case UDP -> Transport.UDP;
+      case IPC -> {
+        if (!local && runtime.aeronDirectory() == null) {
+          throw new IllegalArgumentException("cory.runtime.transport = ipc needs every worker in one JVM (a local "
+              + "master) or one external media driver shared by the executors (cory.runtime.aeron-dir)");
+        }
+        yield Transport.IPC;
+      }
+    };
+  }
+
+  private static void appendJavaOption(SparkConf conf, String key, String option) {
+    String current = conf.get(key, "");
+    if (!current.contains(option)) {
+      conf.set(key, (current + " " + option).trim());
+    }
+  }
+
+  /** The Java view of the context. */
+  JavaSparkContext java() {
+    return JavaSparkContext.fromSparkContext(session.sparkContext());
+  }
+
+  /**
+   * Waits until a cluster has registered at least {@code workers} executors (each barrier task
+   * needs its own slot; Spark would otherwise retry the stage for minutes before failing).
+   *
+   * @param timeoutMs how long to wait
+   */
+  void awaitExecutors(int workers, long timeoutMs) throws InterruptedException {
+    if (local) {
+      return;
+    }
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    int executors = 0;
+    while (System.currentTimeMillis() < deadline) {
+      executors = session.sparkContext().statusTracker().getExecutorInfos().length - 1; // minus the driver
+      if (executors >= workers) {
+        return;
+      }
+      Thread.sleep(200);
+    }
+    throw new IllegalStateException("cory.workers = " + workers + " needs " + workers + " executors (one task slot "
+        + "each), but " + executors + " registered within " + timeoutMs + " ms; start more executors "
+        + "(spark.executor.instances, --total-executor-cores) or lower cory.workers");
+  }
+
+  /** Stops the session when this run started it. */
+  void stopIfOwned() {
+    if (owned) {
+      session.stop();
+    }
+  }
+}

@@ -1,0 +1,154 @@
+package ai.cory.driver.spark;
+
+import ai.cory.common.config.RuntimeSettings;
+import ai.cory.common.config.Settings;
+import ai.cory.common.cory.IterationPlan;
+import ai.cory.common.cory.RoleSchedule;
+import ai.cory.common.model.ModelConfig;
+import ai.cory.common.task.TaskPrompt;
+import ai.cory.driver.train.MetricsLog;
+import ai.cory.driver.train.QueryBatches;
+import ai.cory.driver.train.TrainingLoop;
+import ai.cory.worker.spark.IterationTask;
+import ai.cory.worker.spark.QueryShard;
+import ai.cory.worker.spark.ReplicaPool;
+import ai.cory.worker.spark.ReplicaSpec;
+import ai.cory.worker.spark.TaskReport;
+import ai.cory.worker.train.IterationReport;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.rdd.RDD;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+
+/**
+ * The distributed training loop (ARCHITECTURE.md "The shape of a run"), in the shape of Spark's
+ * {@code GradientDescent}: small plan out, one distributed action, aggregate on the driver.
+ * <ol>
+ *   <li>before any cluster resource: the settings are already validated; {@link Preflight}
+ *       checks the model and dataset locations;
+ *   <li>start (or join spark-submit's) session; read the prompts as a Dataset
+ *       ({@link PromptDataset});
+ *   <li>for each iteration k: the plan ({@link IterationPlan}: roles, L, seeds) and the batch
+ *       ({@link QueryBatches}, a pure function of seed and k) cut into W shards; one barrier stage
+ *       of W tasks ({@link IterationStage}); the reports merged and the replicas' fingerprints
+ *       compared ({@link StageReports}); a line in {@code metrics.jsonl}, {@code replicas.jsonl}
+ *       and on the console;
+ *   <li>a final stage exports the agents and releases the executors' replicas.
+ * </ol>
+ * Role exchange happens inside the replicas as the plan says (every replica swaps its slots
+ * identically). Checkpoints: the hook is here, after {@link StageReports#merge}: rank 0 writes
+ * the replica state inside the stage and the driver commits it once the stage has succeeded
+ * ({@code ai.cory.worker.store.CheckpointStore}); not wired yet.
+ */
+public final class SparkTraining {
+  /** Per-iteration replica fingerprints, inside the run directory. */
+  public static final String REPLICAS_FILE = "replicas.jsonl";
+  private static final Logger LOG = LoggerFactory.getLogger(SparkTraining.class);
+  private static final ClassTag<String> STRING = ClassTag$.MODULE$.apply(String.class);
+  /** How long a cluster may take to register W executors before the first stage. */
+  private static final long EXECUTOR_WAIT_MS = TimeUnit.MINUTES.toMillis(3);
+
+  private SparkTraining() {}
+
+  /**
+   * Runs a whole training on spark-submit's session or a new one.
+   *
+   * @param settings the validated settings
+   * @param runDir   where the run writes (created): {@code config.conf}, {@code metrics.jsonl},
+   *                 {@code samples.jsonl}, {@code replicas.jsonl}, {@code final/<agent>/}
+   * @param progress receives one progress line per iteration
+   * @return the merged report of every iteration
+   */
+  public static List<IterationReport> run(Settings settings, Path runDir, PrintStream progress)
+      throws IOException, InterruptedException {
+    SparkConf submitted = SparkSessions.submitted();
+    ModelConfig model = Preflight.check(settings, SparkSessions.hadoop(submitted));
+    Files.createDirectories(runDir);
+    Files.writeString(runDir.resolve(TrainingLoop.RESOLVED_CONFIG), settings.render() + "\n", StandardCharsets.UTF_8);
+    SparkSessions spark = SparkSessions.start(settings, submitted);
+    String runId = UUID.randomUUID().toString();
+    try {
+      spark.awaitExecutors(settings.runtime().workers(), EXECUTOR_WAIT_MS);
+      ReplicaSpec spec = new ReplicaSpec(runId, settings, spark.transport(), spark.bindAddress());
+      return loop(spark, spec, model, runDir, progress);
+    } finally {
+      if (spark.local()) {
+        ReplicaPool.release(runId); // executors are this JVM: nothing may outlive the run
+      }
+      spark.stopIfOwned();
+    }
+  }
+
+  private static List<IterationReport> loop(SparkSessions spark, ReplicaSpec spec, ModelConfig model, Path runDir,
+      PrintStream progress) throws IOException {
+    JavaSparkContext jsc = spark.java();
+    Settings settings = spec.settings();
+    RuntimeSettings runtime = settings.runtime();
+    int workers = runtime.workers();
+    long t0 = System.nanoTime();
+    List<TaskPrompt> dataset = PromptDataset.load(spark.session(), settings, model.maxPositions());
+    QueryBatches batches = new QueryBatches(dataset, settings.ppo().batchSize(), settings.run().seed());
+    RoleSchedule schedule = new RoleSchedule(settings.twoAgents() ? settings.algorithm().roleExchangePeriod() : 0);
+    int iterations = settings.run().iterations();
+    LOG.info("run {}: {} iteration(s) of {} on {} prompts from {} (read in {} s), {} worker(s), run directory {}",
+        spec.runId(), iterations, settings.algorithm().mode(), dataset.size(), settings.task().data(),
+        String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e9), workers, runDir.toAbsolutePath());
+    List<IterationReport> reports = new ArrayList<>();
+    try (MetricsLog log = new MetricsLog(runDir); ReplicaLog replicas = new ReplicaLog(runDir.resolve(REPLICAS_FILE))) {
+      for (long k = 0; k < iterations; k++) {
+        IterationPlan plan = IterationPlan.of(settings.run().seed(), k, schedule,
+            settings.generation().minNewTokens(), settings.generation().maxNewTokens());
+        boolean verify = runtime.verifiesAfter(k, iterations);
+        List<QueryShard> shards = QueryShard.split(batches.batch(k), workers);
+        long stageStart = System.nanoTime();
+        List<TaskReport> taskReports = IterationStage.run(jsc, new IterationTask(spec, plan, verify), shards);
+        double stageSeconds = (System.nanoTime() - stageStart) / 1e9;
+        IterationReport merged = StageReports.merge(k, taskReports, workers, stageSeconds);
+        replicas.write(k, taskReports);
+        log.write(merged);
+        progress.println(MetricsLog.progressLine(merged, iterations) + String.format(Locale.ROOT,
+            " | %d worker(s), stage %.1f s%s", workers, stageSeconds, verify && workers > 1 ? ", replicas identical" : ""));
+        progress.flush();
+        reports.add(merged);
+      }
+    }
+    finish(jsc, spec, runDir, iterations - 1);
+    return reports;
+  }
+
+  /** The last stage: export (rank 0) and release of every executor's replicas. */
+  private static void finish(JavaSparkContext jsc, ReplicaSpec spec, Path runDir, long lastIteration) {
+    int workers = spec.workers();
+    List<Integer> ranks = new ArrayList<>();
+    for (int r = 0; r < workers; r++) {
+      ranks.add(r);
+    }
+    jsc.setJobGroup("cory-" + spec.runId(), "CORY finish: export and release", false);
+    try {
+      RDD<Integer> rdd = jsc.parallelize(ranks, workers).rdd();
+      RDD<String> lines = rdd.barrier().mapPartitions(new FinishFunction(spec, runDir.toAbsolutePath().toString(),
+          lastIteration), false, STRING);
+      for (String line : new JavaRDD<>(lines, STRING).collect()) {
+        LOG.info("{}", line);
+      }
+    } catch (RuntimeException e) {
+      throw new TrainingFailedException("finishing the run failed: " + TrainingFailedException.causes(e), e);
+    } finally {
+      jsc.clearJobGroup();
+    }
+  }
+}

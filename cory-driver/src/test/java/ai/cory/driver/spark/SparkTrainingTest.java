@@ -1,0 +1,171 @@
+package ai.cory.driver.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.cory.common.config.Settings;
+import ai.cory.common.io.LocalFileSource;
+import ai.cory.common.io.SafeTensors;
+import ai.cory.driver.train.MetricsLog;
+import ai.cory.worker.train.IterationReport;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The distributed runtime end to end in {@code local[N]}: the demo preset trained by W = 2
+ * workers (two resident replicas in this JVM, Aeron IPC) and by W = 1 on the same global batch
+ * and seed. With {@code mini-batch-size = batch-size} one PPO minibatch is the whole batch, so
+ * the two compute the same update up to float summation order.
+ */
+final class SparkTrainingTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * Largest relative difference allowed between the W = 2 and W = 1 runs, metrics and final
+   * parameters alike, |a - b| / max(1, |a|) (measured: see the assertion messages).
+   */
+  private static final double W2_VS_W1_TOLERANCE = 1e-4;
+
+  private static SparkSession spark;
+
+  @TempDir
+  Path tmp;
+
+  /** One local[2] session for the class: the runs join it (as they join spark-submit's). */
+  @BeforeAll
+  static void startSpark() {
+    spark = LocalSpark.start(2);
+  }
+
+  @AfterAll
+  static void stopSpark() {
+    spark.stop();
+  }
+
+  private Settings demo(Path runDir, String... overrides) throws Exception {
+    DefaultRun preset = DefaultRun.demo(runDir);
+    List<String> all = new ArrayList<>(List.of("run.iterations=2", "runtime.collective-timeout=60s",
+        "runtime.verify-replicas-every=1"));
+    all.addAll(List.of(overrides));
+    return Settings.load(preset.config(), preset.withUserOverrides(all));
+  }
+
+  @Test
+  @Timeout(120)
+  void twoWorkersKeepIdenticalReplicasAndComputeTheOneWorkerUpdate() throws Exception {
+    Path w2Dir = tmp.resolve("w2");
+    Path w1Dir = tmp.resolve("w1");
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    List<IterationReport> w2 = SparkTraining.run(demo(w2Dir, "workers=2"), w2Dir,
+        new PrintStream(console, true, StandardCharsets.UTF_8));
+    List<IterationReport> w1 = SparkTraining.run(demo(w1Dir, "workers=1"), w1Dir,
+        new PrintStream(console, true, StandardCharsets.UTF_8));
+    String out = console.toString(StandardCharsets.UTF_8);
+    System.out.print(out);
+    assertTrue(out.contains("2 worker(s)") && out.contains("replicas identical"), out);
+
+    // replicas.jsonl: every iteration, both ranks fingerprinted, fingerprints equal
+    List<JsonNode> replicas = jsonLines(w2Dir.resolve(SparkTraining.REPLICAS_FILE));
+    assertEquals(2, replicas.size());
+    for (JsonNode line : replicas) {
+      JsonNode workers = line.get("workers");
+      assertEquals(2, workers.size());
+      assertEquals(3 * 2 + 1, workers.get(0).get("checksum").size(), line.toString()); // A,B x params,adam,scalars + pioneer
+      assertEquals(workers.get(0).get("checksum"), workers.get(1).get("checksum"), line.toString());
+      assertTrue(workers.get(0).get("checksum_bytes").asLong() > 0);
+    }
+    // the replicas are loaded once and kept: iteration 1 reuses them and their ring
+    for (JsonNode w : replicas.get(1).get("workers")) {
+      assertFalse(w.get("loaded").asBoolean(), replicas.get(1).toString());
+      assertFalse(w.get("ring_connected").asBoolean(), replicas.get(1).toString());
+    }
+    assertEquals(2, jsonLines(w2Dir.resolve(MetricsLog.METRICS_FILE)).size());
+
+    // W = 2 against W = 1: same metrics and parameters within float tolerance
+    double worstMetric = 0;
+    String worstName = "";
+    for (int k = 0; k < 2; k++) {
+      assertEquals(w1.get(k).pioneer(), w2.get(k).pioneer());
+      assertEquals(w1.get(k).generationLength(), w2.get(k).generationLength());
+      for (Map.Entry<String, Double> e : w1.get(k).metrics().entrySet()) {
+        if (e.getKey().startsWith("time/")) {
+          continue;
+        }
+        double d = relative(e.getValue(), w2.get(k).metric(e.getKey()));
+        if (d > worstMetric) {
+          worstMetric = d;
+          worstName = "iteration " + k + " " + e.getKey() + " " + e.getValue() + " vs " + w2.get(k).metric(e.getKey());
+        }
+      }
+    }
+    assertTrue(worstMetric <= W2_VS_W1_TOLERANCE, "largest metric difference " + worstMetric + ": " + worstName);
+    double worstParam = 0;
+    for (String agent : List.of("A", "B")) {
+      Map<String, float[]> a = tensors(w1Dir.resolve("final").resolve(agent));
+      Map<String, float[]> b = tensors(w2Dir.resolve("final").resolve(agent));
+      assertEquals(a.keySet(), b.keySet());
+      for (String name : a.keySet()) {
+        float[] x = a.get(name);
+        float[] y = b.get(name);
+        for (int i = 0; i < x.length; i++) {
+          worstParam = Math.max(worstParam, relative(x[i], y[i]));
+        }
+      }
+    }
+    assertTrue(worstParam <= W2_VS_W1_TOLERANCE, "largest parameter difference " + worstParam);
+    System.out.printf("W=2 vs W=1: largest metric difference %.3e (%s), largest parameter difference %.3e%n",
+        worstMetric, worstName, worstParam);
+  }
+
+  private static double relative(double a, double b) {
+    if (Double.isNaN(a) && Double.isNaN(b)) {
+      return 0;
+    }
+    return Math.abs(a - b) / Math.max(1, Math.abs(a));
+  }
+
+  static List<JsonNode> jsonLines(Path file) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+      out.add(JSON.readTree(line));
+    }
+    return out;
+  }
+
+  static Map<String, float[]> tensors(Path dir) throws Exception {
+    SafeTensors st = SafeTensors.open(new LocalFileSource(dir));
+    Map<String, float[]> out = new LinkedHashMap<>();
+    for (String name : st.names()) {
+      long[] shape = st.info(name).shape();
+      INDArray dst = Nd4j.create(DataType.FLOAT, shape);
+      st.readInto(name, shape, dst);
+      out.put(name, dst.data().asFloat());
+    }
+    return out;
+  }
+
+  static <T> List<T> list(Iterator<T> it) {
+    List<T> out = new ArrayList<>();
+    it.forEachRemaining(out::add);
+    return out;
+  }
+}

@@ -1,0 +1,163 @@
+package ai.cory.worker.spark;
+
+import ai.cory.common.cory.IterationPlan;
+import ai.cory.worker.comm.Endpoint;
+import ai.cory.worker.train.IterationReport;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.apache.spark.BarrierTaskContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The executor side of one iteration: what each of the W tasks of the iteration's barrier stage
+ * runs on its query shard.
+ * <ol>
+ *   <li>check out this executor's resident {@link Replica} of the run (loading it on first use);
+ *   <li>exchange with the W-1 peers, through {@link BarrierTaskContext#allGather}, each
+ *       replica's current Aeron endpoint, ring and completed iteration; all tasks see the same
+ *       table and so take the same decisions: fail together when a replica is out of step
+ *       (e.g. fresh after a failure), keep the ring when every replica is already in it at
+ *       its rank, otherwise exchange fresh endpoints (a second {@code allGather}) and connect a
+ *       new ring;
+ *   <li>run the iteration ({@code CoryTrainer.runIteration}): rollouts, rewards, PPO steps with
+ *       gradients and batch statistics averaged over the ring, identical optimizer steps;
+ *   <li>fingerprint the replica's state when the plan asks, and return a {@link TaskReport}.
+ * </ol>
+ * A replica whose task fails mid-iteration is discarded. Static code holding only Serializable
+ * records (ARCHITECTURE.md decision 8).
+ *
+ * @param spec   the run's replica spec
+ * @param plan   the iteration's plan (identical for every task)
+ * @param verify whether to fingerprint the replicas after this iteration
+ */
+public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify) implements Serializable {
+  private static final long serialVersionUID = 1L;
+  private static final Logger LOG = LoggerFactory.getLogger(IterationTask.class);
+  private static final String FIELD_SEPARATOR = "\t";
+
+  public IterationTask {
+    Objects.requireNonNull(spec, "spec");
+    Objects.requireNonNull(plan, "plan");
+  }
+
+  /** Runs the task on this barrier partition's only element. */
+  public TaskReport run(BarrierTaskContext context, QueryShard shard) throws Exception {
+    long t0 = System.nanoTime();
+    int rank = context.partitionId();
+    if (shard.rank() != rank) {
+      throw new IllegalStateException("partition " + rank + " received the shard of rank " + shard.rank());
+    }
+    String host = ExecutorEnvironment.host();
+    Replica replica = ReplicaPool.checkout(spec, rank, host, ExecutorEnvironment.hadoopConfiguration());
+    boolean loaded = replica.startTask() == 0;
+    boolean healthy = false;
+    try {
+      List<Peer> peers = rendezvous(context, replica);
+      requireInStep(peers);
+      boolean connected = !canReuseRing(peers);
+      if (connected) {
+        replica.freshEndpoint();
+        String[] fresh = context.allGather(replica.endpoint().toString());
+        List<Endpoint> endpoints = new ArrayList<>(fresh.length);
+        for (String e : fresh) {
+          endpoints.add(Endpoint.parse(e));
+        }
+        replica.joinRing(rank, endpoints);
+      } else {
+        replica.reuseRing(rank);
+      }
+      long t1 = System.nanoTime();
+      IterationReport report = replica.trainer().runIteration(plan, shard.taskPrompts(), shard.firstGlobalRow());
+      replica.markCompleted(plan.iteration());
+      ReplicaChecksum checksum = verify ? ReplicaChecksum.of(plan.iteration(), replica.trainer()) : null;
+      long t2 = System.nanoTime();
+      healthy = true;
+      return new TaskReport(rank, ExecutorEnvironment.executorId(), host, replica.id(), report, checksum, loaded,
+          connected, (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    } finally {
+      replica.leaveTask();
+      if (healthy) {
+        ReplicaPool.checkin(replica);
+      } else {
+        LOG.warn("iteration {} rank {}: task failed, discarding replica {}", plan.iteration(), rank, replica.id());
+        ReplicaPool.discard(replica);
+      }
+    }
+  }
+
+  /**
+   * What a task tells its peers before the iteration.
+   *
+   * @param endpoint the replica's current ring endpoint, null when it is in no ring
+   */
+  record Peer(int rank, Endpoint endpoint, String ringKey, long completedIteration, String where) {
+    private static final String NONE = "-";
+
+    String encode() {
+      return String.join(FIELD_SEPARATOR, endpoint == null ? NONE : endpoint.toString(), ringKey,
+          Long.toString(completedIteration), where);
+    }
+
+    static Peer decode(int rank, String text) {
+      String[] f = text.split(FIELD_SEPARATOR, -1);
+      if (f.length != 4) {
+        throw new IllegalStateException("malformed rendezvous message from rank " + rank + ": '" + text + "'");
+      }
+      return new Peer(rank, f[0].equals(NONE) ? null : Endpoint.parse(f[0]), f[1], Long.parseLong(f[2]), f[3]);
+    }
+  }
+
+  /**
+   * True when every replica is in one ring, at the rank it has now: the ring over the current
+   * endpoints in rank order is the ring each of them is in.
+   */
+  static boolean canReuseRing(List<Peer> peers) {
+    List<Endpoint> endpoints = new ArrayList<>(peers.size());
+    for (Peer p : peers) {
+      if (p.endpoint() == null) {
+        return false;
+      }
+      endpoints.add(p.endpoint());
+    }
+    String key = Replica.ringKeyOf(endpoints);
+    return peers.stream().allMatch(p -> p.ringKey().equals(key));
+  }
+
+  private List<Peer> rendezvous(BarrierTaskContext context, Replica replica) {
+    String where = ExecutorEnvironment.executorId() + "@" + ExecutorEnvironment.host() + "/replica-" + replica.id();
+    Peer mine = new Peer(context.partitionId(), replica.endpoint(), replica.ringKey(), replica.completedIteration(),
+        where);
+    String[] all = context.allGather(mine.encode());
+    List<Peer> peers = new ArrayList<>(all.length);
+    for (int r = 0; r < all.length; r++) {
+      peers.add(Peer.decode(r, all[r]));
+    }
+    if (peers.size() != spec.workers()) {
+      throw new IllegalStateException("barrier stage of " + peers.size() + " tasks, but cory.workers = "
+          + spec.workers());
+    }
+    return peers;
+  }
+
+  /** Every replica must hold the state after iteration k-1; all tasks fail alike otherwise. */
+  private void requireInStep(List<Peer> peers) {
+    long expected = plan.iteration() - 1;
+    List<String> off = new ArrayList<>();
+    for (Peer p : peers) {
+      if (p.completedIteration() != expected) {
+        off.add("rank " + p.rank() + " (" + p.where() + ") holds "
+            + (p.completedIteration() == Replica.NONE_COMPLETED ? "the initial model"
+                : "the state after iteration " + p.completedIteration()));
+      }
+    }
+    if (!off.isEmpty()) {
+      throw new IllegalStateException("iteration " + plan.iteration() + " needs every replica at the state after "
+          + (expected < 0 ? "initialisation" : "iteration " + expected) + ", but " + String.join("; ", off)
+          + ". A replica is lost or reloaded when a task or executor fails mid-run; restart the run from its "
+          + "last checkpoint.");
+    }
+  }
+}

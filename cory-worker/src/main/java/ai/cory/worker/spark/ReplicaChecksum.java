@@ -1,0 +1,125 @@
+package ai.cory.worker.spark;
+
+import ai.cory.common.ppo.RunningMoments;
+import ai.cory.worker.train.Agent;
+import ai.cory.worker.train.CoryTrainer;
+import java.io.Serializable;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.zip.CRC32C;
+import org.nd4j.linalg.api.concurrency.AffinityManager;
+import org.bytedeco.javacpp.BytePointer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Fingerprint of a replica's training state after an iteration: CRC32C of every byte of each
+ * agent's flat parameter buffer (weights and value head) and Adam moments, and of its training
+ * scalars (Adam step count, KL coefficient, running score moments), plus who holds the pioneer
+ * slot. Synchronous data parallelism must leave every replica bit-identical, so the driver
+ * compares the fingerprints of all workers and fails the run on any difference.
+ *
+ * @param iteration the iteration just completed
+ * @param crc32c    {@code <agent>/params}, {@code <agent>/adam}, {@code <agent>/scalars} and
+ *                  {@code pioneer} -> CRC32C value, in a stable order
+ * @param bytes     bytes hashed in total (what verification costs)
+ */
+public record ReplicaChecksum(long iteration, Map<String, Long> crc32c, long bytes) implements Serializable {
+  private static final long serialVersionUID = 1L;
+
+  public ReplicaChecksum {
+    crc32c = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(crc32c, "crc32c")));
+  }
+
+  /** The fingerprint of {@code trainer}'s agents after {@code iteration}. */
+  public static ReplicaChecksum of(long iteration, CoryTrainer trainer) {
+    Map<String, Long> out = new LinkedHashMap<>();
+    long bytes = 0;
+    for (Agent agent : trainer.agents()) {
+      String key = agent.id().key();
+      INDArray params = agent.policy().params().flat(); // (P)
+      INDArray adam = agent.optimizer().state();          // (1, 2P): m | v
+      out.put(key + "/params", crc32c(params));
+      out.put(key + "/adam", crc32c(adam));
+      out.put(key + "/scalars", scalars(agent));
+      bytes += (params.length() + adam.length()) * params.data().getElementSize();
+    }
+    CRC32C pioneer = new CRC32C();
+    pioneer.update(trainer.pioneer().ordinal());
+    out.put("pioneer", pioneer.getValue());
+    return new ReplicaChecksum(iteration, out, bytes);
+  }
+
+  /** CRC32C of the bytes of a dense array in memory order (host copy made current first). */
+  static long crc32c(INDArray array) {
+    CRC32C crc = new CRC32C();
+    if (array.length() == 0) {
+      return crc.getValue();
+    }
+    if (!Shape.hasDefaultStridesForShape(array)) {
+      throw new IllegalArgumentException("checksum needs a dense array, got " + array.shapeInfoToString());
+    }
+    Nd4j.getAffinityManager().ensureLocation(array, AffinityManager.Location.HOST);
+    long bytes = array.length() * array.data().getElementSize();
+    // addressPointer() includes a view's offset (as in RingAllreduce)
+    BytePointer start = new BytePointer(array.data().addressPointer());
+    start.capacity(bytes);
+    for (long done = 0; done < bytes; done += Integer.MAX_VALUE) {
+      long n = Math.min(Integer.MAX_VALUE, bytes - done);
+      crc.update(start.position(done).limit(done + n).asByteBuffer());
+    }
+    return crc.getValue();
+  }
+
+  private static long scalars(Agent agent) {
+    RunningMoments m = agent.scoreMoments();
+    ByteBuffer b = ByteBuffer.allocate(Long.BYTES * 6).order(ByteOrder.LITTLE_ENDIAN);
+    b.putLong(agent.optimizer().steps());
+    b.putDouble(agent.kl().coef());
+    b.putDouble(m.mean()).putDouble(m.var()).putDouble(m.std()).putDouble(m.count());
+    b.flip();
+    CRC32C crc = new CRC32C();
+    crc.update(b);
+    return crc.getValue();
+  }
+
+  /**
+   * The entries where {@code other} differs from this one (empty when identical), e.g.
+   * {@code "A/params 1a2b3c4d != 5e6f7a8b"}.
+   */
+  public java.util.List<String> differences(ReplicaChecksum other) {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    if (other.iteration != iteration) {
+      out.add("iteration " + iteration + " != " + other.iteration);
+    }
+    for (Map.Entry<String, Long> e : crc32c.entrySet()) {
+      Long theirs = other.crc32c.get(e.getKey());
+      if (!e.getValue().equals(theirs)) {
+        out.add(e.getKey() + " " + hex(e.getValue()) + " != " + (theirs == null ? "absent" : hex(theirs)));
+      }
+    }
+    for (String k : other.crc32c.keySet()) {
+      if (!crc32c.containsKey(k)) {
+        out.add(k + " absent != " + hex(other.crc32c.get(k)));
+      }
+    }
+    return out;
+  }
+
+  /** Compact form for logs: {@code A/params=1a2b3c4d ...}. */
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("iteration ").append(iteration).append(':');
+    crc32c.forEach((k, v) -> sb.append(' ').append(k).append('=').append(hex(v)));
+    return sb.toString();
+  }
+
+  private static String hex(long v) {
+    return String.format("%08x", v);
+  }
+}
