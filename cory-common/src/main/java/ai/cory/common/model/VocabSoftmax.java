@@ -73,10 +73,11 @@ final class VocabSoftmax {
         int r = rowOffset + k;
         long at = (long) k * vocab;
         z.read(at, zr, 0, vocab);
-        VecMath.expShift(zr, 0, pr, 0, vocab, holdsLogProbs ? 0.0 : lse.get(rows.statIndex()[r]));
+        double shift = holdsLogProbs ? 0.0 : lse.get(rows.statIndex()[r]);
         int li = rows.logpIndex()[r];
         double dl = li >= 0 ? dLogp.get(li) : 0.0;
         if (dFull != null) {
+          VecMath.expShift(zr, 0, pr, 0, vocab, shift);
           dFull.read(at, gr, 0, vocab);
           double total = dl;
           for (int v = 0; v < vocab; v++) {
@@ -86,9 +87,8 @@ final class VocabSoftmax {
             gr[v] -= pr[v] * total;
           }
         } else {
-          for (int v = 0; v < vocab; v++) {
-            gr[v] = -pr[v] * dl;
-          }
+          VecMath.expShift(zr, 0, gr, 0, vocab, shift);
+          VecMath.scale(gr, 0, vocab, -dl);
         }
         if (li >= 0) {
           gr[rows.targets()[r]] += dl;
