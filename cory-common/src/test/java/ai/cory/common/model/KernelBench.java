@@ -86,7 +86,7 @@ public final class KernelBench {
     Span lse = rand(n);
     Span logp = rand(n);
     time("vocab softmax fwd", 2, () -> VocabSoftmax.forward(logits, v, rows, 0, r, lse, logp,
-        null, false, sc));
+        null, false, null, null, sc));
     time("vocab softmax bwd", 2, () -> VocabSoftmax.backward(logits, v, rows, 0, r, lse, false,
         logp, null, sc));
     time("head gemm dX", 2, () -> Blas.gemm(false, false, r, c, v, 1, logits, 0, v, head, 0, c, 0,
