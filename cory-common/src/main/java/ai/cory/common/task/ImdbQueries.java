@@ -13,7 +13,10 @@ import java.util.Objects;
 /**
  * IMDB queries (CORY.md section 5): the first n tokens of a training review, n uniform in
  * {@code minTokens..maxTokens}. As in the reference code, the tokens are the first n ids of
- * the review's encoding and the query text is their decoding (special tokens kept).
+ * the review's encoding (special tokens included: a Llama query starts with BOS) and the query
+ * text is their decoding without special tokens: the text the reward and the observer template
+ * see must not carry a literal {@code <s>}, which the observer prompt's encoding would turn
+ * back into a BOS in mid-sequence (GPT-2 adds no special token, so there both are the same).
  *
  * <p>Deterministic: n of the review with index i is {@code minTokens + floor(u * (max - min +
  * 1))} with {@code u = CounterRng.uniform(seed, i, 0)}, so a query does not depend on which
@@ -93,7 +96,7 @@ public final class ImdbQueries {
     if (ids.length == 0) {
       throw new IllegalArgumentException("imdb review " + index + " encodes to no token");
     }
-    String text = tokenizer.decode(ids, false);
+    String text = tokenizer.decode(ids, true);
     return new TaskPrompt(index, text, text, ids, null);
   }
 

@@ -85,11 +85,11 @@ class ImdbQueriesTest {
   }
 
   @Test
-  void specialTokensCountInNAndAreKeptInTheText() {
+  void specialTokensCountInNButStayOutOfTheText() {
     ImdbQueryConfig config = new ImdbQueryConfig(3, 3, 0, null, "text", true);
     TaskPrompt q = new ImdbQueries(config, new CharTokenizer(), 1).query(0, "Hello world");
     assertArrayEquals(new int[] {CharTokenizer.BOS, 'H', 'e'}, q.promptTokens());
-    assertEquals("<s>He", q.query());
+    assertEquals("He", q.query());
   }
 
   @Test
