@@ -25,6 +25,7 @@ public record PendingCheckpoint(String checkpointsDir, String tmpDirName, long i
 
   public PendingCheckpoint {
     Objects.requireNonNull(checkpointsDir, "checkpointsDir");
+    Objects.requireNonNull(tmpDirName, "tmpDirName");
     Objects.requireNonNull(checksumAlgorithm, "checksumAlgorithm");
     Objects.requireNonNull(manifestChecksum, "manifestChecksum");
     if (CheckpointLayout.parseTmpDir(tmpDirName).orElse(-1) != iteration) {
