@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -54,11 +53,6 @@ final class MachineGauges {
   /** Current resident set size in MiB (VmRSS), or -1. */
   static double rssMiB() {
     return procStatusMiB("VmRSS:");
-  }
-
-  /** Off-heap bytes JavaCPP (ND4J's allocator) currently tracks, in MiB. */
-  static double offHeapMiB() {
-    return Pointer.totalBytes() / (1024.0 * 1024.0);
   }
 
   /** Java heap in use, MiB. */
