@@ -39,16 +39,9 @@ public final class TaskData {
     }
     List<TaskPrompt> prompts;
     try (InputStream in = data.directory().open(data.name(), 0)) {
-      prompts = switch (task.type()) {
-        case IMDB -> {
-          List<String> reviews = ImdbQueries.readReviews(in, data.describe(), task.imdbQueryConfig());
-          ImdbQueries queries = new ImdbQueries(task.imdbQueryConfig(), tokenizer,
-              CounterRng.deriveSeed(settings.run().seed(), QUERY_LENGTH_STREAM));
-          yield queries.queries(limit(reviews, task.maxExamples()));
-        }
-        case GSM8K -> new Gsm8kPrompts(task.gsm8kPioneer(), tokenizer, task.addSpecialTokens())
-            .prompts(limit(Gsm8kPrompts.read(in, data.describe()), task.maxExamples()));
-      };
+      prompts = read(settings, task, tokenizer, in, data.describe());
+    } catch (IOException e) {
+      throw new IOException("cory.task.data: " + e.getMessage(), e);
     }
     if (prompts.isEmpty()) {
       throw new IOException("cory.task.data: " + data.describe() + " holds no usable example");
@@ -62,6 +55,20 @@ public final class TaskData {
       }
     }
     return prompts;
+  }
+
+  private static List<TaskPrompt> read(Settings settings, TaskSettings task, Tokenizer tokenizer, InputStream in,
+      String description) throws IOException {
+    return switch (task.type()) {
+      case IMDB -> {
+        List<String> reviews = ImdbQueries.readReviews(in, description, task.imdbQueryConfig());
+        ImdbQueries queries = new ImdbQueries(task.imdbQueryConfig(), tokenizer,
+            CounterRng.deriveSeed(settings.run().seed(), QUERY_LENGTH_STREAM));
+        yield queries.queries(limit(reviews, task.maxExamples()));
+      }
+      case GSM8K -> new Gsm8kPrompts(task.gsm8kPioneer(), tokenizer, task.addSpecialTokens())
+          .prompts(limit(Gsm8kPrompts.read(in, description), task.maxExamples()));
+    };
   }
 
   private static <T> List<T> limit(List<T> all, int max) {

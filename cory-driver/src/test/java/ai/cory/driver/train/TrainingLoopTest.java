@@ -179,7 +179,7 @@ final class TrainingLoopTest {
     Path config = writeConfig(dir, baseConfig() + "cory.task.data = \"" + empty + "\"\n");
     String message = describe(assertThrows(Exception.class,
         () -> train("--config", config.toString(), "--run-dir", dir.resolve("r").toString())));
-    assertTrue(message.contains("empty.jsonl"), message);
+    assertTrue(message.contains("cory.task.data") && message.contains("empty.jsonl"), message);
 
     Path tooFew = dir.resolve("short.jsonl");
     Files.writeString(tooFew, "{\"split\": \"train\", \"text\": \"" + "A fine film. ".repeat(20) + "\"}\n");
