@@ -15,6 +15,7 @@ public final class CoryCli {
   /** Every sub-command, in the order {@code help} lists them. */
   static List<Command> commands() {
     return List.of(
+        new ai.cory.driver.train.TrainCommand(),
         new ai.cory.driver.cli.GenerateCommand(),
         new ai.cory.driver.bench.BenchCommand());
   }

@@ -92,6 +92,18 @@ final class Attention {
    * everything else 0. All-zero when no key is allowed.
    */
   static void maskedSoftmax(double[] s, int[] mask, int maskOff, int i, int t) {
+    boolean dense = true;
+    for (int j = 0; j <= i && dense; j++) {
+      dense = mask[maskOff + j] != 0;
+    }
+    if (dense) {
+      // No padding among keys 0..i (the common case): vector exp over the prefix.
+      double max = VecMath.max(s, 0, i + 1);
+      double sum = VecMath.expShift(s, 0, s, 0, i + 1, max);
+      VecMath.scale(s, 0, i + 1, 1.0 / sum);
+      java.util.Arrays.fill(s, i + 1, t, 0.0);
+      return;
+    }
     double max = Double.NEGATIVE_INFINITY;
     for (int j = 0; j <= i; j++) {
       if (mask[maskOff + j] != 0 && s[j] > max) {

@@ -104,6 +104,21 @@ public final class CausalLm {
 
   /** Forward pass; see {@link ForwardOptions} and {@link ForwardResult}. */
   public ForwardResult forward(Workspace ws, TokenBatch batch, ForwardOptions opt) {
+    return forward(ws, batch, opt, null);
+  }
+
+  /**
+   * Forward pass that also computes, for every computed column, the exact KL divergence
+   * {@code sum_v p(v) (log p(v) - log q(v))} of this model's next-token distribution p from a
+   * reference distribution q, without materialising this model's (rows, V) log-probs: the
+   * reference's block (from a forward with {@link ForwardOptions.Vocab#LOG_PROBS} on the same
+   * batch and columns) is read row by row. The KL is a statistic (TRL uses it in the rewards):
+   * backward does not differentiate it.
+   *
+   * @param referenceLogProbs (B * cols, V) reference log-probs, or null
+   */
+  public ForwardResult forward(Workspace ws, TokenBatch batch, ForwardOptions opt,
+      INDArray referenceLogProbs) {
     checkWorkspace(ws);
     int bsz = batch.batch();
     int t = batch.seq();
@@ -121,9 +136,20 @@ public final class CausalLm {
           + "a workspace created with fullVocab = true or training = true");
     }
     batch.validate(cfg);
+    Span ref = null;
+    if (referenceLogProbs != null) {
+      if (referenceLogProbs.length() != (long) rows * cfg.vocabSize()
+          || referenceLogProbs.dataType() != dataType()) {
+        throw new IllegalArgumentException("reference log-probs must be (" + rows + ", "
+            + cfg.vocabSize() + ") " + dataType() + ", got "
+            + java.util.Arrays.toString(referenceLogProbs.shape()) + " "
+            + referenceLogProbs.dataType());
+      }
+      ref = Span.of(referenceLogProbs);
+    }
     ws.backwardReady = false;
     transformer.forwardTrunk(weights, ws, batch);
-    LmHead.forward(weights, ws, batch, opt);
+    LmHead.forward(weights, ws, batch, opt, ref);
     ws.batch = batch;
     ws.options = opt;
     ws.backwardReady = ws.training;
@@ -131,6 +157,7 @@ public final class CausalLm {
         t > 1 ? ws.logp.view(0, bsz, t - 1) : Nd4j.create(dataType(), bsz, 0),
         ws.lse.view(0, bsz, t),
         opt.entropy() ? ws.entropy.view(0, bsz, t) : null,
+        ref != null ? ws.kl.view(0, bsz, t) : null,
         opt.values() ? ws.values.view(0, bsz, t) : null,
         opt.vocab() != ForwardOptions.Vocab.NONE
             ? ws.logits.view(0, rows, cfg.vocabSize()) : null,

@@ -48,6 +48,11 @@ public record ForwardOptions(int fromCol, int toCol, Vocab vocab, boolean entrop
     return new ForwardOptions(0, seq, Vocab.LOGITS, false, false);
   }
 
+  /** The same request with entropies. */
+  public ForwardOptions withEntropy() {
+    return new ForwardOptions(fromCol, toCol, vocab, true, values);
+  }
+
   /** Number of columns the head runs on. */
   public int columns() {
     return toCol - fromCol;

@@ -12,7 +12,8 @@ final class LmHead {
   private LmHead() {}
 
   /** Runs value head and vocabulary head after {@link Transformer#forwardTrunk}. */
-  static void forward(Weights w, Workspace ws, TokenBatch batch, ForwardOptions opt) {
+  static void forward(Weights w, Workspace ws, TokenBatch batch, ForwardOptions opt,
+      Span refLogProbs) {
     int bsz = batch.batch();
     int t = batch.seq();
     int n = bsz * t;
@@ -22,6 +23,7 @@ final class LmHead {
     int r = bsz * cols;
     ws.lse.zero(0, n);
     ws.entropy.zero(0, n);
+    ws.kl.zero(0, n);
     ws.logp.zero(0, (long) bsz * (t - 1));
     if (opt.values()) {
       Blas.gemv(false, n, c, 1.0, ws.normF, 0, c, w.valueW, 0, 0.0, ws.values, 0);
@@ -51,7 +53,8 @@ final class LmHead {
       Blas.gemm(false, true, count, vocab, c, 1.0, ws.hc, 0, c, w.head, 0, c, 0.0, ws.logits, 0,
           vocab);
       VocabSoftmax.forward(ws.logits, vocab, ws.rows, r0, count, ws.lse, ws.logp,
-          opt.entropy() ? ws.entropy : null, toLogProbs, ws.scratch);
+          opt.entropy() ? ws.entropy : null, toLogProbs, refLogProbs,
+          refLogProbs != null ? ws.kl : null, ws.scratch);
     }
   }
 

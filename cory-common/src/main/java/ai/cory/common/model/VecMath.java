@@ -2,99 +2,162 @@ package ai.cory.common.model;
 
 /**
  * The few element-wise loops that dominate the non-GEMM time (exp over the vocabulary, tanh in
- * GELU, sigmoid in SiLU, dot products in cached attention), on heap {@code double[]} rows.
- * Scalar Java here; see {@code VecMathSimd} for the Vector API version used when the
- * {@code jdk.incubator.vector} module is present.
+ * GELU, sigmoid in SiLU, row dot products), on heap {@code double[]} rows. Each method runs the
+ * Vector API version ({@link VecMathSimd}) when the JVM was started with
+ * {@code --add-modules jdk.incubator.vector}, else the plain loop of {@link Scalar} (same
+ * results to rounding; 5-30x slower on these loops).
  */
 final class VecMath {
-  private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
-  private static final double GELU_C = 0.044715;
+  /** True when the Vector API is available (decided once; the JIT folds the branches). */
+  static final boolean SIMD = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+      && !Boolean.getBoolean("cory.noSimd");
 
   private VecMath() {}
 
   /** Largest of {@code a[off .. off+n)}; -inf when n = 0. */
   static double max(double[] a, int off, int n) {
-    double m = Double.NEGATIVE_INFINITY;
-    for (int i = off; i < off + n; i++) {
-      m = Math.max(m, a[i]);
-    }
-    return m;
+    return SIMD ? VecMathSimd.max(a, off, n) : Scalar.max(a, off, n);
   }
 
   /** {@code dst[i] = exp(src[i] - shift)} over n elements; returns their sum. */
   static double expShift(double[] src, int srcOff, double[] dst, int dstOff, int n,
       double shift) {
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-      double e = Math.exp(src[srcOff + i] - shift);
-      dst[dstOff + i] = e;
-      s += e;
-    }
-    return s;
+    return SIMD ? VecMathSimd.expShift(src, srcOff, dst, dstOff, n, shift)
+        : Scalar.expShift(src, srcOff, dst, dstOff, n, shift);
   }
 
   /** Sum of {@code a[i] * b[i]}. */
   static double dot(double[] a, int aOff, double[] b, int bOff, int n) {
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-      s += a[aOff + i] * b[bOff + i];
-    }
-    return s;
+    return SIMD ? VecMathSimd.dot(a, aOff, b, bOff, n) : Scalar.dot(a, aOff, b, bOff, n);
   }
 
-  /** {@code y[i] += alpha * x[i]}. */
-  static void axpy(double alpha, double[] x, int xOff, double[] y, int yOff, int n) {
-    for (int i = 0; i < n; i++) {
-      y[yOff + i] += alpha * x[xOff + i];
+  /** {@code a[i] *= alpha}. */
+  static void scale(double[] a, int off, int n, double alpha) {
+    if (SIMD) {
+      VecMathSimd.scale(a, off, n, alpha);
+    } else {
+      Scalar.scale(a, off, n, alpha);
     }
   }
 
   /** In place {@code x = gelu_new(x)}. */
   static void gelu(double[] x, int n) {
-    for (int i = 0; i < n; i++) {
-      double v = x[i];
-      double t = tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v));
-      x[i] = 0.5 * v * (1 + t);
+    if (SIMD) {
+      VecMathSimd.gelu(x, n);
+    } else {
+      Scalar.gelu(x, n);
     }
   }
 
   /** In place {@code g = g * gelu_new'(x)}. */
   static void geluBackward(double[] x, double[] g, int n) {
-    for (int i = 0; i < n; i++) {
-      double v = x[i];
-      double t = tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v));
-      double du = SQRT_2_OVER_PI * (1 + 3 * GELU_C * v * v);
-      g[i] *= 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du;
+    if (SIMD) {
+      VecMathSimd.geluBackward(x, g, n);
+    } else {
+      Scalar.geluBackward(x, g, n);
     }
   }
 
-  /** In place on a row {@code gate | up} of 2I: first I entries become silu(gate) * up. */
+  /** In place on a row {@code gate | up} of 2I: the first I entries become silu(gate) * up. */
   static void swiglu(double[] gu, int inter) {
-    for (int i = 0; i < inter; i++) {
-      double g = gu[i];
-      gu[i] = g / (1 + Math.exp(-g)) * gu[inter + i];
+    if (SIMD) {
+      VecMathSimd.swiglu(gu, inter);
+    } else {
+      Scalar.swiglu(gu, inter);
     }
   }
 
-  /** Row {@code gate | up} (2I) and {@code d} (I) -> row becomes dgate | dup. */
+  /** Row {@code gate | up} (2I) and upstream {@code d} (I): the row becomes dgate | dup. */
   static void swigluBackward(double[] gu, double[] d, int inter) {
-    for (int i = 0; i < inter; i++) {
-      double g = gu[i];
-      double u = gu[inter + i];
-      double s = 1 / (1 + Math.exp(-g));
-      double silu = g * s;
-      gu[i] = d[i] * u * s * (1 + g * (1 - s));
-      gu[inter + i] = d[i] * silu;
+    if (SIMD) {
+      VecMathSimd.swigluBackward(gu, d, inter);
+    } else {
+      Scalar.swigluBackward(gu, d, inter);
     }
   }
 
-  /** tanh through exp (intrinsic) instead of StrictMath's slow tanh; abs error ~1e-16. */
-  static double tanh(double u) {
-    if (u > 20) {
-      return 1.0;
-    } else if (u < -20) {
-      return -1.0;
+  /** Plain-Java versions (the reference for {@link VecMathSimd}). */
+  static final class Scalar {
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+    private static final double GELU_C = 0.044715;
+
+    private Scalar() {}
+
+    static double max(double[] a, int off, int n) {
+      double m = Double.NEGATIVE_INFINITY;
+      for (int i = off; i < off + n; i++) {
+        m = Math.max(m, a[i]);
+      }
+      return m;
     }
-    return 1.0 - 2.0 / (Math.exp(2 * u) + 1.0);
+
+    static double expShift(double[] src, int srcOff, double[] dst, int dstOff, int n,
+        double shift) {
+      double s = 0;
+      for (int i = 0; i < n; i++) {
+        double e = Math.exp(src[srcOff + i] - shift);
+        dst[dstOff + i] = e;
+        s += e;
+      }
+      return s;
+    }
+
+    static double dot(double[] a, int aOff, double[] b, int bOff, int n) {
+      double s = 0;
+      for (int i = 0; i < n; i++) {
+        s += a[aOff + i] * b[bOff + i];
+      }
+      return s;
+    }
+
+    static void scale(double[] a, int off, int n, double alpha) {
+      for (int i = off; i < off + n; i++) {
+        a[i] *= alpha;
+      }
+    }
+
+    static void gelu(double[] x, int n) {
+      for (int i = 0; i < n; i++) {
+        double v = x[i];
+        double t = tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v));
+        x[i] = 0.5 * v * (1 + t);
+      }
+    }
+
+    static void geluBackward(double[] x, double[] g, int n) {
+      for (int i = 0; i < n; i++) {
+        double v = x[i];
+        double t = tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v));
+        double du = SQRT_2_OVER_PI * (1 + 3 * GELU_C * v * v);
+        g[i] *= 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du;
+      }
+    }
+
+    static void swiglu(double[] gu, int inter) {
+      for (int i = 0; i < inter; i++) {
+        double g = gu[i];
+        gu[i] = g / (1 + Math.exp(-g)) * gu[inter + i];
+      }
+    }
+
+    static void swigluBackward(double[] gu, double[] d, int inter) {
+      for (int i = 0; i < inter; i++) {
+        double g = gu[i];
+        double u = gu[inter + i];
+        double s = 1 / (1 + Math.exp(-g));
+        gu[i] = d[i] * u * s * (1 + g * (1 - s));
+        gu[inter + i] = d[i] * g * s;
+      }
+    }
+
+    /** tanh through exp (a JIT intrinsic) instead of StrictMath's slow tanh; abs error ~1e-16. */
+    static double tanh(double u) {
+      if (u > 20) {
+        return 1.0;
+      } else if (u < -20) {
+        return -1.0;
+      }
+      return 1.0 - 2.0 / (Math.exp(2 * u) + 1.0);
+    }
   }
 }

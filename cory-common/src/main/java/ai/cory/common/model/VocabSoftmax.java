@@ -26,12 +26,15 @@ final class VocabSoftmax {
    * @param lse      (B*T) log-sum-exp per position (written at statIndex)
    * @param logp     (B*(T-1)) taken-token log-prob (written at logpIndex)
    * @param entropy  (B*T) entropy per position, or null
+   * @param refLogProbs (all rows, V) log-probs of a reference model for the same rows, or null
+   * @param kl       (B*T) {@code sum_v p_v (log p_v - log q_v)} against refLogProbs, or null
    */
   static void forward(Span z, int vocab, Rows rows, int rowOffset, int count, Span lse, Span logp,
-      Span entropy, boolean toLogProbs, Scratch scratch) {
+      Span entropy, boolean toLogProbs, Span refLogProbs, Span kl, Scratch scratch) {
     Parallel.forRange(count, MIN_ROWS_PER_PART, (part, from, to) -> {
       double[] zr = scratch.row(part, 0, vocab);
       double[] er = scratch.row(part, 1, vocab);
+      double[] qr = refLogProbs != null ? scratch.row(part, 2, vocab) : null;
       for (int k = from; k < to; k++) {
         int r = rowOffset + k;
         long at = (long) k * vocab;
@@ -45,6 +48,13 @@ final class VocabSoftmax {
         }
         if (entropy != null) {
           entropy.set(rows.statIndex()[r], l - VecMath.dot(er, 0, zr, 0, vocab) / s);
+        }
+        if (refLogProbs != null) {
+          refLogProbs.read((long) r * vocab, qr, 0, vocab);
+          for (int v = 0; v < vocab; v++) {
+            qr[v] = zr[v] - l - qr[v];
+          }
+          kl.set(rows.statIndex()[r], VecMath.dot(er, 0, qr, 0, vocab) / s);
         }
         if (toLogProbs) {
           for (int v = 0; v < vocab; v++) {
@@ -73,10 +83,11 @@ final class VocabSoftmax {
         int r = rowOffset + k;
         long at = (long) k * vocab;
         z.read(at, zr, 0, vocab);
-        VecMath.expShift(zr, 0, pr, 0, vocab, holdsLogProbs ? 0.0 : lse.get(rows.statIndex()[r]));
+        double shift = holdsLogProbs ? 0.0 : lse.get(rows.statIndex()[r]);
         int li = rows.logpIndex()[r];
         double dl = li >= 0 ? dLogp.get(li) : 0.0;
         if (dFull != null) {
+          VecMath.expShift(zr, 0, pr, 0, vocab, shift);
           dFull.read(at, gr, 0, vocab);
           double total = dl;
           for (int v = 0; v < vocab; v++) {
@@ -86,9 +97,8 @@ final class VocabSoftmax {
             gr[v] -= pr[v] * total;
           }
         } else {
-          for (int v = 0; v < vocab; v++) {
-            gr[v] = -pr[v] * dl;
-          }
+          VecMath.expShift(zr, 0, gr, 0, vocab, shift);
+          VecMath.scale(gr, 0, vocab, -dl);
         }
         if (li >= 0) {
           gr[rows.targets()[r]] += dl;

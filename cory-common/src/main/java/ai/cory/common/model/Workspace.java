@@ -39,6 +39,7 @@ public final class Workspace {
   final Span logits;        // (headRows, V)
   final Span lse;           // (B, T)
   final Span entropy;       // (B, T)
+  final Span kl;            // (B, T)
   final Span logp;          // (B, T-1)
   final Span values;        // (B, T)
   final Span ones;          // (max(N, headRows)) of 1
@@ -106,6 +107,7 @@ public final class Workspace {
     logits = alloc((long) headRowsCapacity * cfg.vocabSize());
     lse = alloc(n);
     entropy = alloc(n);
+    kl = alloc(n);
     logp = alloc(n);
     values = alloc(n);
     ones = alloc(Math.max(n, headRowsCapacity));

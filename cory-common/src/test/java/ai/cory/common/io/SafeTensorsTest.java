@@ -195,7 +195,7 @@ class SafeTensorsTest {
     float[] y = loaded.reshape(loaded.length()).toFloatVector();
     assertEquals(x.length, y.length);
     for (int i = 0; i < x.length; i++) {
-      if (dtype == SafeTensorsWriter.Dtype.F32) {
+      if (dtype == SafeTensorsWriter.Dtype.F32 || dtype == SafeTensorsWriter.Dtype.F64) {
         assertEquals(x[i], y[i], 0.0f, name);
         continue;
       }
@@ -210,6 +210,27 @@ class SafeTensorsTest {
         assertEquals(y[i], HalfFloats.f16ToFloat(HalfFloats.floatToF16(y[i])), 0.0f, "f16 value");
       }
     }
+  }
+
+  @Test
+  void losslessWriterKeepsEachTensorsOwnTypeBitExactly() throws IOException {
+    Map<String, INDArray> tensors = new LinkedHashMap<>();
+    tensors.put("d", Nd4j.createFromArray(new double[][] {{Math.PI, -1e-300}, {Double.MIN_VALUE, 1.0 / 3}}));
+    tensors.put("f", Nd4j.createFromArray(Float.MIN_VALUE, -0.0f, 1.0f / 3, 3.4e38f));
+    Path dir = tmp.resolve("lossless");
+    Files.createDirectories(dir);
+    try (var out = Files.newOutputStream(dir.resolve("x.safetensors"))) {
+      SafeTensorsWriter.writeLossless(out, tensors);
+    }
+    SafeTensors st = SafeTensors.open(new LocalFileSource(dir), "x.safetensors");
+    assertEquals("F64", st.info("d").dtype());
+    assertEquals("F32", st.info("f").dtype());
+    INDArray d = Nd4j.create(DataType.DOUBLE, 2, 2);
+    st.readInto("d", new long[] {2, 2}, d);
+    assertArrayEquals(tensors.get("d").reshape(4).toDoubleVector(), d.reshape(4).toDoubleVector(), 0.0);
+    INDArray f = Nd4j.create(DataType.FLOAT, 4);
+    st.readInto("f", new long[] {4}, f);
+    assertArrayEquals(tensors.get("f").toFloatVector(), f.toFloatVector(), 0.0f);
   }
 
   @Test

@@ -226,13 +226,14 @@ class LayerGradientTest {
     Span logp = zeros(2);
     java.util.function.DoubleSupplier loss = () -> {
       work.copyFrom(0, z, 0, (long) rowsCount * vocab);
-      VocabSoftmax.forward(work, vocab, rows, 0, rowsCount, lse, logp, null, true, scratch);
+      VocabSoftmax.forward(work, vocab, rows, 0, rowsCount, lse, logp, null, true, null, null,
+          scratch);
       return dot(logp, aLogp, 2) + dot(work, g, (long) rowsCount * vocab);
     };
     for (boolean holdsLogProbs : new boolean[] {false, true}) {
       work.copyFrom(0, z, 0, (long) rowsCount * vocab);
       VocabSoftmax.forward(work, vocab, rows, 0, rowsCount, lse, logp, null, holdsLogProbs,
-          scratch);
+          null, null, scratch);
       VocabSoftmax.backward(work, vocab, rows, 0, rowsCount, lse, holdsLogProbs, aLogp, g,
           scratch);
       Span dz = zeros((long) rowsCount * vocab);

@@ -40,7 +40,9 @@ class TaskTokenizerTest {
         TaskPrompt q = queries.query(i, review);
         int n = queries.queryLength(i);
         assertArrayEquals(Arrays.copyOf(full, Math.min(n, full.length)), q.promptTokens());
-        assertEquals(tokenizer.decode(q.promptTokens(), false), q.query());
+        // The query text is what the reward and the observer template see: no special tokens
+        // (a literal "<s>" would re-encode as a BOS in the middle of the observer prompt).
+        assertEquals(tokenizer.decode(q.promptTokens(), true), q.query());
       }
     }
   }

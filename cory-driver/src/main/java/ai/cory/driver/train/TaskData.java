@@ -39,12 +39,9 @@ public final class TaskData {
     }
     List<TaskPrompt> prompts;
     try (InputStream in = data.directory().open(data.name(), 0)) {
-      prompts = switch (task.type()) {
-        case IMDB -> imdbQueries(settings, tokenizer)
-            .queries(limit(ImdbQueries.readReviews(in, data.describe(), task.imdbQueryConfig()), task.maxExamples()));
-        case GSM8K -> gsm8kPrompts(settings, tokenizer)
-            .prompts(limit(Gsm8kPrompts.read(in, data.describe()), task.maxExamples()));
-      };
+      prompts = read(settings, task, tokenizer, in, data.describe());
+    } catch (IOException e) {
+      throw new IOException("cory.task.data: " + e.getMessage(), e);
     }
     checkPrompts(settings, prompts, data.describe(), context);
     return prompts;
@@ -84,6 +81,16 @@ public final class TaskData {
             + " new tokens (cory.generation.max-new-tokens) it exceeds the model's context of " + context);
       }
     }
+  }
+
+  private static List<TaskPrompt> read(Settings settings, TaskSettings task, Tokenizer tokenizer, InputStream in,
+      String description) throws IOException {
+    return switch (task.type()) {
+      case IMDB -> imdbQueries(settings, tokenizer)
+          .queries(limit(ImdbQueries.readReviews(in, description, task.imdbQueryConfig()), task.maxExamples()));
+      case GSM8K -> gsm8kPrompts(settings, tokenizer)
+          .prompts(limit(Gsm8kPrompts.read(in, description), task.maxExamples()));
+    };
   }
 
   private static <T> List<T> limit(List<T> all, int max) {

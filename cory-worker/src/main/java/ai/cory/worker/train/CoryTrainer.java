@@ -183,6 +183,7 @@ public final class CoryTrainer implements AutoCloseable {
       a2 = rollout(observer, observerPrompts, queries, length, plan.rolloutSeed(Role.OBSERVER), firstGlobalRow,
           "observer prompt", timer);
       a2Text = decode(observerPrompts, a2);
+      samples.put("observer_prompt", tokenizer.decode(observerPrompts.get(0), true));
       samples.put("observer", queries.get(0).query() + a2Text.get(0));
     }
 
@@ -252,8 +253,11 @@ public final class CoryTrainer implements AutoCloseable {
     return responses;
   }
 
-  /** {@code template(q, a1)} tokenized, or the pioneer's prompt without knowledge transfer. */
-  private List<int[]> observerPrompts(List<TaskPrompt> queries, List<String> pioneerResponses) {
+  /**
+   * The observer's prompts: {@code template(q, a1)} tokenized (the task query and the text of
+   * the pioneer's response), or the pioneer's own prompt without knowledge transfer.
+   */
+  List<int[]> observerPrompts(List<TaskPrompt> queries, List<String> pioneerResponses) {
     AlgorithmSettings algorithm = settings.algorithm();
     List<int[]> out = new ArrayList<>(queries.size());
     for (int j = 0; j < queries.size(); j++) {

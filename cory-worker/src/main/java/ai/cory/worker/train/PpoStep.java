@@ -4,7 +4,6 @@ import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ForwardOptions;
 import ai.cory.common.model.ForwardResult;
 import ai.cory.common.model.Workspace;
-import ai.cory.common.ppo.FullVocab;
 import ai.cory.common.ppo.Gae;
 import ai.cory.common.ppo.KlPenalty;
 import ai.cory.common.ppo.LossGradients;
@@ -266,36 +265,38 @@ public final class PpoStep {
     return norm;
   }
 
-  /** Old log-probs, reference log-probs, values and KL of a whole batch, in forward-batch chunks. */
+  /**
+   * Old log-probs, reference log-probs, values and KL of a whole batch, in forward-batch chunks.
+   * For the exact ("full") KL the reference runs first and returns its (rows, V) log-probs; the
+   * policy's forward reads them row by row in its vocabulary pass (the engine's fused KL), so
+   * only one (rows, V) block is ever held.
+   */
   private Scored score(CausalLm policy, PpoBatch batch) {
     int rows = batch.rows();
     int cols = batch.cols();
     Scored s = new Scored(rows, cols);
     boolean full = config.klPenalty() == KlPenalty.FULL;
-    ForwardOptions.Vocab vocab = full ? ForwardOptions.Vocab.LOG_PROBS : ForwardOptions.Vocab.NONE;
     for (int from = 0; from < rows; from += forwardBatchSize) {
       int to = Math.min(rows, from + forwardBatchSize);
       PpoBatch chunk = batch.slice(from, to);
       int seq = chunk.seq();
       int firstCol = chunk.firstResponseColumn();
-      policyScoring = grow(policyScoring, policy, to - from, seq, false, full);
+      policyScoring = grow(policyScoring, policy, to - from, seq, false, false);
       referenceScoring = grow(referenceScoring, reference, to - from, seq, false, full);
+      ForwardResult r = reference.forward(referenceScoring, chunk.tokenBatch(), new ForwardOptions(firstCol,
+          seq - 1, full ? ForwardOptions.Vocab.LOG_PROBS : ForwardOptions.Vocab.NONE, false, false));
       ForwardResult p = policy.forward(policyScoring, chunk.tokenBatch(),
-          new ForwardOptions(firstCol, seq - 1, vocab, false, true));
-      ForwardResult r = reference.forward(referenceScoring, chunk.tokenBatch(),
-          new ForwardOptions(firstCol, seq - 1, vocab, false, false));
+          new ForwardOptions(firstCol, seq - 1, ForwardOptions.Vocab.NONE, false, true), full ? r.vocab() : null);
       double[][] logp = p.logp().toDoubleMatrix();          // (b, T_chunk - 1)
       double[][] refLogp = r.logp().toDoubleMatrix();
       double[][] values = firstColumns(p.values(), seq - 1);
-      double[] fullKl = full ? FullVocab.klRows(p.vocab(), r.vocab()) : null; // (b * computed columns)
+      double[][] fullKl = full ? firstColumns(p.kl(), seq - 1) : null; // 0 outside the computed columns
       for (int b = 0; b < to - from; b++) {
         System.arraycopy(logp[b], 0, s.logProbs[from + b], 0, seq - 1);
         System.arraycopy(refLogp[b], 0, s.refLogProbs[from + b], 0, seq - 1);
         System.arraycopy(values[b], 0, s.values[from + b], 0, seq - 1);
         if (full) {
-          for (int t = firstCol; t < seq - 1; t++) {
-            s.kl[from + b][t] = fullKl[p.vocabRow(b, t)];
-          }
+          System.arraycopy(fullKl[b], 0, s.kl[from + b], 0, seq - 1);
         }
       }
     }

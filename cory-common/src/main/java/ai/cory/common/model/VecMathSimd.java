@@ -1,0 +1,148 @@
+package ai.cory.common.model;
+
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API versions of {@link VecMath}'s loops (JDK 17 incubator: exp / tanh are SVML
+ * intrinsics on x86, ~1 ns per double against ~8 ns for {@code Math.exp} and ~30 ns for
+ * {@code Math.tanh}). Loaded only when the {@code jdk.incubator.vector} module is present, so
+ * the package runs without the flag (scalar, slower).
+ */
+final class VecMathSimd {
+  private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
+  private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+  private static final double GELU_C = 0.044715;
+
+  private VecMathSimd() {}
+
+  static double max(double[] a, int off, int n) {
+    int i = 0;
+    double m = Double.NEGATIVE_INFINITY;
+    if (n >= S.length()) {
+      DoubleVector acc = DoubleVector.broadcast(S, Double.NEGATIVE_INFINITY);
+      for (; i < S.loopBound(n); i += S.length()) {
+        acc = acc.max(DoubleVector.fromArray(S, a, off + i));
+      }
+      m = acc.reduceLanes(VectorOperators.MAX);
+    }
+    for (; i < n; i++) {
+      m = Math.max(m, a[off + i]);
+    }
+    return m;
+  }
+
+  static double expShift(double[] src, int srcOff, double[] dst, int dstOff, int n,
+      double shift) {
+    int i = 0;
+    DoubleVector acc = DoubleVector.zero(S);
+    for (; i < S.loopBound(n); i += S.length()) {
+      DoubleVector e = DoubleVector.fromArray(S, src, srcOff + i).sub(shift)
+          .lanewise(VectorOperators.EXP);
+      e.intoArray(dst, dstOff + i);
+      acc = acc.add(e);
+    }
+    double s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      double e = Math.exp(src[srcOff + i] - shift);
+      dst[dstOff + i] = e;
+      s += e;
+    }
+    return s;
+  }
+
+  static double dot(double[] a, int aOff, double[] b, int bOff, int n) {
+    int i = 0;
+    DoubleVector acc = DoubleVector.zero(S);
+    for (; i < S.loopBound(n); i += S.length()) {
+      acc = DoubleVector.fromArray(S, a, aOff + i).fma(DoubleVector.fromArray(S, b, bOff + i), acc);
+    }
+    double s = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < n; i++) {
+      s += a[aOff + i] * b[bOff + i];
+    }
+    return s;
+  }
+
+  static void scale(double[] a, int off, int n, double alpha) {
+    int i = 0;
+    for (; i < S.loopBound(n); i += S.length()) {
+      DoubleVector.fromArray(S, a, off + i).mul(alpha).intoArray(a, off + i);
+    }
+    for (; i < n; i++) {
+      a[off + i] *= alpha;
+    }
+  }
+
+  static void gelu(double[] x, int n) {
+    int i = 0;
+    for (; i < S.loopBound(n); i += S.length()) {
+      DoubleVector v = DoubleVector.fromArray(S, x, i);
+      DoubleVector u = v.mul(v).mul(v).mul(GELU_C).add(v).mul(SQRT_2_OVER_PI);
+      DoubleVector t = u.lanewise(VectorOperators.TANH);
+      v.mul(0.5).mul(t.add(1.0)).intoArray(x, i);
+    }
+    for (; i < n; i++) {
+      double v = x[i];
+      double t = VecMath.Scalar.tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v));
+      x[i] = 0.5 * v * (1 + t);
+    }
+  }
+
+  static void geluBackward(double[] x, double[] g, int n) {
+    int i = 0;
+    for (; i < S.loopBound(n); i += S.length()) {
+      DoubleVector v = DoubleVector.fromArray(S, x, i);
+      DoubleVector v2 = v.mul(v);
+      DoubleVector t = v2.mul(v).mul(GELU_C).add(v).mul(SQRT_2_OVER_PI)
+          .lanewise(VectorOperators.TANH);
+      DoubleVector du = v2.mul(3 * GELU_C).add(1.0).mul(SQRT_2_OVER_PI);
+      // 0.5 (1 + t) + 0.5 x (1 - t^2) du
+      DoubleVector d = t.add(1.0).mul(0.5)
+          .add(v.mul(0.5).mul(t.mul(t).neg().add(1.0)).mul(du));
+      DoubleVector.fromArray(S, g, i).mul(d).intoArray(g, i);
+    }
+    for (; i < n; i++) {
+      double v = x[i];
+      double t = VecMath.Scalar.tanh(SQRT_2_OVER_PI * (v + GELU_C * v * v * v));
+      double du = SQRT_2_OVER_PI * (1 + 3 * GELU_C * v * v);
+      g[i] *= 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * du;
+    }
+  }
+
+  static void swiglu(double[] gu, int inter) {
+    int i = 0;
+    for (; i < S.loopBound(inter); i += S.length()) {
+      DoubleVector g = DoubleVector.fromArray(S, gu, i);
+      DoubleVector s = g.neg().lanewise(VectorOperators.EXP).add(1.0);
+      g.div(s).mul(DoubleVector.fromArray(S, gu, inter + i)).intoArray(gu, i);
+    }
+    for (; i < inter; i++) {
+      double g = gu[i];
+      gu[i] = g / (1 + Math.exp(-g)) * gu[inter + i];
+    }
+  }
+
+  static void swigluBackward(double[] gu, double[] d, int inter) {
+    int i = 0;
+    for (; i < S.loopBound(inter); i += S.length()) {
+      DoubleVector g = DoubleVector.fromArray(S, gu, i);
+      DoubleVector u = DoubleVector.fromArray(S, gu, inter + i);
+      DoubleVector dv = DoubleVector.fromArray(S, d, i);
+      DoubleVector s = DoubleVector.broadcast(S, 1.0)
+          .div(g.neg().lanewise(VectorOperators.EXP).add(1.0));
+      DoubleVector silu = g.mul(s);
+      // dgate = d u s (1 + g (1 - s)); dup = d silu
+      dv.mul(u).mul(s).mul(g.mul(s.neg().add(1.0)).add(1.0)).intoArray(gu, i);
+      dv.mul(silu).intoArray(gu, inter + i);
+    }
+    for (; i < inter; i++) {
+      double g = gu[i];
+      double u = gu[inter + i];
+      double s = 1 / (1 + Math.exp(-g));
+      gu[i] = d[i] * u * s * (1 + g * (1 - s));
+      gu[inter + i] = d[i] * g * s;
+    }
+  }
+}
