@@ -65,21 +65,25 @@ public final class PromptDataset {
     String location = task.data();
     List<String> fields = fields(task);
     Dataset<Row> rows = read(spark, location, fields);
+    // file order: record r of the file, then example i of the task after filtering
     JavaRDD<String[]> records = rows.javaRDD().zipWithIndex()
         .filter(new Accept(task, fields, location))
-        .map(new FieldsOf(task));
-    JavaPairRDD<String[], Long> indexed = records.zipWithIndex();
-    if (task.maxExamples() > 0) {
-      indexed = indexed.filter(new Below(task.maxExamples()));
-    }
-    indexed.persist(StorageLevel.MEMORY_AND_DISK());
+        .map(new FieldsOf(task))
+        .persist(StorageLevel.MEMORY_AND_DISK()); // read the file once for both passes below
     List<Prompt> collected;
     try {
-      collected = new ArrayList<>(indexed.mapPartitions(new PromptBuilder(settings, location)).collect());
+      JavaPairRDD<String[], Long> indexed = records.zipWithIndex();
+      if (task.maxExamples() > 0) {
+        indexed = indexed.filter(new Below(task.maxExamples()));
+      }
+      // a gzip file is one partition: spread the tokenization over every core of the cluster
+      int parallelism = Math.max(records.getNumPartitions(), spark.sparkContext().defaultParallelism());
+      collected = new ArrayList<>(indexed.repartition(parallelism)
+          .mapPartitions(new PromptBuilder(settings, location)).collect());
     } catch (Exception e) { // SparkException (a task failed), thrown undeclared by Scala
       throw new IOException("cory.task.data: reading " + location + " failed: " + rootMessage(e), e);
     } finally {
-      indexed.unpersist(false);
+      records.unpersist(false);
     }
     collected.sort(Comparator.comparingLong(Prompt::index));
     List<TaskPrompt> prompts = new ArrayList<>(collected.size());
