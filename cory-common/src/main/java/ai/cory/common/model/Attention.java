@@ -54,15 +54,33 @@ final class Attention {
   }
 
   /**
+   * Query rows per block: products of a block stay under {@link Blas#SINGLE_THREAD_MNK} so BLAS
+   * runs them on the calling task's thread.
+   */
+  static int rowBlock(int t, int headDim) {
+    return (int) Math.max(1, Math.min(t, Blas.SINGLE_THREAD_MNK / ((long) t * headDim)));
+  }
+
+  /**
+   * Causal blocks: query rows {@code [r0, r1)} only see keys {@code [0, r1)}, so each product
+   * skips the upper triangle (half the FLOPs of full T x T products).
+   *
    * @param y    (B*T, H*D) output
-   * @param att  (B, H, T, T) probabilities (cached)
+   * @param att  (B, H, T, T) probabilities (cached; row i valid on [0, block end))
    * @param qkv  (B*T, (H+2KV)*D) input
    * @param mask (B*T) 1 = real key, 0 = padding
    */
   static void forward(Span y, Span att, Span qkv, int[] mask, Dims d, Scratch scratch) {
+    forward(y, att, qkv, mask, d, scratch, rowBlock(d.seq(), d.headDim()));
+  }
+
+  /** {@link #forward} with an explicit block height (tests use small blocks). */
+  static void forward(Span y, Span att, Span qkv, int[] mask, Dims d, Scratch scratch,
+      int block) {
     int t = d.seq();
     int w = d.width();
-    double scale = 1.0 / Math.sqrt(d.headDim());
+    int hd = d.headDim();
+    double scale = 1.0 / Math.sqrt(hd);
     Parallel.forRange(d.batch() * d.kvHeads(), 1, (part, from, to) -> {
       double[] s = scratch.row(part, 0, t);
       for (int task = from; task < to; task++) {
@@ -70,15 +88,23 @@ final class Attention {
         int g = task % d.kvHeads();
         for (int h = g * d.rep(); h < (g + 1) * d.rep(); h++) {
           long a = d.attOff(b, h);
-          Blas.gemmOnThisThread(false, true, t, t, d.headDim(), scale, qkv, d.qOff(b, h), w,
-              qkv, d.kOff(b, g), w, 0.0, att, a, t);
-          for (int i = 0; i < t; i++) {
-            att.read(a + (long) i * t, s, 0, t);
-            maskedSoftmax(s, mask, b * t, i, t);
-            att.write(a + (long) i * t, s, 0, t);
+          for (int r0 = 0; r0 < t; r0 += block) {
+            int r1 = Math.min(t, r0 + block);
+            int rows = r1 - r0;
+            long aBlock = a + (long) r0 * t;
+            // S[r0:r1, 0:r1] = scale Q[r0:r1] K[0:r1]^T
+            Blas.gemm(false, true, rows, r1, hd, scale, qkv, d.qOff(b, h) + (long) r0 * w, w,
+                qkv, d.kOff(b, g), w, 0.0, att, aBlock, t);
+            for (int i = r0; i < r1; i++) {
+              att.read(a + (long) i * t, s, 0, r1);
+              maskedSoftmax(s, mask, b * t, i, r1);
+              att.write(a + (long) i * t, s, 0, r1);
+            }
+            // Y[r0:r1] = P[r0:r1, 0:r1] V[0:r1]
+            Blas.gemm(false, false, rows, hd, r1, 1.0, att, aBlock, t,
+                qkv, d.vOff(b, g), w, 0.0, y, d.yOff(b, h) + (long) r0 * d.outWidth(),
+                d.outWidth());
           }
-          Blas.gemmOnThisThread(false, false, t, d.headDim(), t, 1.0, att, a, t,
-              qkv, d.vOff(b, g), w, 0.0, y, d.yOff(b, h), d.outWidth());
         }
       }
     });
@@ -125,14 +151,21 @@ final class Attention {
   }
 
   /**
-   * Backward: {@code dqkv (B*T, (H+2KV)*D) =} the gradient for q, k, v (overwritten). The heads
-   * sharing a KV head run in one task, which owns that head's dK and dV.
+   * Backward: {@code dqkv (B*T, (H+2KV)*D) =} the gradient for q, k, v (overwritten), in the
+   * same causal blocks as forward. The heads sharing a KV head run in one task, which owns that
+   * head's dK and dV.
    *
    * @param datt (B, H, T, T) scratch
    * @param dy   (B*T, H*D) upstream gradient
    */
   static void backward(Span dqkv, Span datt, Span dy, Span att, Span qkv, Dims d,
       Scratch scratch) {
+    backward(dqkv, datt, dy, att, qkv, d, scratch, rowBlock(d.seq(), d.headDim()));
+  }
+
+  /** {@link #backward} with an explicit block height, which must match the forward's. */
+  static void backward(Span dqkv, Span datt, Span dy, Span att, Span qkv, Dims d,
+      Scratch scratch, int block) {
     int t = d.seq();
     int w = d.width();
     int ow = d.outWidth();
@@ -149,29 +182,35 @@ final class Attention {
         long vOff = d.vOff(b, kv);
         for (int h = kv * d.rep(); h < (kv + 1) * d.rep(); h++) {
           long a = d.attOff(b, h);
-          long qOff = d.qOff(b, h);
-          // dP = dY V^T ; dV += P^T dY
-          Blas.gemmOnThisThread(false, true, t, t, hd, 1.0, dy, d.yOff(b, h), ow, qkv, vOff, w,
-              0.0, datt, a, t);
-          Blas.gemmOnThisThread(true, false, t, hd, t, 1.0, att, a, t, dy, d.yOff(b, h), ow,
-              1.0, dqkv, vOff, w);
-          // dS = P (dP - rowsum(P dP))
-          for (int i = 0; i < t; i++) {
-            long at = a + (long) i * t;
-            att.read(at, p, 0, i + 1);
-            datt.read(at, g, 0, i + 1);
-            double dot = VecMath.dot(p, 0, g, 0, i + 1);
-            for (int j = 0; j <= i; j++) {
-              g[j] = p[j] * (g[j] - dot);
+          for (int r0 = 0; r0 < t; r0 += block) {
+            int r1 = Math.min(t, r0 + block);
+            int rows = r1 - r0;
+            long aBlock = a + (long) r0 * t;
+            long qBlock = d.qOff(b, h) + (long) r0 * w;
+            long yBlock = d.yOff(b, h) + (long) r0 * ow;
+            // dP = dY V^T ; dV[0:r1] += P^T dY
+            Blas.gemm(false, true, rows, r1, hd, 1.0, dy, yBlock, ow, qkv, vOff, w,
+                0.0, datt, aBlock, t);
+            Blas.gemm(true, false, r1, hd, rows, 1.0, att, aBlock, t, dy, yBlock, ow,
+                1.0, dqkv, vOff, w);
+            // dS = P (dP - rowsum(P dP)), zero right of the diagonal
+            for (int i = r0; i < r1; i++) {
+              long at = a + (long) i * t;
+              att.read(at, p, 0, i + 1);
+              datt.read(at, g, 0, i + 1);
+              double dot = VecMath.dot(p, 0, g, 0, i + 1);
+              for (int j = 0; j <= i; j++) {
+                g[j] = p[j] * (g[j] - dot);
+              }
+              Arrays.fill(g, i + 1, r1, 0.0);
+              datt.write(at, g, 0, r1);
             }
-            Arrays.fill(g, i + 1, t, 0.0);
-            datt.write(at, g, 0, t);
+            // dQ[r0:r1] = scale dS K[0:r1] ; dK[0:r1] += scale dS^T Q[r0:r1]
+            Blas.gemm(false, false, rows, hd, r1, scale, datt, aBlock, t, qkv, kOff, w,
+                1.0, dqkv, qBlock, w);
+            Blas.gemm(true, false, r1, hd, rows, scale, datt, aBlock, t, qkv, qBlock, w,
+                1.0, dqkv, kOff, w);
           }
-          // dQ = scale dS K ; dK += scale dS^T Q
-          Blas.gemmOnThisThread(false, false, t, hd, t, scale, datt, a, t, qkv, kOff, w,
-              1.0, dqkv, qOff, w);
-          Blas.gemmOnThisThread(true, false, t, hd, t, scale, datt, a, t, qkv, qOff, w,
-              1.0, dqkv, kOff, w);
         }
       }
     });
