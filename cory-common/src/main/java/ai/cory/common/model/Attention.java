@@ -1,5 +1,7 @@
 package ai.cory.common.model;
 
+import java.util.Arrays;
+
 /**
  * Causal multi-head attention with key padding and grouped-query heads over a fused row layout
  * {@code q | k | v} of width {@code (H + 2 KV) D} (GPT-2's c_attn output with KV = H; Llama's
@@ -8,12 +10,12 @@ package ai.cory.common.model;
  * no allowed key (a left-padding position) gets all-zero probabilities and output, which stays
  * finite where HF adds {@code finfo.min} (outputs at padding are undefined in both).
  *
- * <p>Per (batch row, head) the two products are strided GEMMs straight on the fused buffer;
- * the probabilities (B, H, T, T) are cached for the backward pass.
+ * <p>Work is split over (batch row, KV head) groups, each running its heads' strided GEMMs on
+ * the fused buffer (cut small enough for BLAS to run them on the calling thread) next to its
+ * softmax rows (cache-resident), so the cores are never synchronised per 2-MFLOP product. The
+ * probabilities (B, H, T, T) are cached for the backward pass.
  */
 final class Attention {
-  private static final int MIN_ROWS_PER_PART = 64;
-
   private Attention() {}
 
   /** Sizes of one call. */
@@ -26,8 +28,8 @@ final class Attention {
       return heads * headDim;
     }
 
-    int group(int h) {
-      return h / (heads / kvHeads);
+    int rep() {
+      return heads / kvHeads;
     }
 
     long qOff(int b, int h) {
@@ -52,39 +54,60 @@ final class Attention {
   }
 
   /**
+   * Query rows per block: products of a block stay under {@link Blas#SINGLE_THREAD_MNK} so BLAS
+   * runs them on the calling task's thread.
+   */
+  static int rowBlock(int t, int headDim) {
+    return (int) Math.max(1, Math.min(t, Blas.SINGLE_THREAD_MNK / ((long) t * headDim)));
+  }
+
+  /**
+   * Causal blocks: query rows {@code [r0, r1)} only see keys {@code [0, r1)}, so each product
+   * skips the upper triangle (half the FLOPs of full T x T products).
+   *
    * @param y    (B*T, H*D) output
-   * @param att  (B, H, T, T) probabilities (cached)
+   * @param att  (B, H, T, T) probabilities (cached; row i valid on [0, block end))
    * @param qkv  (B*T, (H+2KV)*D) input
    * @param mask (B*T) 1 = real key, 0 = padding
    */
   static void forward(Span y, Span att, Span qkv, int[] mask, Dims d, Scratch scratch) {
+    forward(y, att, qkv, mask, d, scratch, rowBlock(d.seq(), d.headDim()));
+  }
+
+  /** {@link #forward} with an explicit block height (tests use small blocks). */
+  static void forward(Span y, Span att, Span qkv, int[] mask, Dims d, Scratch scratch,
+      int block) {
     int t = d.seq();
     int w = d.width();
-    double scale = 1.0 / Math.sqrt(d.headDim());
-    for (int b = 0; b < d.batch(); b++) {
-      for (int h = 0; h < d.heads(); h++) {
-        Blas.gemm(false, true, t, t, d.headDim(), scale, qkv, d.qOff(b, h), w,
-            qkv, d.kOff(b, d.group(h)), w, 0.0, att, d.attOff(b, h), t);
-      }
-    }
-    int rows = d.batch() * d.heads() * t;
-    Parallel.forRange(rows, MIN_ROWS_PER_PART, (part, from, to) -> {
+    int hd = d.headDim();
+    double scale = 1.0 / Math.sqrt(hd);
+    Parallel.forRange(d.batch() * d.kvHeads(), 1, (part, from, to) -> {
       double[] s = scratch.row(part, 0, t);
-      for (int row = from; row < to; row++) {
-        int b = row / (d.heads() * t);
-        int i = row % t;
-        long at = (long) row * t;
-        att.read(at, s, 0, t);
-        maskedSoftmax(s, mask, b * t, i, t);
-        att.write(at, s, 0, t);
+      for (int task = from; task < to; task++) {
+        int b = task / d.kvHeads();
+        int g = task % d.kvHeads();
+        for (int h = g * d.rep(); h < (g + 1) * d.rep(); h++) {
+          long a = d.attOff(b, h);
+          for (int r0 = 0; r0 < t; r0 += block) {
+            int r1 = Math.min(t, r0 + block);
+            int rows = r1 - r0;
+            long aBlock = a + (long) r0 * t;
+            // S[r0:r1, 0:r1] = scale Q[r0:r1] K[0:r1]^T
+            Blas.gemm(false, true, rows, r1, hd, scale, qkv, d.qOff(b, h) + (long) r0 * w, w,
+                qkv, d.kOff(b, g), w, 0.0, att, aBlock, t);
+            for (int i = r0; i < r1; i++) {
+              att.read(a + (long) i * t, s, 0, r1);
+              maskedSoftmax(s, mask, b * t, i, r1);
+              att.write(a + (long) i * t, s, 0, r1);
+            }
+            // Y[r0:r1] = P[r0:r1, 0:r1] V[0:r1]
+            Blas.gemm(false, false, rows, hd, r1, 1.0, att, aBlock, t,
+                qkv, d.vOff(b, g), w, 0.0, y, d.yOff(b, h) + (long) r0 * d.outWidth(),
+                d.outWidth());
+          }
+        }
       }
     });
-    for (int b = 0; b < d.batch(); b++) {
-      for (int h = 0; h < d.heads(); h++) {
-        Blas.gemm(false, false, t, d.headDim(), t, 1.0, att, d.attOff(b, h), t,
-            qkv, d.vOff(b, d.group(h)), w, 0.0, y, d.yOff(b, h), d.outWidth());
-      }
-    }
   }
 
   /**
@@ -101,7 +124,7 @@ final class Attention {
       double max = VecMath.max(s, 0, i + 1);
       double sum = VecMath.expShift(s, 0, s, 0, i + 1, max);
       VecMath.scale(s, 0, i + 1, 1.0 / sum);
-      java.util.Arrays.fill(s, i + 1, t, 0.0);
+      Arrays.fill(s, i + 1, t, 0.0);
       return;
     }
     double max = Double.NEGATIVE_INFINITY;
@@ -111,7 +134,7 @@ final class Attention {
       }
     }
     if (max == Double.NEGATIVE_INFINITY) {
-      java.util.Arrays.fill(s, 0, t, 0.0);
+      Arrays.fill(s, 0, t, 0.0);
       return;
     }
     double sum = 0;
@@ -124,58 +147,72 @@ final class Attention {
     for (int j = 0; j <= i; j++) {
       s[j] *= inv;
     }
-    java.util.Arrays.fill(s, i + 1, t, 0.0);
+    Arrays.fill(s, i + 1, t, 0.0);
   }
 
   /**
-   * Backward: {@code dqkv (B*T, (H+2KV)*D) =} the gradient for q, k, v (overwritten).
+   * Backward: {@code dqkv (B*T, (H+2KV)*D) =} the gradient for q, k, v (overwritten), in the
+   * same causal blocks as forward. The heads sharing a KV head run in one task, which owns that
+   * head's dK and dV.
    *
    * @param datt (B, H, T, T) scratch
    * @param dy   (B*T, H*D) upstream gradient
    */
   static void backward(Span dqkv, Span datt, Span dy, Span att, Span qkv, Dims d,
       Scratch scratch) {
+    backward(dqkv, datt, dy, att, qkv, d, scratch, rowBlock(d.seq(), d.headDim()));
+  }
+
+  /** {@link #backward} with an explicit block height, which must match the forward's. */
+  static void backward(Span dqkv, Span datt, Span dy, Span att, Span qkv, Dims d,
+      Scratch scratch, int block) {
     int t = d.seq();
     int w = d.width();
     int ow = d.outWidth();
     int hd = d.headDim();
     double scale = 1.0 / Math.sqrt(hd);
     dqkv.zero(0, (long) d.batch() * t * w);
-    for (int b = 0; b < d.batch(); b++) {
-      for (int h = 0; h < d.heads(); h++) {
-        long vOff = d.vOff(b, d.group(h));
-        // dP = dY V^T ; dV += P^T dY
-        Blas.gemm(false, true, t, t, hd, 1.0, dy, d.yOff(b, h), ow, qkv, vOff, w,
-            0.0, datt, d.attOff(b, h), t);
-        Blas.gemm(true, false, t, hd, t, 1.0, att, d.attOff(b, h), t, dy, d.yOff(b, h), ow,
-            1.0, dqkv, vOff, w);
-      }
-    }
-    int rows = d.batch() * d.heads() * t;
-    Parallel.forRange(rows, MIN_ROWS_PER_PART, (part, from, to) -> {
+    Parallel.forRange(d.batch() * d.kvHeads(), 1, (part, from, to) -> {
       double[] p = scratch.row(part, 0, t);
       double[] g = scratch.row(part, 1, t);
-      for (int row = from; row < to; row++) {
-        long at = (long) row * t;
-        att.read(at, p, 0, t);
-        datt.read(at, g, 0, t);
-        double dot = VecMath.dot(p, 0, g, 0, t);
-        for (int j = 0; j < t; j++) {
-          g[j] = p[j] * (g[j] - dot);
+      for (int task = from; task < to; task++) {
+        int b = task / d.kvHeads();
+        int kv = task % d.kvHeads();
+        long kOff = d.kOff(b, kv);
+        long vOff = d.vOff(b, kv);
+        for (int h = kv * d.rep(); h < (kv + 1) * d.rep(); h++) {
+          long a = d.attOff(b, h);
+          for (int r0 = 0; r0 < t; r0 += block) {
+            int r1 = Math.min(t, r0 + block);
+            int rows = r1 - r0;
+            long aBlock = a + (long) r0 * t;
+            long qBlock = d.qOff(b, h) + (long) r0 * w;
+            long yBlock = d.yOff(b, h) + (long) r0 * ow;
+            // dP = dY V^T ; dV[0:r1] += P^T dY
+            Blas.gemm(false, true, rows, r1, hd, 1.0, dy, yBlock, ow, qkv, vOff, w,
+                0.0, datt, aBlock, t);
+            Blas.gemm(true, false, r1, hd, rows, 1.0, att, aBlock, t, dy, yBlock, ow,
+                1.0, dqkv, vOff, w);
+            // dS = P (dP - rowsum(P dP)), zero right of the diagonal
+            for (int i = r0; i < r1; i++) {
+              long at = a + (long) i * t;
+              att.read(at, p, 0, i + 1);
+              datt.read(at, g, 0, i + 1);
+              double dot = VecMath.dot(p, 0, g, 0, i + 1);
+              for (int j = 0; j <= i; j++) {
+                g[j] = p[j] * (g[j] - dot);
+              }
+              Arrays.fill(g, i + 1, r1, 0.0);
+              datt.write(at, g, 0, r1);
+            }
+            // dQ[r0:r1] = scale dS K[0:r1] ; dK[0:r1] += scale dS^T Q[r0:r1]
+            Blas.gemm(false, false, rows, hd, r1, scale, datt, aBlock, t, qkv, kOff, w,
+                1.0, dqkv, qBlock, w);
+            Blas.gemm(true, false, r1, hd, rows, scale, datt, aBlock, t, qkv, qBlock, w,
+                1.0, dqkv, kOff, w);
+          }
         }
-        datt.write(at, g, 0, t);
       }
     });
-    for (int b = 0; b < d.batch(); b++) {
-      for (int h = 0; h < d.heads(); h++) {
-        long qOff = d.qOff(b, h);
-        long kOff = d.kOff(b, d.group(h));
-        // dQ = scale dS K ; dK += scale dS^T Q
-        Blas.gemm(false, false, t, hd, t, scale, datt, d.attOff(b, h), t, qkv, kOff, w,
-            1.0, dqkv, qOff, w);
-        Blas.gemm(true, false, t, hd, t, scale, datt, d.attOff(b, h), t, qkv, qOff, w,
-            1.0, dqkv, kOff, w);
-      }
-    }
   }
 }

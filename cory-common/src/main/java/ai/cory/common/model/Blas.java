@@ -66,6 +66,38 @@ final class Blas {
     }
   }
 
+  /**
+   * Largest {@code m * n * k} that OpenBLAS runs on the calling thread alone: its
+   * {@code interface/gemm.c} uses one thread when {@code M*N*K <= SMP_THRESHOLD_MIN (65536) *
+   * GEMM_MULTITHREAD_THRESHOLD} (4 in this build).
+   */
+  static final long SINGLE_THREAD_MNK = 65536L * openblas.OPENBLAS_GEMM_MULTITHREAD_THRESHOLD;
+
+  /**
+   * {@link #gemm} split along the rows of C (and its columns if one row is still too large) into
+   * products small enough for OpenBLAS to run each on the calling thread. Several
+   * {@link Parallel} parts can then run many small products (attention heads) concurrently,
+   * without a two-thread synchronisation per 2-MFLOP product and without changing OpenBLAS's
+   * global thread count (re-sizing its thread buffers costs milliseconds per change).
+   */
+  static void gemmOnThisThread(boolean transA, boolean transB, int m, int n, int k,
+      double alpha, Span a, long aOff, int lda, Span b, long bOff, int ldb,
+      double beta, Span c, long cOff, int ldc) {
+    long perRow = (long) n * Math.max(1, k);
+    int cols = perRow <= SINGLE_THREAD_MNK ? n : (int) Math.max(1, SINGLE_THREAD_MNK / Math.max(1, k));
+    int rows = (int) Math.max(1, Math.min(m, SINGLE_THREAD_MNK / ((long) cols * Math.max(1, k))));
+    for (int r0 = 0; r0 < m; r0 += rows) {
+      int mr = Math.min(rows, m - r0);
+      long aRow = transA ? aOff + r0 : aOff + (long) r0 * lda;
+      for (int c0 = 0; c0 < n; c0 += cols) {
+        int nc = Math.min(cols, n - c0);
+        long bCol = transB ? bOff + (long) c0 * ldb : bOff + c0;
+        gemm(transA, transB, mr, nc, k, alpha, a, aRow, lda, b, bCol, ldb, beta, c,
+            cOff + (long) r0 * ldc + c0, ldc);
+      }
+    }
+  }
+
   /** Rank-one update {@code A += alpha * x y^T}; A (m, n) row-major, x (m), y (n) contiguous. */
   static void ger(int m, int n, double alpha, Span x, long xOff, Span y, long yOff,
       Span a, long aOff, int lda) {

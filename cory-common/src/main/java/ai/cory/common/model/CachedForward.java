@@ -7,8 +7,6 @@ package ai.cory.common.model;
  * column. Only the last column's logits are computed.
  */
 final class CachedForward {
-  private static final int MIN_ROWS_PER_PART = 16;
-
   private final ModelConfig cfg;
   private final Transformer transformer;
   private final Weights w;
@@ -54,7 +52,7 @@ final class CachedForward {
       }
       transformer.norm(kv.lastNorm, kv.lastMean, kv.lastRstd, kv.last, w.normFW, w.normFB, bsz,
           kv.scratch);
-      Blas.gemm(false, true, bsz, cfg.vocabSize(), c, 1.0, kv.lastNorm, 0, c, w.head, 0, c, 0.0,
+      Blas.gemmOnThisThread(false, true, bsz, cfg.vocabSize(), c, 1.0, kv.lastNorm, 0, c, w.head, 0, c, 0.0,
           kv.logits, 0, cfg.vocabSize());
     }
   }
@@ -105,7 +103,10 @@ final class CachedForward {
     }
   }
 
-  /** attY (B*n, HD) = softmax(q K^T / sqrt(D) + mask) V over the cached slots. */
+  /**
+   * attY (B*n, HD) = softmax(q K^T / sqrt(D) + mask) V over the cached slots; one task per
+   * (row, KV head) with calling-thread BLAS, as in {@link Attention}.
+   */
   private void attend(KvCache kv, int l, int n) {
     int d = cfg.headDim();
     int heads = cfg.heads();
@@ -116,32 +117,25 @@ final class CachedForward {
     int len = kv.length;
     int c0 = len - n;
     double scale = 1.0 / Math.sqrt(d);
-    for (int b = 0; b < kv.batch; b++) {
-      for (int h = 0; h < heads; h++) {
-        long cacheOff = ((long) (b * kvh + h / rep) * kv.maxTokens) * d;
-        long sOff = ((long) (b * heads + h) * n) * len;
-        Blas.gemm(false, true, n, len, d, scale, kv.qkv, (long) b * n * w3 + (long) h * d, w3,
-            kv.keys[l], cacheOff, d, 0.0, kv.scores, sOff, len);
-      }
-    }
-    int scoreRows = kv.batch * heads * n;
-    Parallel.forRange(scoreRows, MIN_ROWS_PER_PART, (part, from, to) -> {
+    Parallel.forRange(kv.batch * kvh, 1, (part, from, to) -> {
       double[] s = kv.scratch.row(part, 0, len);
-      for (int row = from; row < to; row++) {
-        int b = row / (heads * n);
-        int i = row % n;
-        kv.scores.read((long) row * len, s, 0, len);
-        Attention.maskedSoftmax(s, kv.slotMask, b * kv.maxTokens, c0 + i, len);
-        kv.scores.write((long) row * len, s, 0, len);
+      for (int task = from; task < to; task++) {
+        int b = task / kvh;
+        int g = task % kvh;
+        long cacheOff = ((long) (b * kvh + g) * kv.maxTokens) * d;
+        for (int h = g * rep; h < (g + 1) * rep; h++) {
+          long sOff = ((long) (b * heads + h) * n) * len;
+          Blas.gemmOnThisThread(false, true, n, len, d, scale, kv.qkv, (long) b * n * w3 + (long) h * d, w3,
+              kv.keys[l], cacheOff, d, 0.0, kv.scores, sOff, len);
+          for (int i = 0; i < n; i++) {
+            kv.scores.read(sOff + (long) i * len, s, 0, len);
+            Attention.maskedSoftmax(s, kv.slotMask, b * kv.maxTokens, c0 + i, len);
+            kv.scores.write(sOff + (long) i * len, s, 0, len);
+          }
+          Blas.gemmOnThisThread(false, false, n, d, len, 1.0, kv.scores, sOff, len, kv.values[l], cacheOff,
+              d, 0.0, kv.attY, (long) b * n * hd + (long) h * d, hd);
+        }
       }
     });
-    for (int b = 0; b < kv.batch; b++) {
-      for (int h = 0; h < heads; h++) {
-        long cacheOff = ((long) (b * kvh + h / rep) * kv.maxTokens) * d;
-        long sOff = ((long) (b * heads + h) * n) * len;
-        Blas.gemm(false, false, n, d, len, 1.0, kv.scores, sOff, len, kv.values[l], cacheOff, d,
-            0.0, kv.attY, (long) b * n * hd + (long) h * d, hd);
-      }
-    }
   }
 }

@@ -29,24 +29,12 @@ final class LayerNorm {
       double[] br = scratch.row(part, 2, c);
       w.read(0, wr, 0, c);
       b.read(0, br, 0, c);
+      double[] m = scratch.row(part, 3, 1);
       for (int r = from; r < to; r++) {
         x.read((long) r * c, xr, 0, c);
-        double m = 0;
-        for (int i = 0; i < c; i++) {
-          m += xr[i];
-        }
-        m /= c;
-        double v = 0;
-        for (int i = 0; i < c; i++) {
-          double d = xr[i] - m;
-          v += d * d;
-        }
-        double rs = 1.0 / Math.sqrt(v / c + eps);
-        for (int i = 0; i < c; i++) {
-          xr[i] = (xr[i] - m) * rs * wr[i] + br[i];
-        }
+        double rs = VecMath.layerNormRow(xr, wr, br, c, eps, m);
         out.write((long) r * c, xr, 0, c);
-        mean.set(r, m);
+        mean.set(r, m[0]);
         rstd.set(r, rs);
       }
     });
@@ -73,26 +61,7 @@ final class LayerNorm {
       for (int r = from; r < to; r++) {
         x.read((long) r * c, xr, 0, c);
         dout.read((long) r * c, gr, 0, c);
-        double m = mean.get(r);
-        double rs = rstd.get(r);
-        double gMean = 0;
-        double gnMean = 0;
-        for (int i = 0; i < c; i++) {
-          double nrm = (xr[i] - m) * rs;
-          double dy = gr[i];
-          dwAcc[i] += dy * nrm;
-          dbAcc[i] += dy;
-          double g = dy * wr[i];
-          gMean += g;
-          gnMean += g * nrm;
-          xr[i] = nrm;
-          gr[i] = g;
-        }
-        gMean /= c;
-        gnMean /= c;
-        for (int i = 0; i < c; i++) {
-          gr[i] = rs * (gr[i] - gMean - xr[i] * gnMean);
-        }
+        VecMath.layerNormBackwardRow(xr, gr, wr, mean.get(r), rstd.get(r), dwAcc, dbAcc, c);
         dx.accumulate((long) r * c, gr, 0, c);
       }
     });

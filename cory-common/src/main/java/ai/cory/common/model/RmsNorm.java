@@ -26,14 +26,7 @@ final class RmsNorm {
       w.read(0, wr, 0, c);
       for (int r = from; r < to; r++) {
         x.read((long) r * c, xr, 0, c);
-        double ss = 0;
-        for (int i = 0; i < c; i++) {
-          ss += xr[i] * xr[i];
-        }
-        double rs = 1.0 / Math.sqrt(ss / c + eps);
-        for (int i = 0; i < c; i++) {
-          xr[i] = wr[i] * (xr[i] * rs);
-        }
+        double rs = VecMath.rmsNormRow(xr, wr, c, eps);
         out.write((long) r * c, xr, 0, c);
         rstd.set(r, rs);
       }
@@ -59,20 +52,7 @@ final class RmsNorm {
       for (int r = from; r < to; r++) {
         x.read((long) r * c, xr, 0, c);
         dout.read((long) r * c, gr, 0, c);
-        double rs = rstd.get(r);
-        double gnMean = 0;
-        for (int i = 0; i < c; i++) {
-          double nrm = xr[i] * rs;
-          dwAcc[i] += gr[i] * nrm;
-          double g = gr[i] * wr[i];
-          gnMean += g * nrm;
-          xr[i] = nrm;
-          gr[i] = g;
-        }
-        gnMean /= c;
-        for (int i = 0; i < c; i++) {
-          gr[i] = rs * (gr[i] - xr[i] * gnMean);
-        }
+        VecMath.rmsNormBackwardRow(xr, gr, wr, rstd.get(r), dwAcc, c);
         dx.accumulate((long) r * c, gr, 0, c);
       }
     });

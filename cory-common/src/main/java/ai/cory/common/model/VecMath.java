@@ -76,6 +76,47 @@ final class VecMath {
     }
   }
 
+  /**
+   * LayerNorm of one row in place: {@code x = (x - mean) rstd w + b}; returns rstd and stores
+   * the mean in {@code mean[0]}.
+   */
+  static double layerNormRow(double[] x, double[] w, double[] b, int c, double eps,
+      double[] mean) {
+    return SIMD ? VecMathSimd.layerNormRow(x, w, b, c, eps, mean)
+        : Scalar.layerNormRow(x, w, b, c, eps, mean);
+  }
+
+  /**
+   * LayerNorm backward of one row: {@code x} holds the forward input (destroyed), {@code g} the
+   * upstream gradient and on return dx; {@code dw += dy * n}, {@code db += dy}.
+   */
+  static void layerNormBackwardRow(double[] x, double[] g, double[] w, double mean, double rstd,
+      double[] dw, double[] db, int c) {
+    if (SIMD) {
+      VecMathSimd.layerNormBackwardRow(x, g, w, mean, rstd, dw, db, c);
+    } else {
+      Scalar.layerNormBackwardRow(x, g, w, mean, rstd, dw, db, c);
+    }
+  }
+
+  /** RMSNorm of one row in place: {@code x = x rstd w}; returns rstd. */
+  static double rmsNormRow(double[] x, double[] w, int c, double eps) {
+    return SIMD ? VecMathSimd.rmsNormRow(x, w, c, eps) : Scalar.rmsNormRow(x, w, c, eps);
+  }
+
+  /**
+   * RMSNorm backward of one row: {@code x} forward input (destroyed), {@code g} upstream
+   * gradient, on return dx; {@code dw += dy * x * rstd}.
+   */
+  static void rmsNormBackwardRow(double[] x, double[] g, double[] w, double rstd, double[] dw,
+      int c) {
+    if (SIMD) {
+      VecMathSimd.rmsNormBackwardRow(x, g, w, rstd, dw, c);
+    } else {
+      Scalar.rmsNormBackwardRow(x, g, w, rstd, dw, c);
+    }
+  }
+
   /** Plain-Java versions (the reference for {@link VecMathSimd}). */
   static final class Scalar {
     private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
@@ -147,6 +188,77 @@ final class VecMath {
         double s = 1 / (1 + Math.exp(-g));
         gu[i] = d[i] * u * s * (1 + g * (1 - s));
         gu[inter + i] = d[i] * g * s;
+      }
+    }
+
+    static double layerNormRow(double[] x, double[] w, double[] b, int c, double eps,
+        double[] mean) {
+      double m = 0;
+      for (int i = 0; i < c; i++) {
+        m += x[i];
+      }
+      m /= c;
+      double v = 0;
+      for (int i = 0; i < c; i++) {
+        x[i] -= m;
+        v += x[i] * x[i];
+      }
+      double rs = 1.0 / Math.sqrt(v / c + eps);
+      for (int i = 0; i < c; i++) {
+        x[i] = x[i] * rs * w[i] + b[i];
+      }
+      mean[0] = m;
+      return rs;
+    }
+
+    static void layerNormBackwardRow(double[] x, double[] g, double[] w, double mean,
+        double rstd, double[] dw, double[] db, int c) {
+      double gMean = 0;
+      double gnMean = 0;
+      for (int i = 0; i < c; i++) {
+        double nrm = (x[i] - mean) * rstd;
+        double dy = g[i];
+        dw[i] += dy * nrm;
+        db[i] += dy;
+        double gw = dy * w[i];
+        gMean += gw;
+        gnMean += gw * nrm;
+        x[i] = nrm;
+        g[i] = gw;
+      }
+      gMean /= c;
+      gnMean /= c;
+      for (int i = 0; i < c; i++) {
+        g[i] = rstd * (g[i] - gMean - x[i] * gnMean);
+      }
+    }
+
+    static double rmsNormRow(double[] x, double[] w, int c, double eps) {
+      double ss = 0;
+      for (int i = 0; i < c; i++) {
+        ss += x[i] * x[i];
+      }
+      double rs = 1.0 / Math.sqrt(ss / c + eps);
+      for (int i = 0; i < c; i++) {
+        x[i] = w[i] * (x[i] * rs);
+      }
+      return rs;
+    }
+
+    static void rmsNormBackwardRow(double[] x, double[] g, double[] w, double rstd, double[] dw,
+        int c) {
+      double gnMean = 0;
+      for (int i = 0; i < c; i++) {
+        double nrm = x[i] * rstd;
+        dw[i] += g[i] * nrm;
+        double gw = g[i] * w[i];
+        gnMean += gw * nrm;
+        x[i] = nrm;
+        g[i] = gw;
+      }
+      gnMean /= c;
+      for (int i = 0; i < c; i++) {
+        g[i] = rstd * (g[i] - x[i] * gnMean);
       }
     }
 

@@ -145,4 +145,136 @@ final class VecMathSimd {
       gu[inter + i] = d[i] * g * s;
     }
   }
+
+  static double layerNormRow(double[] x, double[] w, double[] b, int c, double eps,
+      double[] mean) {
+    int bound = S.loopBound(c);
+    DoubleVector acc = DoubleVector.zero(S);
+    int i = 0;
+    for (; i < bound; i += S.length()) {
+      acc = acc.add(DoubleVector.fromArray(S, x, i));
+    }
+    double m = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < c; i++) {
+      m += x[i];
+    }
+    m /= c;
+    acc = DoubleVector.zero(S);
+    for (i = 0; i < bound; i += S.length()) {
+      DoubleVector d = DoubleVector.fromArray(S, x, i).sub(m);
+      d.intoArray(x, i);
+      acc = d.fma(d, acc);
+    }
+    double v = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < c; i++) {
+      x[i] -= m;
+      v += x[i] * x[i];
+    }
+    double rs = 1.0 / Math.sqrt(v / c + eps);
+    for (i = 0; i < bound; i += S.length()) {
+      DoubleVector.fromArray(S, x, i).mul(rs).fma(DoubleVector.fromArray(S, w, i),
+          DoubleVector.fromArray(S, b, i)).intoArray(x, i);
+    }
+    for (; i < c; i++) {
+      x[i] = x[i] * rs * w[i] + b[i];
+    }
+    mean[0] = m;
+    return rs;
+  }
+
+  static void layerNormBackwardRow(double[] x, double[] g, double[] w, double mean, double rstd,
+      double[] dw, double[] db, int c) {
+    int bound = S.loopBound(c);
+    DoubleVector gSum = DoubleVector.zero(S);
+    DoubleVector gnSum = DoubleVector.zero(S);
+    int i = 0;
+    for (; i < bound; i += S.length()) {
+      DoubleVector nrm = DoubleVector.fromArray(S, x, i).sub(mean).mul(rstd);
+      DoubleVector dy = DoubleVector.fromArray(S, g, i);
+      dy.fma(nrm, DoubleVector.fromArray(S, dw, i)).intoArray(dw, i);
+      dy.add(DoubleVector.fromArray(S, db, i)).intoArray(db, i);
+      DoubleVector gw = dy.mul(DoubleVector.fromArray(S, w, i));
+      gSum = gSum.add(gw);
+      gnSum = gw.fma(nrm, gnSum);
+      nrm.intoArray(x, i);
+      gw.intoArray(g, i);
+    }
+    double gMean = gSum.reduceLanes(VectorOperators.ADD);
+    double gnMean = gnSum.reduceLanes(VectorOperators.ADD);
+    for (; i < c; i++) {
+      double nrm = (x[i] - mean) * rstd;
+      double dy = g[i];
+      dw[i] += dy * nrm;
+      db[i] += dy;
+      double gw = dy * w[i];
+      gMean += gw;
+      gnMean += gw * nrm;
+      x[i] = nrm;
+      g[i] = gw;
+    }
+    gMean /= c;
+    gnMean /= c;
+    for (i = 0; i < bound; i += S.length()) {
+      DoubleVector nrm = DoubleVector.fromArray(S, x, i);
+      DoubleVector.fromArray(S, g, i).sub(gMean).sub(nrm.mul(gnMean)).mul(rstd).intoArray(g, i);
+    }
+    for (; i < c; i++) {
+      g[i] = rstd * (g[i] - gMean - x[i] * gnMean);
+    }
+  }
+
+  static double rmsNormRow(double[] x, double[] w, int c, double eps) {
+    int bound = S.loopBound(c);
+    DoubleVector acc = DoubleVector.zero(S);
+    int i = 0;
+    for (; i < bound; i += S.length()) {
+      DoubleVector v = DoubleVector.fromArray(S, x, i);
+      acc = v.fma(v, acc);
+    }
+    double ss = acc.reduceLanes(VectorOperators.ADD);
+    for (; i < c; i++) {
+      ss += x[i] * x[i];
+    }
+    double rs = 1.0 / Math.sqrt(ss / c + eps);
+    for (i = 0; i < bound; i += S.length()) {
+      DoubleVector.fromArray(S, x, i).mul(rs).mul(DoubleVector.fromArray(S, w, i)).intoArray(x, i);
+    }
+    for (; i < c; i++) {
+      x[i] = w[i] * (x[i] * rs);
+    }
+    return rs;
+  }
+
+  static void rmsNormBackwardRow(double[] x, double[] g, double[] w, double rstd, double[] dw,
+      int c) {
+    int bound = S.loopBound(c);
+    DoubleVector gnSum = DoubleVector.zero(S);
+    int i = 0;
+    for (; i < bound; i += S.length()) {
+      DoubleVector nrm = DoubleVector.fromArray(S, x, i).mul(rstd);
+      DoubleVector dy = DoubleVector.fromArray(S, g, i);
+      dy.fma(nrm, DoubleVector.fromArray(S, dw, i)).intoArray(dw, i);
+      DoubleVector gw = dy.mul(DoubleVector.fromArray(S, w, i));
+      gnSum = gw.fma(nrm, gnSum);
+      nrm.intoArray(x, i);
+      gw.intoArray(g, i);
+    }
+    double gnMean = gnSum.reduceLanes(VectorOperators.ADD);
+    for (; i < c; i++) {
+      double nrm = x[i] * rstd;
+      dw[i] += g[i] * nrm;
+      double gw = g[i] * w[i];
+      gnMean += gw * nrm;
+      x[i] = nrm;
+      g[i] = gw;
+    }
+    gnMean /= c;
+    for (i = 0; i < bound; i += S.length()) {
+      DoubleVector.fromArray(S, g, i).sub(DoubleVector.fromArray(S, x, i).mul(gnMean)).mul(rstd)
+          .intoArray(g, i);
+    }
+    for (; i < c; i++) {
+      g[i] = rstd * (g[i] - x[i] * gnMean);
+    }
+  }
 }

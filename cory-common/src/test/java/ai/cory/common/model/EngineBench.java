@@ -69,15 +69,18 @@ public final class EngineBench {
     double[] times = new double[repeats];
     for (int i = -1; i < repeats; i++) {
       lm.zeroGrad();
+      long c0 = cpuNs();
       long t0 = System.nanoTime();
       lm.forward(ws, batch, ForwardOptions.logprobsAndValues(0, t));
       long t1 = System.nanoTime();
+      long c1 = cpuNs();
       lm.backward(ws, dLogp, null, dValues);
       long t2 = System.nanoTime();
+      long c2 = cpuNs();
       if (i >= 0) {
         times[i] = (t2 - t0) / 1e9;
-        System.out.printf("  train: forward %.3f s, backward %.3f s%n", (t1 - t0) / 1e9,
-            (t2 - t1) / 1e9);
+        System.out.printf("  train: forward %.3f s (cpu %.3f), backward %.3f s (cpu %.3f)%n",
+            (t1 - t0) / 1e9, (c1 - c0) / 1e9, (t2 - t1) / 1e9, (c2 - c1) / 1e9);
       }
     }
     return median(times);
@@ -89,10 +92,12 @@ public final class EngineBench {
     Workspace ws = lm.newWorkspace(bsz, t, false, false);
     double[] times = new double[repeats];
     for (int i = -1; i < repeats; i++) {
+      long c0 = cpuNs();
       long t0 = System.nanoTime();
       lm.forward(ws, batch, ForwardOptions.logprobs(0, t));
       if (i >= 0) {
         times[i] = (System.nanoTime() - t0) / 1e9;
+        System.out.printf("  score: %.3f s (cpu %.3f)%n", times[i], (cpuNs() - c0) / 1e9);
       }
     }
     return median(times);
@@ -145,6 +150,12 @@ public final class EngineBench {
       }
     }
     return median(times);
+  }
+
+  /** CPU time of the whole process (all threads, OpenBLAS's included). */
+  static long cpuNs() {
+    return ((com.sun.management.OperatingSystemMXBean)
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   static int[][] randomIds(SplittableRandom rng, int bsz, int t, int vocab) {

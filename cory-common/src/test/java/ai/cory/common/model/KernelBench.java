@@ -13,11 +13,13 @@ public final class KernelBench {
 
   static void time(String what, int reps, Runnable r) {
     r.run();
+    long c0 = EngineBench.cpuNs();
     long t0 = System.nanoTime();
     for (int i = 0; i < reps; i++) {
       r.run();
     }
-    System.out.printf("%-28s %8.2f ms%n", what, (System.nanoTime() - t0) / 1e6 / reps);
+    System.out.printf("%-28s %8.2f ms  (cpu %8.2f ms)%n", what,
+        (System.nanoTime() - t0) / 1e6 / reps, (EngineBench.cpuNs() - c0) / 1e6 / reps);
   }
 
   public static void main(String[] args) {

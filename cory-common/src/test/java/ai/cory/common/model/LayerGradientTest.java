@@ -100,31 +100,48 @@ class LayerGradientTest {
   }
 
   @Test
-  void attentionWithPaddingAndGroupedHeads() {
-    // heads 4 / kv 2 (GQA) and heads = kv (GPT-2); row 0 left-padded, row 1 right-padded.
+  void attentionWithPaddingGroupedHeadsAndCausalBlocks() {
+    // heads 4 / kv 2 (GQA) and heads = kv (GPT-2); row 0 left-padded, row 1 right-padded;
+    // causal row blocks of 2 and 7 (one block) query rows.
     for (int kvHeads : new int[] {2, 4}) {
-      Attention.Dims d = new Attention.Dims(3, 5, 4, kvHeads, 3);
-      int n = d.batch() * d.seq();
-      int[] mask = {
-          0, 0, 1, 1, 1,
-          1, 1, 1, 0, 0,
-          1, 1, 1, 1, 1};
-      Span qkv = randomSpan((long) n * d.width(), 1.0, rng);
-      Span y = zeros((long) n * d.outWidth());
-      Span att = zeros((long) d.batch() * d.heads() * d.seq() * d.seq());
-      Span r = randomSpan((long) n * d.outWidth(), 1.0, rng);
-      Runnable fwd = () -> Attention.forward(y, att, qkv, mask, d, scratch);
-      fwd.run();
-      Span dqkv = zeros((long) n * d.width());
-      Span datt = zeros(att.length);
-      Attention.backward(dqkv, datt, r, att, qkv, d, scratch);
-      java.util.function.DoubleSupplier loss = () -> {
+      for (int block : new int[] {2, 7}) {
+        Attention.Dims d = new Attention.Dims(3, 7, 4, kvHeads, 3);
+        int n = d.batch() * d.seq();
+        int[] mask = {
+            0, 0, 1, 1, 1, 1, 1,
+            1, 1, 1, 1, 1, 0, 0,
+            1, 1, 1, 1, 1, 1, 1};
+        Span qkv = randomSpan((long) n * d.width(), 1.0, rng);
+        Span y = zeros((long) n * d.outWidth());
+        Span att = zeros((long) d.batch() * d.heads() * d.seq() * d.seq());
+        Span r = randomSpan((long) n * d.outWidth(), 1.0, rng);
+        Runnable fwd = () -> Attention.forward(y, att, qkv, mask, d, scratch, block);
+        // The blocked forward equals the one-block forward (checked against the goldens).
+        Attention.forward(y, att, qkv, mask, d, scratch, d.seq());
+        double[] full = new double[(int) (n * d.outWidth())];
+        y.read(0, full, 0, full.length);
         fwd.run();
-        return dot(y, r, (long) n * d.outWidth());
-      };
-      long size = (long) n * d.width();
-      assertClose("attention kv=" + kvHeads, relativeError(qkv, dqkv, size, loss, 2000, rng), TOL,
-          dqkv, size);
+        for (int i = 0; i < full.length; i++) {
+          org.junit.jupiter.api.Assertions.assertEquals(full[i], y.get(i), 1e-12, "y[" + i + "]");
+        }
+        Span dqkv = zeros((long) n * d.width());
+        Span datt = zeros(att.length);
+        Attention.backward(dqkv, datt, r, att, qkv, d, scratch, block);
+        java.util.function.DoubleSupplier loss = () -> {
+          fwd.run();
+          return dot(y, r, (long) n * d.outWidth());
+        };
+        long size = (long) n * d.width();
+        assertClose("attention kv=" + kvHeads + " block=" + block,
+            relativeError(qkv, dqkv, size, loss, 2000, rng), TOL, dqkv, size);
+        // Causality: the output of row 2, position 3 ignores later positions.
+        double before = y.get((2L * d.seq() + 3) * d.outWidth());
+        qkv.set((2L * d.seq() + 5) * d.width(), 100.0);
+        qkv.set((2L * d.seq() + 5) * d.width() + d.heads() * d.headDim(), 100.0);
+        fwd.run();
+        org.junit.jupiter.api.Assertions.assertEquals(before,
+            y.get((2L * d.seq() + 3) * d.outWidth()), 1e-12);
+      }
     }
   }
 

@@ -54,6 +54,41 @@ class VecMathTest {
       VecMathSimd.scale(sv, 0, n, -0.3);
       assertArrayClose(s, sv, "scale " + n);
     }
+    for (int c : new int[] {5, 64, 771}) {
+      double[] x = random(c, 2.0);
+      double[] w = random(c, 1.0);
+      double[] b = random(c, 1.0);
+      double[] g = random(c, 1.0);
+      double[] m1 = new double[1];
+      double[] m2 = new double[1];
+      double[] y1 = x.clone();
+      double[] y2 = x.clone();
+      double r1 = VecMath.Scalar.layerNormRow(y1, w, b, c, 1e-5, m1);
+      double r2 = VecMathSimd.layerNormRow(y2, w, b, c, 1e-5, m2);
+      assertEquals(r1, r2, TOL * r1, "LN rstd " + c);
+      assertEquals(m1[0], m2[0], TOL, "LN mean " + c);
+      assertArrayClose(y1, y2, "LN row " + c);
+      double[][] s1 = {x.clone(), g.clone(), new double[c], new double[c]};
+      double[][] s2 = {x.clone(), g.clone(), new double[c], new double[c]};
+      VecMath.Scalar.layerNormBackwardRow(s1[0], s1[1], w, m1[0], r1, s1[2], s1[3], c);
+      VecMathSimd.layerNormBackwardRow(s2[0], s2[1], w, m1[0], r1, s2[2], s2[3], c);
+      for (int k = 0; k < 4; k++) {
+        assertArrayClose(s1[k], s2[k], "LN backward " + c + " array " + k);
+      }
+      double[] z1 = x.clone();
+      double[] z2 = x.clone();
+      double q1 = VecMath.Scalar.rmsNormRow(z1, w, c, 1e-5);
+      double q2 = VecMathSimd.rmsNormRow(z2, w, c, 1e-5);
+      assertEquals(q1, q2, TOL * q1, "RMS rstd " + c);
+      assertArrayClose(z1, z2, "RMS row " + c);
+      double[][] t1 = {x.clone(), g.clone(), new double[c]};
+      double[][] t2 = {x.clone(), g.clone(), new double[c]};
+      VecMath.Scalar.rmsNormBackwardRow(t1[0], t1[1], w, q1, t1[2], c);
+      VecMathSimd.rmsNormBackwardRow(t2[0], t2[1], w, q1, t2[2], c);
+      for (int k = 0; k < 3; k++) {
+        assertArrayClose(t1[k], t2[k], "RMS backward " + c + " array " + k);
+      }
+    }
     for (int inter : new int[] {3, 8, 172}) {
       double[] gu = random(2 * inter, 3.0);
       double[] d = random(inter, 1.0);

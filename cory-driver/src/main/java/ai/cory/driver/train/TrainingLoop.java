@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Run directory: {@value #RESOLVED_CONFIG} (the resolved settings), {@code metrics.jsonl},
  * {@code samples.jsonl}, and {@code final/<agent>/} (Hugging Face layout: {@code config.json},
- * {@code model.safetensors} with the value head, tokenizer files).
+ * {@code model.safetensors} with the value head, sharded with an index above 4 GiB, tokenizer
+ * files).
  */
 public final class TrainingLoop {
   /** The resolved settings, inside the run directory. */
@@ -45,6 +46,8 @@ public final class TrainingLoop {
   /** Files copied from the pretrained model next to an exported agent. */
   private static final List<String> MODEL_SIDE_FILES = List.of("config.json", "generation_config.json",
       "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt");
+  /** Largest safetensors file of an export; bigger models are sharded with an index. */
+  private static final long MAX_SHARD_BYTES = 4L << 30;
   private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
 
   private TrainingLoop() {}
@@ -98,7 +101,11 @@ public final class TrainingLoop {
     for (String name : params.names()) {
       tensors.put(name, params.get(name));
     }
-    SafeTensorsWriter.write(dir.resolve("model.safetensors"), tensors, SafeTensorsWriter.Dtype.F32);
+    if (params.layout().size() * Float.BYTES > MAX_SHARD_BYTES) { // Hugging Face's layout for large models
+      SafeTensorsWriter.writeSharded(dir, tensors, SafeTensorsWriter.Dtype.F32, MAX_SHARD_BYTES);
+    } else {
+      SafeTensorsWriter.write(dir.resolve("model.safetensors"), tensors, SafeTensorsWriter.Dtype.F32);
+    }
     for (String name : MODEL_SIDE_FILES) {
       if (pretrainedDir.exists(name)) {
         try (InputStream in = pretrainedDir.open(name, 0)) {
