@@ -17,7 +17,7 @@ import java.util.Locale;
  * {@code replicas.jsonl}: per iteration, where each worker ran and its replica's fingerprint
  * (the CRC32C values the driver compared), e.g.
  * {@code {"iteration":0,"workers":[{"rank":0,"executor":"driver","host":"127.0.0.1","replica":1,
- * "loaded":true,"ring_connected":true,"setup_s":1.2,"iteration_s":3.4,"checksum":{"A/params":"1a2b3c4d",...}},...]}}.
+ * "endpoint":"ipc://1129447425","loaded":true,"ring_connected":true,"setup_s":1.2,"iteration_s":3.4,"checksum":{"A/params":"1a2b3c4d",...}},...]}}.
  */
 final class ReplicaLog implements Closeable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -37,6 +37,7 @@ final class ReplicaLog implements Closeable {
       w.put("executor", t.executorId());
       w.put("host", t.host());
       w.put("replica", t.replicaId());
+      w.put("endpoint", t.endpoint());
       w.put("loaded", t.replicaLoaded());
       w.put("ring_connected", t.ringConnected());
       w.put("setup_s", t.setupSeconds());

@@ -3,6 +3,7 @@ package ai.cory.driver.spark;
 import ai.cory.common.config.RuntimeSettings;
 import ai.cory.common.config.Settings;
 import ai.cory.worker.comm.Transport;
+import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,8 +28,12 @@ import scala.Tuple2;
  */
 record SparkSessions(SparkSession session, boolean owned, boolean local, Transport transport, String bindAddress) {
   private static final Logger LOG = LoggerFactory.getLogger(SparkSessions.class);
-  /** Agrona/Aeron reach into jdk.internal.misc on Java 17 (STACK.md). */
-  static final String AERON_JVM_FLAG = "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED";
+  /**
+   * JVM flags every executor needs on Java 17 beyond Spark's own: Agrona/Aeron reach into
+   * jdk.internal.misc (STACK.md), the engine's kernels use the incubating Vector API.
+   */
+  static final List<String> EXECUTOR_JVM_FLAGS = List.of("--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
+      "--add-modules=jdk.incubator.vector");
   private static final Pattern LOCAL = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\d+)?])?");
 
   /**
@@ -70,7 +75,9 @@ record SparkSessions(SparkSession session, boolean owned, boolean local, Transpo
       conf.setIfMissing("spark.driver.host", "127.0.0.1");
       conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
     } else {
-      appendJavaOption(conf, "spark.executor.extraJavaOptions", AERON_JVM_FLAG);
+      for (String flag : EXECUTOR_JVM_FLAGS) {
+        appendJavaOption(conf, "spark.executor.extraJavaOptions", flag);
+      }
     }
     if (conf.getBoolean("spark.dynamicAllocation.enabled", false)) {
       throw new IllegalArgumentException("spark.dynamicAllocation.enabled = true: barrier stages need a fixed set "

@@ -75,7 +75,8 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
       ReplicaChecksum checksum = verify ? ReplicaChecksum.of(plan.iteration(), replica.trainer()) : null;
       long t2 = System.nanoTime();
       healthy = true;
-      return new TaskReport(rank, ExecutorEnvironment.executorId(), host, replica.id(), report, checksum, loaded,
+      return new TaskReport(rank, ExecutorEnvironment.executorId(), host, replica.id(), replica.endpoint().toString(),
+          report, checksum, loaded,
           connected, (t1 - t0) / 1e9, (t2 - t1) / 1e9);
     } finally {
       replica.leaveTask();

@@ -12,6 +12,7 @@ import java.util.Objects;
  * @param executorId      Spark executor id ({@code driver} in local mode)
  * @param host            executor host
  * @param replicaId       the resident replica used (unique within its JVM)
+ * @param endpoint        the replica's Aeron endpoint in this iteration's ring
  * @param report          the trainer's report of the iteration
  * @param checksum        the replica's state fingerprint after the iteration, or null when the
  *                        plan did not ask for verification
@@ -21,7 +22,8 @@ import java.util.Objects;
  *                        endpoint exchange, ring set-up
  * @param iterationSeconds the iteration itself
  */
-public record TaskReport(int rank, String executorId, String host, int replicaId, IterationReport report,
+public record TaskReport(int rank, String executorId, String host, int replicaId, String endpoint,
+    IterationReport report,
     ReplicaChecksum checksum, boolean replicaLoaded, boolean ringConnected, double setupSeconds,
     double iterationSeconds) implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -29,6 +31,7 @@ public record TaskReport(int rank, String executorId, String host, int replicaId
   public TaskReport {
     Objects.requireNonNull(executorId, "executorId");
     Objects.requireNonNull(host, "host");
+    Objects.requireNonNull(endpoint, "endpoint");
     Objects.requireNonNull(report, "report");
   }
 

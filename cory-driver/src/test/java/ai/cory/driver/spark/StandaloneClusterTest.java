@@ -1,0 +1,73 @@
+package ai.cory.driver.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.cory.driver.train.MetricsLog;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The runtime on a real Spark standalone cluster (master and two workers as child JVMs on
+ * loopback, {@link StandaloneCluster}), the job submitted through {@code SparkSubmit} with the
+ * spark-submit main class {@code ai.cory.driver.CoryDriver}: two executor JVMs each hold a
+ * resident replica, exchange Aeron endpoints inside the barrier stage and average over UDP
+ * between processes; the driver compares their fingerprints after every iteration. The demo
+ * preset, 2 iterations.
+ */
+final class StandaloneClusterTest {
+  @TempDir
+  Path tmp;
+
+  @Test
+  @Timeout(300)
+  void twoExecutorJvmsTrainTheDemoOverUdpThroughSparkSubmit() throws Exception {
+    Path runDir = tmp.resolve("run");
+    DefaultRun demo = DefaultRun.demo(runDir);
+    List<String> appArgs = new ArrayList<>(List.of("--config", demo.config().toString()));
+    appArgs.addAll(demo.withUserOverrides(List.of("workers=2", "run.iterations=2", "runtime.collective-timeout=90s")));
+    int exit;
+    String driverLog;
+    try (StandaloneCluster cluster = StandaloneCluster.start(tmp.resolve("cluster"), 2, 1, 1024)) {
+      Map<String, String> conf = new LinkedHashMap<>();
+      conf.put("spark.executor.extraClassPath", cluster.classpath());
+      conf.put("spark.executor.cores", "1");
+      conf.put("spark.executor.memory", "640m");
+      conf.put("spark.cores.max", "2");
+      conf.put("spark.driver.host", "127.0.0.1");
+      conf.put("spark.driver.bindAddress", "127.0.0.1");
+      conf.put("spark.ui.enabled", "false");
+      exit = cluster.submit(conf, "ai.cory.driver.CoryDriver", appArgs, 240_000);
+      driverLog = cluster.log("submit");
+    }
+    assertEquals(0, exit, driverLog);
+    assertTrue(driverLog.contains("iter   2/2") && driverLog.contains("replicas identical"), driverLog);
+
+    driverLog.lines().filter(l -> l.startsWith("iter ")).forEach(System.out::println);
+    Files.readAllLines(runDir.resolve(SparkTraining.REPLICAS_FILE)).forEach(System.out::println);
+    List<JsonNode> replicas = SparkTrainingTest.jsonLines(runDir.resolve(SparkTraining.REPLICAS_FILE));
+    assertEquals(2, replicas.size(), driverLog);
+    for (JsonNode line : replicas) {
+      JsonNode r0 = line.get("workers").get(0);
+      JsonNode r1 = line.get("workers").get(1);
+      // two executor processes, neither of them the driver, talking over UDP
+      assertNotEquals(r0.get("executor").asText(), r1.get("executor").asText(), line.toString());
+      assertNotEquals("driver", r0.get("executor").asText(), line.toString());
+      assertTrue(r0.get("endpoint").asText().startsWith("udp://127.0.0.1:"), line.toString());
+      assertTrue(r1.get("endpoint").asText().startsWith("udp://127.0.0.1:"), line.toString());
+      assertEquals(r0.get("checksum"), r1.get("checksum"), line.toString());
+    }
+    assertEquals(2, Files.readAllLines(runDir.resolve(MetricsLog.METRICS_FILE)).size());
+    assertTrue(Files.isRegularFile(runDir.resolve("final/A/model.safetensors")), "rank 0 exported agent A");
+    assertTrue(Files.isRegularFile(runDir.resolve("final/B/model.safetensors")), "rank 0 exported agent B");
+  }
+}
