@@ -56,7 +56,7 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
     boolean healthy = false;
     try {
       List<Peer> peers = rendezvous(context, replica);
-      requireInStep(peers);
+      requireInStep(plan.iteration(), peers);
       boolean connected = !canReuseRing(peers);
       if (connected) {
         replica.freshEndpoint();
@@ -144,8 +144,8 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
   }
 
   /** Every replica must hold the state after iteration k-1; all tasks fail alike otherwise. */
-  private void requireInStep(List<Peer> peers) {
-    long expected = plan.iteration() - 1;
+  static void requireInStep(long iteration, List<Peer> peers) {
+    long expected = iteration - 1;
     List<String> off = new ArrayList<>();
     for (Peer p : peers) {
       if (p.completedIteration() != expected) {
@@ -155,7 +155,7 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
       }
     }
     if (!off.isEmpty()) {
-      throw new IllegalStateException("iteration " + plan.iteration() + " needs every replica at the state after "
+      throw new IllegalStateException("iteration " + iteration + " needs every replica at the state after "
           + (expected < 0 ? "initialisation" : "iteration " + expected) + ", but " + String.join("; ", off)
           + ". A replica is lost or reloaded when a task or executor fails mid-run; restart the run from its "
           + "last checkpoint.");
