@@ -16,8 +16,12 @@ public final class CoryDriver {
     argv[0] = "train";
     System.arraycopy(args, 0, argv, 1, args.length);
     int code = CoryCli.run(argv, System.out, System.err);
-    if (code != 0) {
-      System.exit(code); // success returns normally, so cluster managers see a clean finish
+    // A local master runs Spark's executors in this JVM, and their barrier-task timer is a
+    // non-daemon thread that outlives the context: exit explicitly. On a cluster, success
+    // returns normally so the cluster manager sees a clean finish.
+    boolean local = System.getProperty("spark.master", "local").startsWith("local");
+    if (code != 0 || local) {
+      System.exit(code);
     }
   }
 }
