@@ -23,17 +23,35 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
- * The single-JVM loop end to end on the shared stories260K model, IMDB sample and bag-of-words
- * reward (2 iterations, batch 4): files written, same seed -> same metrics, the PPO baseline on
+ * {@code bin/cory train} end to end with one worker (the distributed loop on a local Spark
+ * session) on the shared stories260K model, IMDB sample and bag-of-words reward (2 iterations,
+ * batch 4): files written, same seed -> same metrics, the PPO baseline on
  * the same config, and bad input failing before training with a clear message.
  */
 final class TrainingLoopTest {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static SparkSession spark;
+
+  /** One local Spark session for the class: every run joins it instead of starting its own. */
+  @BeforeAll
+  static void startSpark() {
+    spark = SparkSession.builder().master("local[1]").appName("cory-test")
+        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
+  }
+
+  @AfterAll
+  static void stopSpark() {
+    spark.stop();
+  }
 
   private static String baseConfig() {
     return String.join("\n",
@@ -156,7 +174,7 @@ final class TrainingLoopTest {
     assertFalse(Files.exists(dir.resolve("x")), "nothing written");
     Path good = writeConfig(dir, baseConfig());
     assertThrows(Args.UsageException.class, () -> train("--config", good.toString(), "no-equals"));
-    assertThrows(Args.UsageException.class, () -> train("--run-dir", "x"));
+    assertThrows(Args.UsageException.class, () -> train("--conf", good.toString())); // no such option
     assertEquals("cory.ppo.kl-penalty", assertThrows(SettingsException.class,
         () -> train("--config", good.toString(), "ppo.kl-penalty=huge")).path());
   }
