@@ -52,7 +52,7 @@ final class CachedForward {
       }
       transformer.norm(kv.lastNorm, kv.lastMean, kv.lastRstd, kv.last, w.normFW, w.normFB, bsz,
           kv.scratch);
-      Blas.gemmOnThisThread(false, true, bsz, cfg.vocabSize(), c, 1.0, kv.lastNorm, 0, c, w.head, 0, c, 0.0,
+      Blas.gemm(false, true, bsz, cfg.vocabSize(), c, 1.0, kv.lastNorm, 0, c, w.head, 0, c, 0.0,
           kv.logits, 0, cfg.vocabSize());
     }
   }
@@ -125,15 +125,16 @@ final class CachedForward {
         long cacheOff = ((long) (b * kvh + g) * kv.maxTokens) * d;
         for (int h = g * rep; h < (g + 1) * rep; h++) {
           long sOff = ((long) (b * heads + h) * n) * len;
-          Blas.gemmOnThisThread(false, true, n, len, d, scale, kv.qkv, (long) b * n * w3 + (long) h * d, w3,
-              kv.keys[l], cacheOff, d, 0.0, kv.scores, sOff, len);
+          Blas.gemmOnThisThread(false, true, n, len, d, scale, kv.qkv,
+              (long) b * n * w3 + (long) h * d, w3, kv.keys[l], cacheOff, d, 0.0, kv.scores,
+              sOff, len);
           for (int i = 0; i < n; i++) {
             kv.scores.read(sOff + (long) i * len, s, 0, len);
             Attention.maskedSoftmax(s, kv.slotMask, b * kv.maxTokens, c0 + i, len);
             kv.scores.write(sOff + (long) i * len, s, 0, len);
           }
-          Blas.gemmOnThisThread(false, false, n, d, len, 1.0, kv.scores, sOff, len, kv.values[l], cacheOff,
-              d, 0.0, kv.attY, (long) b * n * hd + (long) h * d, hd);
+          Blas.gemmOnThisThread(false, false, n, d, len, 1.0, kv.scores, sOff, len,
+              kv.values[l], cacheOff, d, 0.0, kv.attY, (long) b * n * hd + (long) h * d, hd);
         }
       }
     });

@@ -139,7 +139,8 @@ abstract sealed class Span permits Span.F32, Span.F64 {
    * byte-positioned pointer, typed BLAS calls a typed one ({@link #pointer}).
    */
   BytePointer bytePointer(long i) {
-    return new BytePointer(base.data().addressPointer()).position(pointerOffset(i) * elementBytes());
+    return new BytePointer(base.data().addressPointer())
+        .position(pointerOffset(i) * elementBytes());
   }
 
   /** Element offset of this span relative to {@code base.data().addressPointer()}. */
