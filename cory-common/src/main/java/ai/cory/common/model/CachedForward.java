@@ -31,14 +31,21 @@ final class CachedForward {
     int c = cfg.hidden();
     int c0 = kv.length;
     for (int b = 0; b < bsz; b++) {
+      int real = 0;
+      for (int i = 0; i < n; i++) {
+        real += mask[b * n + i];
+      }
+      int last = Math.max(kv.nextPosition[b] + real - 1, c0 + n - 1);
+      if (last >= cfg.maxPositions()) {
+        throw new IllegalStateException("row " + b + " would reach position " + last
+            + " but the model has " + cfg.maxPositions() + " positions");
+      }
+    }
+    for (int b = 0; b < bsz; b++) {
       for (int i = 0; i < n; i++) {
         int r = b * n + i;
         kv.slotMask[b * kv.maxTokens + c0 + i] = mask[r];
         kv.positions[r] = mask[r] != 0 ? kv.nextPosition[b]++ : c0 + i;
-        if (kv.positions[r] >= cfg.maxPositions()) {
-          throw new IllegalStateException("row " + b + " reached position " + kv.positions[r]
-              + " but the model has " + cfg.maxPositions() + " positions");
-        }
       }
     }
     kv.length = c0 + n;

@@ -190,7 +190,7 @@ public final class CausalLm {
     int bsz = batch.batch();
     int t = batch.seq();
     grads();
-    if (dLogp != null) {
+    if (dLogp != null && t > 1) {
       LmHead.load(ws.dlogp, dLogp, bsz, t - 1, "dLogp");
     } else {
       ws.dlogp.zero(0, (long) bsz * (t - 1));
