@@ -111,6 +111,20 @@ public final class SafeTensors {
         + " nor " + dir.describe(INDEX_FILE) + " exists");
   }
 
+  /**
+   * Opens one safetensors file of {@code dir} by name (any name, e.g. {@code
+   * "agent-A/value_head.safetensors"}), reading and validating its header.
+   *
+   * @throws FileNotFoundException when the file does not exist (naming its location)
+   * @throws IOException           for a malformed or truncated file (naming file and tensor)
+   */
+  public static SafeTensors open(FileSource dir, String file) throws IOException {
+    if (!dir.exists(file)) {
+      throw new FileNotFoundException("missing safetensors file " + dir.describe(file));
+    }
+    return new SafeTensors(dir, SafeTensorsHeader.read(dir, file), List.of(file));
+  }
+
   private static SafeTensors openSharded(FileSource dir) throws IOException {
     String where = dir.describe(INDEX_FILE);
     LinkedHashMap<String, String> weightMap = readWeightMap(dir, where);
@@ -205,6 +219,7 @@ public final class SafeTensors {
    *                                  a non-float dtype or an unsuitable {@code dst}
    * @throws IOException              when reading fails (the file changed since {@link #open})
    */
+  @SuppressWarnings("try") // the workspace scope is used for its side effect only
   public void readInto(String name, long[] expectedShape, INDArray dst) throws IOException {
     TensorInfo t = info(name);
     String where = "tensor " + name + " in " + dir.describe(t.file());

@@ -11,6 +11,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -101,12 +102,12 @@ final class SafeTensorsHeader {
       }
       long needBytes = Math.multiplyExact(elements, (long) dtype.bytes);
       if (offsets[1] < offsets[0] || offsets[1] - offsets[0] != needBytes) {
-        throw new IOException(context + ": dtype " + dtype + " shape " + java.util.Arrays.toString(shape)
+        throw new IOException(context + ": dtype " + dtype + " shape " + Arrays.toString(shape)
             + " needs " + needBytes + " bytes but data_offsets [" + offsets[0] + ", " + offsets[1]
             + "] span " + (offsets[1] - offsets[0]));
       }
     } catch (ArithmeticException overflow) {
-      throw new IOException(context + ": shape " + java.util.Arrays.toString(shape) + " overflows");
+      throw new IOException(context + ": shape " + Arrays.toString(shape) + " overflows");
     }
     long start = dataBase + offsets[0];
     long end = dataBase + offsets[1];

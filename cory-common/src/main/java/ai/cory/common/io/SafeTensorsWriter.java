@@ -10,10 +10,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.function.Function;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -23,18 +26,29 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * Writes safetensors files the way the reference implementation (and {@code
  * shared/tools/fixtures/common.py}) lays them out: tensors in name order, header {@code
  * __metadata__ {"format": "pt"}} plus one entry per tensor, padded with spaces to a multiple of 8
- * bytes so the data is 8-byte aligned. Float tensors are stored as F32, F16 or BF16 (narrowing
+ * bytes so the data is 8-byte aligned. Float tensors are stored as F32, F16, BF16 or F64 (narrowing
  * rounds to nearest even, {@link HalfFloats}); data is converted in chunks, never copied whole.
  */
 public final class SafeTensorsWriter {
   /** Storage types the writer can produce. */
   public enum Dtype {
-    F32(4), F16(2), BF16(2);
+    F32(4), F16(2), BF16(2), F64(8);
 
     final int bytes;
 
     Dtype(int bytes) {
       this.bytes = bytes;
+    }
+
+    /** The type that stores {@code type} without loss (FLOAT F32, DOUBLE F64, HALF F16, BFLOAT16 BF16). */
+    public static Dtype lossless(DataType type) {
+      return switch (type) {
+        case FLOAT -> F32;
+        case DOUBLE -> F64;
+        case HALF -> F16;
+        case BFLOAT16 -> BF16;
+        default -> throw new IllegalArgumentException("only float arrays can be written, got " + type);
+      };
     }
   }
 
@@ -55,6 +69,20 @@ public final class SafeTensorsWriter {
   /** Writes one safetensors file to {@code out} (not closed). */
   public static void write(OutputStream out, Map<String, INDArray> tensors, Dtype dtype)
       throws IOException {
+    write(out, tensors, a -> dtype);
+  }
+
+  /**
+   * Writes one safetensors file to {@code out} (not closed), each tensor in the type that holds
+   * it exactly ({@link Dtype#lossless}): what checkpoints need to resume bit-identically.
+   */
+  public static void writeLossless(OutputStream out, Map<String, INDArray> tensors)
+      throws IOException {
+    write(out, tensors, a -> Dtype.lossless(a.dataType()));
+  }
+
+  private static void write(OutputStream out, Map<String, INDArray> tensors,
+      Function<INDArray, Dtype> dtypeOf) throws IOException {
     SortedMap<String, INDArray> sorted = new TreeMap<>(tensors);
     ObjectNode header = SafeTensorsHeader.JSON.createObjectNode();
     header.putObject("__metadata__").put("format", "pt");
@@ -65,6 +93,7 @@ public final class SafeTensorsWriter {
         throw new IllegalArgumentException("tensor " + e.getKey() + ": only float arrays can be "
             + "written, got " + a.dataType());
       }
+      Dtype dtype = dtypeOf.apply(a);
       long bytes = a.length() * dtype.bytes;
       ObjectNode entry = header.putObject(e.getKey());
       entry.put("dtype", dtype.name());
@@ -79,11 +108,11 @@ public final class SafeTensorsWriter {
     int padded = (json.length + 7) / 8 * 8;
     byte[] headerBytes = new byte[padded];
     System.arraycopy(json, 0, headerBytes, 0, json.length);
-    java.util.Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
+    Arrays.fill(headerBytes, json.length, padded, (byte) ' ');
     out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
     out.write(headerBytes);
     for (INDArray a : sorted.values()) {
-      writeData(out, a, dtype);
+      writeData(out, a, dtypeOf.apply(a));
     }
   }
 
@@ -125,6 +154,7 @@ public final class SafeTensorsWriter {
     return files;
   }
 
+  @SuppressWarnings("try") // the workspace scope is used for its side effect only
   private static void writeData(OutputStream out, INDArray a, Dtype dtype) throws IOException {
     long elements = a.length();
     if (elements == 0) {
@@ -138,15 +168,20 @@ public final class SafeTensorsWriter {
           .order(ByteOrder.LITTLE_ENDIAN);
       for (long done = 0; done < elements; ) {
         int n = (int) Math.min(CHUNK_ELEMENTS, elements - done);
-        float[] values = (n == elements ? flat : flat.get(NDArrayIndex.interval(done, done + n)))
-            .toFloatVector();
+        INDArray chunk = n == elements ? flat : flat.get(NDArrayIndex.interval(done, done + n));
         le.clear();
-        for (float v : values) {
-          switch (dtype) {
-            case F32 -> le.putFloat(v);
-            case F16 -> le.putShort(HalfFloats.floatToF16(v));
-            case BF16 -> le.putShort(HalfFloats.floatToBf16(v));
-            default -> throw new IllegalStateException(dtype.name());
+        if (dtype == Dtype.F64) {
+          for (double v : chunk.toDoubleVector()) {
+            le.putDouble(v);
+          }
+        } else {
+          for (float v : chunk.toFloatVector()) {
+            switch (dtype) {
+              case F32 -> le.putFloat(v);
+              case F16 -> le.putShort(HalfFloats.floatToF16(v));
+              case BF16 -> le.putShort(HalfFloats.floatToBf16(v));
+              default -> throw new IllegalStateException(dtype.name());
+            }
           }
         }
         out.write(le.array(), 0, le.position());

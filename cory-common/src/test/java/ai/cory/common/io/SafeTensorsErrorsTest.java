@@ -90,7 +90,7 @@ class SafeTensorsErrorsTest {
         () -> st.readInto("model.norm.weight", new long[] {4}, Nd4j.create(DataType.FLOAT, 5)),
         "destination has 5 elements");
     expect(IllegalArgumentException.class,
-        () -> st.readInto("model.norm.weight", new long[] {4}, Nd4j.create(DataType.INT, 4)),
+        () -> st.readInto("model.norm.weight", new long[] {4}, Nd4j.create(DataType.INT32, 4)),
         "FLOAT or DOUBLE");
     INDArray strided = Nd4j.create(DataType.FLOAT, 4, 6).transpose(); // (6, 4) column-major view
     expect(IllegalArgumentException.class,

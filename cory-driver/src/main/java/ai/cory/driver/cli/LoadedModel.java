@@ -1,0 +1,97 @@
+package ai.cory.driver.cli;
+
+import ai.cory.common.io.FileSource;
+import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.ModelConfig;
+import ai.cory.common.tokenizer.ByteTokenizer;
+import ai.cory.common.tokenizer.HfTokenizer;
+import ai.cory.common.tokenizer.Tokenizer;
+import ai.cory.worker.store.FileSources;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.apache.hadoop.conf.Configuration;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * A model and its tokenizer as the CLI resolves them from {@code --model}: a Hugging Face
+ * directory (local path or Hadoop URI), or {@value #DEMO}, the self-contained demo model that
+ * needs no files. Without {@code --model} the TinyStories model of {@code ../shared} is used
+ * when it exists, else the demo model.
+ *
+ * @param name      what the user asked for (for reports)
+ * @param model     the weights, FLOAT
+ * @param tokenizer matching tokenizer
+ */
+public record LoadedModel(String name, CausalLm model, Tokenizer tokenizer) implements AutoCloseable {
+  /** Name of the built-in demo model. */
+  public static final String DEMO = "demo";
+  /** Where {@code bin/cory} finds the shared TinyStories model when {@code --model} is absent. */
+  static final Path SHARED_DEFAULT = Path.of("..", "shared", "assets", "models", "stories260K");
+  /** Seed of the value head of loaded checkpoints (not used by generation). */
+  private static final long VALUE_HEAD_SEED = 0;
+  /** Seed of the demo model's random weights. */
+  private static final long DEMO_SEED = 20241023;
+
+  /**
+   * The demo model: a 2-layer GPT-2 over bytes (vocab 258: 256 bytes, BOS, EOS), 64 wide, random
+   * weights from a fixed seed. It produces noise, but it exercises every code path on a machine
+   * without model files.
+   */
+  public static ModelConfig demoConfig() {
+    return new ModelConfig(ModelConfig.Arch.GPT2, ByteTokenizer.VOCAB_SIZE, 64, 2, 4, 4, 256, 512,
+        1e-5, 0, true, ByteTokenizer.BOS, ByteTokenizer.EOS);
+  }
+
+  /** {@code --model} value used when the option is absent. */
+  public static String defaultModel() {
+    return Files.isRegularFile(SHARED_DEFAULT.resolve("config.json"))
+        ? SHARED_DEFAULT.toString() : DEMO;
+  }
+
+  /** Loads {@code pathOrUri} (or the demo model) with float32 weights. */
+  public static LoadedModel load(String pathOrUri) throws IOException {
+    if (DEMO.equals(pathOrUri)) {
+      return new LoadedModel(DEMO, CausalLm.random(demoConfig(), DataType.FLOAT, DEMO_SEED),
+          new ByteTokenizer());
+    }
+    FileSource dir = FileSources.open(pathOrUri, new Configuration());
+    if (!dir.exists("config.json")) {
+      throw new IOException("not a Hugging Face model directory: missing "
+          + dir.describe("config.json"));
+    }
+    HfTokenizer tokenizer = HfTokenizer.load(dir);
+    try {
+      CausalLm model = CausalLm.load(dir, DataType.FLOAT, VALUE_HEAD_SEED);
+      return new LoadedModel(pathOrUri, model, tokenizer);
+    } catch (IOException | RuntimeException e) {
+      tokenizer.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Ids that end a generated row: EOS, and BOS when it differs (a model trained on concatenated
+   * documents, like llama2.c's TinyStories models, emits BOS where the next story starts; the
+   * reference implementation stops there too).
+   */
+  public int[] stopIds() {
+    int eos = tokenizer.eosId() >= 0 ? tokenizer.eosId() : model.config().eosTokenId();
+    int bos = tokenizer.bosId() >= 0 ? tokenizer.bosId() : model.config().bosTokenId();
+    if (bos >= 0 && bos != eos) {
+      return eos >= 0 ? new int[] {eos, bos} : new int[] {bos};
+    }
+    return eos >= 0 ? new int[] {eos} : new int[0];
+  }
+
+  @Override
+  public void close() {
+    if (tokenizer instanceof AutoCloseable c) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        throw new IllegalStateException("closing tokenizer of " + name, e);
+      }
+    }
+  }
+}

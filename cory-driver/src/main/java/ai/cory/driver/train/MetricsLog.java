@@ -1,0 +1,104 @@
+package ai.cory.driver.train;
+
+import ai.cory.common.cory.AgentId;
+import ai.cory.common.cory.Role;
+import ai.cory.worker.train.IterationReport;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedWriter;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The run's metrics: one JSON object per iteration in {@code metrics.jsonl} (names documented
+ * in {@link IterationReport}; non-finite values are written as null, JSON has no NaN), the
+ * sample texts in {@code samples.jsonl}, and a readable progress line per iteration.
+ */
+public final class MetricsLog implements Closeable {
+  /** File of the metrics, inside the run directory. */
+  public static final String METRICS_FILE = "metrics.jsonl";
+  /** File of the sample texts, inside the run directory. */
+  public static final String SAMPLES_FILE = "samples.jsonl";
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final BufferedWriter metrics;
+  private final BufferedWriter samples;
+
+  /** Creates (truncates) the files in {@code runDir}. */
+  public MetricsLog(Path runDir) throws IOException {
+    Files.createDirectories(runDir);
+    metrics = Files.newBufferedWriter(runDir.resolve(METRICS_FILE), StandardCharsets.UTF_8);
+    samples = Files.newBufferedWriter(runDir.resolve(SAMPLES_FILE), StandardCharsets.UTF_8);
+  }
+
+  /** Appends one iteration (flushed, so a crashed run keeps what it did). */
+  public void write(IterationReport r) throws IOException {
+    metrics.write(JSON.writeValueAsString(toJson(r)));
+    metrics.newLine();
+    metrics.flush();
+    ObjectNode s = JSON.createObjectNode();
+    s.put("iteration", r.iteration());
+    r.samples().forEach(s::put);
+    samples.write(JSON.writeValueAsString(s));
+    samples.newLine();
+    samples.flush();
+  }
+
+  /** The JSON object of one iteration. */
+  public static ObjectNode toJson(IterationReport r) {
+    ObjectNode o = JSON.createObjectNode();
+    o.put("iteration", r.iteration());
+    o.put("pioneer", r.pioneer().key());
+    o.put("generation_length", r.generationLength());
+    o.put("roles_exchanged", r.exchanged());
+    for (Map.Entry<String, Double> e : r.metrics().entrySet()) {
+      double v = e.getValue();
+      if (Double.isFinite(v)) {
+        o.put(e.getKey(), v);
+      } else {
+        o.putNull(e.getKey());
+      }
+    }
+    return o;
+  }
+
+  /**
+   * One line for the console, e.g.
+   * {@code iter   3/30 L 9 | A pioneer reward 0.123 kl 0.012 | B observer reward 0.456 kl 0.034 | R_c 0.579 | 12.3 s (rollout 4.1, reward 0.0, train 8.1, sync 0.0)}.
+   */
+  public static String progressLine(IterationReport r, int iterations) {
+    StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "iter %3d/%d L %2d", r.iteration() + 1,
+        iterations, r.generationLength()));
+    for (AgentId agent : AgentId.values()) {
+      for (Role role : Role.values()) {
+        String prefix = agent.key() + "/" + role.key() + "/";
+        if (r.metrics().containsKey(prefix + "env/reward_mean")) {
+          sb.append(String.format(Locale.ROOT, " | %s %s reward %.3f kl %.3f beta %.3f loss %.3f", agent.key(),
+              role.key(), r.metric(prefix + "env/reward_mean"), r.metric(prefix + "objective/kl"),
+              r.metric(prefix + "objective/kl_coef"), r.metric(prefix + "ppo/loss/total")));
+        }
+      }
+    }
+    sb.append(String.format(Locale.ROOT, " | R_c %.3f | %.1f s (rollout %.1f, reward %.1f, train %.1f, sync %.1f)",
+        r.metric("env/reward_collective"), r.metric("time/iteration"), r.metric("time/rollout"),
+        r.metric("time/reward"), r.metric("time/train"), r.metric("time/sync")));
+    if (r.exchanged()) {
+      sb.append(" | roles exchanged");
+    }
+    return sb.toString();
+  }
+
+  @Override
+  public void close() throws IOException {
+    try {
+      metrics.close();
+    } finally {
+      samples.close();
+    }
+  }
+}

@@ -1,0 +1,34 @@
+package ai.cory.worker.store;
+
+import ai.cory.common.io.FileSource;
+import ai.cory.common.io.LocalFileSource;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.regex.Pattern;
+import org.apache.hadoop.conf.Configuration;
+
+/** Chooses the {@link FileSource} for a user-given location (CLI flag, config value). */
+public final class FileSources {
+  /** RFC 3986 scheme followed by ':'; at least two characters so "C:" stays a path. */
+  private static final Pattern SCHEME = Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]+:");
+
+  private FileSources() {}
+
+  /**
+   * A plain path (no scheme) opens a {@link LocalFileSource}; any URI with a scheme ({@code
+   * file://}, {@code hdfs://}, {@code s3a://}) opens a {@link HadoopFileSource} with {@code conf}.
+   */
+  public static FileSource open(String pathOrUri, Configuration conf) throws IOException {
+    if (!SCHEME.matcher(pathOrUri).find()) {
+      return new LocalFileSource(java.nio.file.Path.of(pathOrUri));
+    }
+    URI uri;
+    try {
+      uri = new URI(pathOrUri);
+    } catch (URISyntaxException e) {
+      throw new IllegalArgumentException("malformed URI '" + pathOrUri + "': " + e.getReason(), e);
+    }
+    return HadoopFileSource.open(uri, conf);
+  }
+}

@@ -1,0 +1,379 @@
+package ai.cory.worker.train;
+
+import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.ForwardOptions;
+import ai.cory.common.model.ForwardResult;
+import ai.cory.common.model.Workspace;
+import ai.cory.common.ppo.Gae;
+import ai.cory.common.ppo.KlPenalty;
+import ai.cory.common.ppo.LossGradients;
+import ai.cory.common.ppo.LossInputs;
+import ai.cory.common.ppo.LossStats;
+import ai.cory.common.ppo.LossSums;
+import ai.cory.common.ppo.MaskedMoments;
+import ai.cory.common.ppo.MaskedStats;
+import ai.cory.common.ppo.PpoConfig;
+import ai.cory.common.ppo.PpoLoss;
+import ai.cory.common.ppo.Rewards;
+import ai.cory.common.ppo.RolloutSums;
+import ai.cory.common.ppo.ScoreTransform;
+import ai.cory.common.sampling.CounterRng;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalDouble;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * One PPO step of one agent on a batch of rollouts, with TRL 0.7.9 {@code PPOTrainer.step}
+ * semantics (CORY.md section 3), numbered as there:
+ * <ol>
+ *   <li>score scaling / clipping ({@link ScoreTransform}, running moments over all workers);
+ *   <li>forward of the policy and of the frozen reference on {@code prompt ++ response}
+ *       (right padding, positions 0..len-1): old log-probs, reference log-probs, values;
+ *   <li>per-token KL ({@code kl}, {@code abs}, {@code mse}, or {@code full} over the vocabulary);
+ *   <li>rewards {@code -beta kl_t} plus the score on the last response token;
+ *   <li>GAE, then advantages whitened over the whole batch;
+ *   <li>{@code ppo-epochs} passes over a shuffled batch in minibatches with gradient
+ *       accumulation, the clipped loss and its analytic upstream gradients back-propagated by the
+ *       engine, gradients averaged over workers, optional global-norm clipping, one Adam step
+ *       per {@code mini-batch-size x gradient-accumulation-steps} sequences;
+ *   <li>the KL controller update.
+ * </ol>
+ *
+ * <p>Distributed use: this worker holds {@code batch-size / W} rows. Every batch-wide statistic
+ * goes through {@link Collective#sum}; the upstream gradients are normalised by the whole
+ * minibatch's token count and multiplied by W, so {@link Collective#averageInPlace} of the
+ * parameter gradients gives exactly the gradient of the whole minibatch's loss.
+ *
+ * <p>The workspaces are shared by every agent of the same model shape and grow on demand. Not
+ * thread-safe.
+ */
+public final class PpoStep {
+  /** {@code torch.nn.utils.clip_grad_norm_}'s guard against a zero norm. */
+  private static final double CLIP_EPS = 1e-6;
+  /** Salt of the per-epoch shuffle streams. */
+  private static final long SHUFFLE_STREAM = 0x5348_5546L;
+
+  private final CausalLm reference;
+  private final PpoConfig config;
+  private final PpoLoss loss;
+  private final ScoreTransform scoreTransform;
+  private final int forwardBatchSize;
+  private final Collective collective;
+  private Workspace policyScoring;   // inference, (forward batch, T)
+  private Workspace referenceScoring;
+  private Workspace training;        // (local minibatch, T), keeps activations
+
+  /**
+   * @param reference        the frozen reference model (never written)
+   * @param config           PPO hyper-parameters; sizes count the whole batch across workers
+   * @param forwardBatchSize rows per scoring forward pass
+   * @param collective       sums and gradient averaging across workers ({@link Collective#single()})
+   */
+  public PpoStep(CausalLm reference, PpoConfig config, int forwardBatchSize, Collective collective) {
+    this.reference = Objects.requireNonNull(reference, "reference");
+    this.config = Objects.requireNonNull(config, "config");
+    this.collective = Objects.requireNonNull(collective, "collective");
+    if (forwardBatchSize < 1) {
+      throw new IllegalArgumentException("forwardBatchSize must be >= 1, got " + forwardBatchSize);
+    }
+    int w = collective.worldSize();
+    if (config.batchSize() % w != 0 || config.miniBatchSize() % w != 0) {
+      throw new IllegalArgumentException("batch-size (" + config.batchSize() + ") and mini-batch-size ("
+          + config.miniBatchSize() + ") must be multiples of the " + w + " workers");
+    }
+    this.forwardBatchSize = forwardBatchSize;
+    this.loss = PpoLoss.from(config);
+    this.scoreTransform = ScoreTransform.from(config);
+  }
+
+  /** The hyper-parameters. */
+  public PpoConfig config() {
+    return config;
+  }
+
+  /**
+   * The whole step: {@link #prepare} then {@link #train}.
+   *
+   * @param agent       the agent to update (weights, Adam, KL controller, score moments)
+   * @param batch       this worker's rows: its prompts and the agent's responses
+   * @param scores      (B) one task score per row
+   * @param shuffleSeed seed of the minibatch shuffles (the same on every worker)
+   */
+  public PpoStepReport step(Agent agent, PpoBatch batch, double[] scores, long shuffleSeed) {
+    return train(agent, prepare(agent, batch, scores), shuffleSeed);
+  }
+
+  /**
+   * Steps 1 to 5: scores, rollout forward passes, KL, rewards, GAE, whitened advantages and the
+   * batch statistics. Updates the agent's running score moments when score scaling is on.
+   */
+  public PreparedBatch prepare(Agent agent, PpoBatch batch, double[] scores) {
+    int localBatch = config.batchSize() / collective.worldSize();
+    if (batch.rows() != localBatch) {
+      throw new IllegalArgumentException("agent " + agent.id() + ": batch has " + batch.rows() + " rows but "
+          + "cory.ppo.batch-size " + config.batchSize() + " over " + collective.worldSize() + " workers needs "
+          + localBatch);
+    }
+    if (scores.length != batch.rows()) {
+      throw new IllegalArgumentException("agent " + agent.id() + ": " + scores.length + " scores for "
+          + batch.rows() + " rows");
+    }
+    for (int j = 0; j < scores.length; j++) {
+      if (!Double.isFinite(scores[j])) {
+        throw new IllegalArgumentException("agent " + agent.id() + ": score of row " + j + " is " + scores[j]);
+      }
+    }
+    // 1. score scaling over the whole batch
+    MaskedMoments scoreMoments = config.useScoreScaling()
+        ? MaskedMoments.allReduced(scores, collective::sum) : null;
+    ScoreTransform.Result transformed = scoreTransform.apply(scores, agent.scoreMoments(), scoreMoments);
+    agent.setScoreMoments(transformed.moments());
+    // 2-3. old log-probs, reference log-probs, values, per-token KL
+    Scored scored = score(agent.policy(), batch);
+    double[][] mask = batch.mask();
+    // 4. rewards
+    double klCoef = agent.kl().coef();
+    Rewards.PerToken rewards = Rewards.compute(transformed.scores(), scored.kl, mask, klCoef);
+    // 5. GAE and whitening over the whole batch
+    Gae.Result gae = config.whitenRewards()
+        ? Gae.computeWithWhitenedRewards(scored.values, rewards.rewards(), mask, config.gamma(), config.lam(),
+            MaskedMoments.allReduced(rewards.rewards(), mask, collective::sum))
+        : Gae.compute(scored.values, rewards.rewards(), mask, config.gamma(), config.lam());
+    double[][] advantages = MaskedStats.whiten(gae.advantages(),
+        MaskedMoments.allReduced(gae.advantages(), mask, collective::sum), true);
+    RolloutSums sums = RolloutSums.fromArray(collective.sum(RolloutSums.of(scored.kl, scored.logProbs,
+        rewards.nonScoreReward(), rewards.rewards(), mask, transformed.scores()).toArray()));
+    return new PreparedBatch(batch, scores.clone(), transformed.scores(), scored.logProbs, scored.refLogProbs,
+        scored.values, scored.kl, rewards, gae, advantages, sums, klCoef);
+  }
+
+  /**
+   * Steps 6 and 7: the PPO epochs with Adam steps, then the KL-controller update.
+   *
+   * @param shuffleSeed seed of the minibatch shuffles; epoch e uses the stream (seed, e)
+   */
+  public PpoStepReport train(Agent agent, PreparedBatch prepared, long shuffleSeed) {
+    int rows = prepared.batch().rows();
+    int world = collective.worldSize();
+    int mini = config.miniBatchSize() / world;
+    int accumulation = config.gradientAccumulationSteps();
+    int backward = mini * accumulation;
+    CausalLm policy = agent.policy();
+    StatsMean lossMeans = new StatsMean();
+    int optimizerSteps = 0;
+    int skipped = 0;
+    double gradNormSum = 0;
+    boolean earlyStopped = false;
+    for (int epoch = 0; epoch < config.ppoEpochs() && !earlyStopped; epoch++) {
+      int[] order = permutation(rows, CounterRng.deriveSeed(shuffleSeed, SHUFFLE_STREAM + epoch));
+      LossStats last = null;
+      for (int start = 0; start < rows; start += backward) {
+        policy.zeroGrad();
+        for (int m = start; m < start + backward; m += mini) {
+          int[] rowsOfMinibatch = java.util.Arrays.copyOfRange(order, m, m + mini);
+          last = accumulateGradients(agent, prepared, rowsOfMinibatch, (double) world / accumulation);
+          lossMeans.add(last);
+          skipped += last.skipped() ? 1 : 0;
+        }
+        gradNormSum += optimizerStep(agent);
+        optimizerSteps++;
+      }
+      // TRL checks early stopping at the end of each epoch on the last minibatch's policy KL
+      if (config.earlyStopping() && PpoLoss.shouldStopEarly(last.policyKl(), config.targetKl())) {
+        earlyStopped = true;
+      }
+    }
+    // 7. KL controller, on the whole batch's objective/kl
+    RolloutSums sums = prepared.sums();
+    agent.setKl(agent.kl().updated(sums.objectiveKl(), Math.round(sums.sequences())));
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    metrics.put("objective/kl", sums.objectiveKl());
+    metrics.put("objective/kl_coef", prepared.klCoef());
+    metrics.put("objective/entropy", sums.objectiveEntropy());
+    metrics.put("ppo/mean_non_score_reward", sums.meanNonScoreReward());
+    metrics.put("ppo/mean_scores", sums.scores().mean());
+    metrics.put("ppo/std_scores", sums.scores().count() > 1 ? Math.sqrt(sums.scores().variance(true)) : Double.NaN);
+    metrics.put("tokens/response_len_mean", sums.meanResponseLength());
+    metrics.putAll(lossMeans.means());
+    // TRL computes var_explained from the averaged error and returns variance
+    metrics.put("ppo/val/var_explained", 1 - metrics.get("ppo/val/error") / metrics.get("ppo/returns/var"));
+    metrics.put("ppo/grad_norm", gradNormSum / optimizerSteps);
+    metrics.put("ppo/skipped_minibatches", (double) skipped);
+    return new PpoStepReport(metrics, optimizerSteps, skipped, earlyStopped, agent.kl().coef());
+  }
+
+  /**
+   * Forward and backward of one minibatch (this worker's rows {@code rows} of the prepared
+   * batch), ADDING its gradient into {@code agent.policy().grads()}.
+   *
+   * @param gradientScale multiplies the upstream gradients: {@code W / gradient_accumulation_steps}
+   *                      in training (accelerate divides the loss by the accumulation steps; W
+   *                      undoes the averaging over workers), 1 for the plain gradient
+   * @return the statistics of the whole minibatch (all workers)
+   */
+  public LossStats accumulateGradients(Agent agent, PreparedBatch prepared, int[] rows, double gradientScale) {
+    PpoBatch minibatch = prepared.batch().select(rows);
+    int seq = minibatch.seq();
+    int cols = minibatch.cols();
+    CausalLm policy = agent.policy();
+    training = grow(training, policy, rows.length, seq, true, false);
+    ForwardResult out = policy.forward(training, minibatch.tokenBatch(),
+        new ForwardOptions(minibatch.firstResponseColumn(), cols, ForwardOptions.Vocab.NONE, true, true));
+    LossInputs in = new LossInputs(
+        PpoBatch.rowsOf(prepared.logProbs(), rows, cols),
+        PpoBatch.rowsOf(prepared.gae().maskedValues(), rows, cols),
+        out.logp().toDoubleMatrix(),                 // (b, T-1)
+        firstColumns(out.values(), cols),            // (b, T-1)
+        minibatch.mask(),
+        PpoBatch.rowsOf(prepared.advantages(), rows, cols),
+        PpoBatch.rowsOf(prepared.gae().returns(), rows, cols),
+        firstColumns(out.entropy(), cols));
+    LossStats stats = loss.stats(LossSums.fromArray(collective.sum(loss.sums(in).toArray())));
+    if (!Double.isFinite(stats.totalLoss())) {
+      throw new IllegalStateException("agent " + agent.id() + ": PPO loss is " + stats.totalLoss()
+          + " (policy " + stats.policyLoss() + ", value " + stats.valueLoss() + "); refusing to update the weights");
+    }
+    LossGradients grads = loss.gradients(in, stats).scaleInPlace(gradientScale);
+    INDArray dLogp = grads.logProbsArray(policy.dataType());                   // (b, T-1)
+    INDArray dValues = Nd4j.zeros(policy.dataType(), rows.length, seq);        // (b, T): no loss on the last column
+    dValues.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
+        org.nd4j.linalg.indexing.NDArrayIndex.interval(0, cols)).assign(grads.valuePredsArray(policy.dataType()));
+    policy.backward(training, dLogp, null, dValues);
+    return stats;
+  }
+
+  /**
+   * Averages the gradients over workers, clips their global norm if asked, and steps Adam.
+   *
+   * @return the global gradient L2 norm before clipping
+   */
+  private double optimizerStep(Agent agent) {
+    INDArray grads = agent.policy().grads().flat();
+    collective.averageInPlace(grads);
+    double norm = grads.norm2Number().doubleValue();
+    OptionalDouble maxNorm = config.maxGradNorm();
+    if (maxNorm.isPresent()) {
+      double coef = maxNorm.getAsDouble() / (norm + CLIP_EPS);
+      if (coef < 1) {
+        grads.muli(coef);
+      }
+    }
+    agent.optimizer().step(agent.policy().params().flat(), grads);
+    return norm;
+  }
+
+  /**
+   * Old log-probs, reference log-probs, values and KL of a whole batch, in forward-batch chunks.
+   * For the exact ("full") KL the reference runs first and returns its (rows, V) log-probs; the
+   * policy's forward reads them row by row in its vocabulary pass (the engine's fused KL), so
+   * only one (rows, V) block is ever held.
+   */
+  private Scored score(CausalLm policy, PpoBatch batch) {
+    int rows = batch.rows();
+    int cols = batch.cols();
+    Scored s = new Scored(rows, cols);
+    boolean full = config.klPenalty() == KlPenalty.FULL;
+    for (int from = 0; from < rows; from += forwardBatchSize) {
+      int to = Math.min(rows, from + forwardBatchSize);
+      PpoBatch chunk = batch.slice(from, to);
+      int seq = chunk.seq();
+      int firstCol = chunk.firstResponseColumn();
+      policyScoring = grow(policyScoring, policy, to - from, seq, false, false);
+      referenceScoring = grow(referenceScoring, reference, to - from, seq, false, full);
+      ForwardResult r = reference.forward(referenceScoring, chunk.tokenBatch(), new ForwardOptions(firstCol,
+          seq - 1, full ? ForwardOptions.Vocab.LOG_PROBS : ForwardOptions.Vocab.NONE, false, false));
+      ForwardResult p = policy.forward(policyScoring, chunk.tokenBatch(),
+          new ForwardOptions(firstCol, seq - 1, ForwardOptions.Vocab.NONE, false, true), full ? r.vocab() : null);
+      double[][] logp = p.logp().toDoubleMatrix();          // (b, T_chunk - 1)
+      double[][] refLogp = r.logp().toDoubleMatrix();
+      double[][] values = firstColumns(p.values(), seq - 1);
+      double[][] fullKl = full ? firstColumns(p.kl(), seq - 1) : null; // 0 outside the computed columns
+      for (int b = 0; b < to - from; b++) {
+        System.arraycopy(logp[b], 0, s.logProbs[from + b], 0, seq - 1);
+        System.arraycopy(refLogp[b], 0, s.refLogProbs[from + b], 0, seq - 1);
+        System.arraycopy(values[b], 0, s.values[from + b], 0, seq - 1);
+        if (full) {
+          System.arraycopy(fullKl[b], 0, s.kl[from + b], 0, seq - 1);
+        }
+      }
+    }
+    if (!full) {
+      double[][] kl = config.klPenalty().perToken(s.logProbs, s.refLogProbs);
+      for (int j = 0; j < rows; j++) {
+        System.arraycopy(kl[j], 0, s.kl[j], 0, cols);
+      }
+    }
+    return s;
+  }
+
+  /** (B, T-1) grids of the rollout forward passes. */
+  private static final class Scored {
+    final double[][] logProbs;
+    final double[][] refLogProbs;
+    final double[][] values;
+    final double[][] kl;
+
+    Scored(int rows, int cols) {
+      logProbs = new double[rows][cols];
+      refLogProbs = new double[rows][cols];
+      values = new double[rows][cols];
+      kl = new double[rows][cols];
+    }
+  }
+
+  /** The first {@code cols} columns of a (B, T) output as a double grid. */
+  private static double[][] firstColumns(INDArray bt, int cols) {
+    double[][] all = bt.toDoubleMatrix();
+    double[][] out = new double[all.length][];
+    for (int j = 0; j < all.length; j++) {
+      out[j] = java.util.Arrays.copyOf(all[j], cols);
+    }
+    return out;
+  }
+
+  /** {@code current} when it fits, else a new workspace at least as large in both dimensions. */
+  private static Workspace grow(Workspace current, CausalLm model, int batch, int seq, boolean training,
+      boolean fullVocab) {
+    if (current != null && current.maxBatch() >= batch && current.maxSeq() >= seq) {
+      return current;
+    }
+    int b = current == null ? batch : Math.max(batch, current.maxBatch());
+    int t = current == null ? seq : Math.max(seq, current.maxSeq());
+    return model.newWorkspace(b, Math.min(t, model.config().maxPositions()), training, fullVocab);
+  }
+
+  /** A uniformly random permutation of {@code 0..n-1} (Fisher-Yates on the counter RNG). */
+  static int[] permutation(int n, long seed) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = i;
+    }
+    for (int i = n - 1; i > 0; i--) {
+      int k = (int) Math.floor(CounterRng.uniform(seed, i, 0) * (i + 1));
+      int tmp = p[i];
+      p[i] = p[k];
+      p[k] = tmp;
+    }
+    return p;
+  }
+
+  /** Running means of the minibatch loss statistics (TRL averages them over the whole step). */
+  private static final class StatsMean {
+    private final Map<String, Double> sums = new LinkedHashMap<>();
+    private int count;
+
+    void add(LossStats s) {
+      s.metrics().forEach((k, v) -> sums.merge(k, v, Double::sum));
+      count++;
+    }
+
+    Map<String, Double> means() {
+      Map<String, Double> out = new LinkedHashMap<>();
+      sums.forEach((k, v) -> out.put(k, v / count));
+      return out;
+    }
+  }
+}

@@ -1,0 +1,72 @@
+package ai.cory.worker.comm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.aeron.Aeron;
+import io.aeron.driver.ThreadingMode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class MediaDriverHolderTest {
+
+  @Test
+  void embeddedDriverIsSharedAndStopsWithTheLastReference() {
+    MediaDriverSettings settings = MediaDriverSettings.embedded(ThreadingMode.SHARED);
+    MediaDriverHolder first = MediaDriverHolder.acquire(settings);
+    MediaDriverHolder second = MediaDriverHolder.acquire(settings);
+    Path directory = Path.of(first.aeronDirectoryName());
+    try {
+      assertTrue(first.isEmbedded());
+      assertEquals(first.aeronDirectoryName(), second.aeronDirectoryName());
+      assertTrue(Files.isDirectory(directory));
+      IllegalStateException other =
+          assertThrows(
+              IllegalStateException.class,
+              () ->
+                  MediaDriverHolder.acquire(MediaDriverSettings.embedded(ThreadingMode.DEDICATED)));
+      assertTrue(other.getMessage().contains("cannot share"), other.getMessage());
+    } finally {
+      first.close();
+      first.close(); // idempotent: must not release the second reference
+    }
+    assertTrue(Files.isDirectory(directory), "driver stopped while a reference was held");
+    try (MediaDriverHolder external =
+            MediaDriverHolder.acquire(MediaDriverSettings.external(second.aeronDirectoryName()));
+        Aeron client =
+            Aeron.connect(new Aeron.Context().aeronDirectoryName(external.aeronDirectoryName()))) {
+      assertFalse(external.isEmbedded());
+      assertTrue(client.clientId() >= 0);
+    }
+    second.close();
+    assertFalse(Files.exists(directory), "the last release must delete " + directory);
+  }
+
+  @Test
+  void configuredDirectoryIsUsedAndRemoved(@TempDir Path parent) {
+    Path directory = parent.resolve("aeron");
+    MediaDriverSettings settings =
+        new MediaDriverSettings(true, directory.toString(), ThreadingMode.SHARED, 1 << 20);
+    try (MediaDriverHolder driver = MediaDriverHolder.acquire(settings)) {
+      assertEquals(directory.toString(), driver.aeronDirectoryName());
+      assertTrue(Files.exists(directory.resolve("cnc.dat")));
+    }
+    assertFalse(Files.exists(directory));
+  }
+
+  @Test
+  void externalDriverMustBeRunning(@TempDir Path empty) {
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> MediaDriverHolder.acquire(MediaDriverSettings.external(empty.toString())));
+    assertTrue(e.getMessage().contains(empty.toString()), e.getMessage());
+  }
+}
