@@ -17,7 +17,8 @@ public final class CoryCli {
     return List.of(
         new ai.cory.driver.train.TrainCommand(),
         new ai.cory.driver.cli.GenerateCommand(),
-        new ai.cory.driver.bench.BenchCommand());
+        new ai.cory.driver.bench.BenchCommand(),
+        new ai.cory.driver.bench.BenchCommCommand());
   }
 
   public static void main(String[] argv) {

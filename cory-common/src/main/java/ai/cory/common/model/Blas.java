@@ -84,7 +84,8 @@ final class Blas {
       double alpha, Span a, long aOff, int lda, Span b, long bOff, int ldb,
       double beta, Span c, long cOff, int ldc) {
     long perRow = (long) n * Math.max(1, k);
-    int cols = perRow <= SINGLE_THREAD_MNK ? n : (int) Math.max(1, SINGLE_THREAD_MNK / Math.max(1, k));
+    int cols = perRow <= SINGLE_THREAD_MNK ? n
+        : (int) Math.max(1, SINGLE_THREAD_MNK / Math.max(1, k));
     int rows = (int) Math.max(1, Math.min(m, SINGLE_THREAD_MNK / ((long) cols * Math.max(1, k))));
     for (int r0 = 0; r0 < m; r0 += rows) {
       int mr = Math.min(rows, m - r0);

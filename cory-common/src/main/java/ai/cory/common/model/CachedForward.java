@@ -31,14 +31,21 @@ final class CachedForward {
     int c = cfg.hidden();
     int c0 = kv.length;
     for (int b = 0; b < bsz; b++) {
+      int real = 0;
+      for (int i = 0; i < n; i++) {
+        real += mask[b * n + i];
+      }
+      int last = Math.max(kv.nextPosition[b] + real - 1, c0 + n - 1);
+      if (last >= cfg.maxPositions()) {
+        throw new IllegalStateException("row " + b + " would reach position " + last
+            + " but the model has " + cfg.maxPositions() + " positions");
+      }
+    }
+    for (int b = 0; b < bsz; b++) {
       for (int i = 0; i < n; i++) {
         int r = b * n + i;
         kv.slotMask[b * kv.maxTokens + c0 + i] = mask[r];
         kv.positions[r] = mask[r] != 0 ? kv.nextPosition[b]++ : c0 + i;
-        if (kv.positions[r] >= cfg.maxPositions()) {
-          throw new IllegalStateException("row " + b + " reached position " + kv.positions[r]
-              + " but the model has " + cfg.maxPositions() + " positions");
-        }
       }
     }
     kv.length = c0 + n;
@@ -52,7 +59,7 @@ final class CachedForward {
       }
       transformer.norm(kv.lastNorm, kv.lastMean, kv.lastRstd, kv.last, w.normFW, w.normFB, bsz,
           kv.scratch);
-      Blas.gemmOnThisThread(false, true, bsz, cfg.vocabSize(), c, 1.0, kv.lastNorm, 0, c, w.head, 0, c, 0.0,
+      Blas.gemm(false, true, bsz, cfg.vocabSize(), c, 1.0, kv.lastNorm, 0, c, w.head, 0, c, 0.0,
           kv.logits, 0, cfg.vocabSize());
     }
   }
@@ -125,15 +132,16 @@ final class CachedForward {
         long cacheOff = ((long) (b * kvh + g) * kv.maxTokens) * d;
         for (int h = g * rep; h < (g + 1) * rep; h++) {
           long sOff = ((long) (b * heads + h) * n) * len;
-          Blas.gemmOnThisThread(false, true, n, len, d, scale, kv.qkv, (long) b * n * w3 + (long) h * d, w3,
-              kv.keys[l], cacheOff, d, 0.0, kv.scores, sOff, len);
+          Blas.gemmOnThisThread(false, true, n, len, d, scale, kv.qkv,
+              (long) b * n * w3 + (long) h * d, w3, kv.keys[l], cacheOff, d, 0.0, kv.scores,
+              sOff, len);
           for (int i = 0; i < n; i++) {
             kv.scores.read(sOff + (long) i * len, s, 0, len);
             Attention.maskedSoftmax(s, kv.slotMask, b * kv.maxTokens, c0 + i, len);
             kv.scores.write(sOff + (long) i * len, s, 0, len);
           }
-          Blas.gemmOnThisThread(false, false, n, d, len, 1.0, kv.scores, sOff, len, kv.values[l], cacheOff,
-              d, 0.0, kv.attY, (long) b * n * hd + (long) h * d, hd);
+          Blas.gemmOnThisThread(false, false, n, d, len, 1.0, kv.scores, sOff, len,
+              kv.values[l], cacheOff, d, 0.0, kv.attY, (long) b * n * hd + (long) h * d, hd);
         }
       }
     });

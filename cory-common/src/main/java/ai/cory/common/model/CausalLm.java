@@ -14,7 +14,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Typical PPO use:
  * <pre>{@code
  * Workspace ws = lm.newWorkspace(8, 128, true, false);
- * ForwardResult out = lm.forward(ws, TokenBatch.of(ids, mask), ForwardOptions.logprobsAndValues(q, 128));
+ * ForwardResult out =
+ *     lm.forward(ws, TokenBatch.of(ids, mask), ForwardOptions.logprobsAndValues(q, 128));
  * lm.zeroGrad();
  * lm.backward(ws, dLogp, null, dValues);   // lm.grads() now holds the gradient
  * }</pre>
@@ -189,7 +190,7 @@ public final class CausalLm {
     int bsz = batch.batch();
     int t = batch.seq();
     grads();
-    if (dLogp != null) {
+    if (dLogp != null && t > 1) {
       LmHead.load(ws.dlogp, dLogp, bsz, t - 1, "dLogp");
     } else {
       ws.dlogp.zero(0, (long) bsz * (t - 1));

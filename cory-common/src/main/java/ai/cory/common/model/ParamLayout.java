@@ -90,6 +90,9 @@ public final class ParamLayout {
       }
       b.add("ln_f.weight", c);
       b.add("ln_f.bias", c);
+      if (!cfg.tiedEmbeddings()) {
+        b.add("lm_head.weight", v, c);
+      }
     } else {
       long q = (long) cfg.heads() * cfg.headDim();
       long kv = (long) cfg.kvHeads() * cfg.headDim();

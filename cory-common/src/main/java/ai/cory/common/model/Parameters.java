@@ -69,9 +69,16 @@ public final class Parameters {
     return span.view(e.offset(), e.shape());
   }
 
-  /** Sets every element to zero. */
+  /** Sets every element to zero (memory-bound: split over the kernel threads). */
   public void zero() {
-    span.zero();
+    long n = span.length;
+    int parts = Parallel.threads();
+    Parallel.forRange(parts, 1, (part, from, to) -> {
+      for (int p = from; p < to; p++) {
+        long a = n * p / parts;
+        span.zero(a, n * (p + 1) / parts - a);
+      }
+    });
   }
 
   /** Copies all values from {@code other} (same layout and dtype). */

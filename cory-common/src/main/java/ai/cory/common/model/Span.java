@@ -1,7 +1,5 @@
 package ai.cory.common.model;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.BytePointer;
@@ -28,9 +26,12 @@ abstract sealed class Span permits Span.F32, Span.F64 {
   final INDArray base;
   final long offset;
   final long length;
+  /** {@code base.data().addressPointer()}, fetched once (it is a JNI call). */
+  final Pointer basePointer;
 
-  private Span(INDArray base, long offset, long length) {
+  private Span(INDArray base, Pointer basePointer, long offset, long length) {
     this.base = base;
+    this.basePointer = basePointer;
     this.offset = offset;
     this.length = length;
   }
@@ -53,8 +54,10 @@ abstract sealed class Span permits Span.F32, Span.F64 {
     // data().asNio*() and data().address() start at the root allocation (absolute indexing);
     // data().addressPointer() already includes data().offset() == arr.offset().
     return switch (arr.dataType()) {
-      case FLOAT -> new F32(arr, arr.data().asNioFloat(), arr.offset(), arr.length());
-      case DOUBLE -> new F64(arr, arr.data().asNioDouble(), arr.offset(), arr.length());
+      case FLOAT -> new F32(arr, arr.data().addressPointer(), arr.data().asNioFloat(),
+          arr.offset(), arr.length());
+      case DOUBLE -> new F64(arr, arr.data().addressPointer(), arr.data().asNioDouble(),
+          arr.offset(), arr.length());
       default -> throw new IllegalArgumentException(
           "model buffers are FLOAT or DOUBLE, got " + arr.dataType());
     };
@@ -83,16 +86,6 @@ abstract sealed class Span permits Span.F32, Span.F64 {
 
   /** Native pointer to element {@code i} of this span, for BLAS. */
   abstract Pointer pointer(long i);
-
-  /** Little-endian byte view of the whole underlying allocation (Vector API loads). */
-  ByteBuffer bytes() {
-    return base.data().asNio().order(ByteOrder.nativeOrder());
-  }
-
-  /** Byte offset of element {@code i} of this span inside {@link #bytes()}. */
-  long byteOffset(long i) {
-    return (offset + i) * elementBytes();
-  }
 
   /** Sets every element to zero. */
   void zero() {
@@ -139,7 +132,7 @@ abstract sealed class Span permits Span.F32, Span.F64 {
    * byte-positioned pointer, typed BLAS calls a typed one ({@link #pointer}).
    */
   BytePointer bytePointer(long i) {
-    return new BytePointer(base.data().addressPointer()).position(pointerOffset(i) * elementBytes());
+    return new BytePointer(basePointer).position(pointerOffset(i) * elementBytes());
   }
 
   /** Element offset of this span relative to {@code base.data().addressPointer()}. */
@@ -159,8 +152,8 @@ abstract sealed class Span permits Span.F32, Span.F64 {
     private final FloatBuffer buf;
     private final int start;
 
-    F32(INDArray base, FloatBuffer buf, long offset, long length) {
-      super(base, offset, length);
+    F32(INDArray base, Pointer basePointer, FloatBuffer buf, long offset, long length) {
+      super(base, basePointer, offset, length);
       this.buf = buf;
       this.start = Math.toIntExact(offset);
     }
@@ -178,7 +171,7 @@ abstract sealed class Span permits Span.F32, Span.F64 {
     @Override
     Span slice(long from, long n) {
       check(from, n);
-      return new F32(base, buf, offset + from, n);
+      return new F32(base, basePointer, buf, offset + from, n);
     }
 
     @Override
@@ -217,7 +210,7 @@ abstract sealed class Span permits Span.F32, Span.F64 {
 
     @Override
     Pointer pointer(long i) {
-      return new FloatPointer(base.data().addressPointer()).position(pointerOffset(i));
+      return new FloatPointer(basePointer).position(pointerOffset(i));
     }
   }
 
@@ -226,8 +219,8 @@ abstract sealed class Span permits Span.F32, Span.F64 {
     private final DoubleBuffer buf;
     private final int start;
 
-    F64(INDArray base, DoubleBuffer buf, long offset, long length) {
-      super(base, offset, length);
+    F64(INDArray base, Pointer basePointer, DoubleBuffer buf, long offset, long length) {
+      super(base, basePointer, offset, length);
       this.buf = buf;
       this.start = Math.toIntExact(offset);
     }
@@ -245,7 +238,7 @@ abstract sealed class Span permits Span.F32, Span.F64 {
     @Override
     Span slice(long from, long n) {
       check(from, n);
-      return new F64(base, buf, offset + from, n);
+      return new F64(base, basePointer, buf, offset + from, n);
     }
 
     @Override
@@ -278,7 +271,7 @@ abstract sealed class Span permits Span.F32, Span.F64 {
 
     @Override
     Pointer pointer(long i) {
-      return new DoublePointer(base.data().addressPointer()).position(pointerOffset(i));
+      return new DoublePointer(basePointer).position(pointerOffset(i));
     }
   }
 }

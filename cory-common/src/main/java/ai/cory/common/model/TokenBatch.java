@@ -64,7 +64,8 @@ public final class TokenBatch {
         flatTokens[i * t + j] = tokens[i][j];
         int m = mask == null ? 1 : mask[i][j];
         if (m != 0 && m != 1) {
-          throw new IllegalArgumentException("mask[" + i + "][" + j + "] = " + m + ", expected 0/1");
+          throw new IllegalArgumentException(
+              "mask[" + i + "][" + j + "] = " + m + ", expected 0 or 1");
         }
         flatMask[i * t + j] = m;
       }

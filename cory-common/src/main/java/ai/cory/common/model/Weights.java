@@ -35,7 +35,7 @@ final class Weights {
       posEmb = p.span("wpe.weight");
       normFW = p.span("ln_f.weight");
       normFB = p.span("ln_f.bias");
-      head = tokEmb;
+      head = cfg.tiedEmbeddings() ? tokEmb : p.span("lm_head.weight");
       for (int l = 0; l < layers.length; l++) {
         String x = "h." + l + ".";
         layers[l] = new Layer(

@@ -110,6 +110,7 @@ public final class EngineBench {
     int vocab = lm.config().vocabSize();
     double[] times = new double[repeats];
     double[] probs = new double[vocab];
+    double[] logitRow = new double[vocab];
     int[] next = new int[bsz];
     for (int i = -1; i < repeats; i++) {
       long t0 = System.nanoTime();
@@ -120,16 +121,11 @@ public final class EngineBench {
         java.nio.FloatBuffer buf = logits.data().asNioFloat();
         int base = (int) logits.offset();
         for (int b = 0; b < bsz; b++) {
-          double max = Double.NEGATIVE_INFINITY;
           for (int v = 0; v < vocab; v++) {
-            probs[v] = buf.get(base + b * vocab + v);
-            max = Math.max(max, probs[v]);
+            logitRow[v] = buf.get(base + b * vocab + v);
           }
-          double sum = 0;
-          for (int v = 0; v < vocab; v++) {
-            probs[v] = Math.exp(probs[v] - max);
-            sum += probs[v];
-          }
+          double max = VecMath.max(logitRow, 0, vocab);
+          double sum = VecMath.expShift(logitRow, 0, probs, 0, vocab, max);
           double u = rng.nextDouble() * sum;
           int v = 0;
           while (v < vocab - 1 && (u -= probs[v]) > 0) {

@@ -22,6 +22,10 @@ class ModelGradientTest {
     return new ModelConfig(ModelConfig.Arch.GPT2, 23, 8, 2, 2, 2, 12, 12, 1e-5, 0, true, 0, 0);
   }
 
+  static ModelConfig tinyGpt2Untied() {
+    return new ModelConfig(ModelConfig.Arch.GPT2, 23, 8, 2, 2, 2, 12, 12, 1e-5, 0, false, 0, 0);
+  }
+
   static ModelConfig tinyLlama(boolean tied) {
     return new ModelConfig(ModelConfig.Arch.LLAMA, 19, 8, 2, 4, 2, 10, 16, 1e-5, 10000.0, tied,
         1, 2);
@@ -30,6 +34,11 @@ class ModelGradientTest {
   @Test
   void gpt2() {
     check(tinyGpt2(), 11);
+  }
+
+  @Test
+  void gpt2Untied() {
+    check(tinyGpt2Untied(), 14);
   }
 
   @Test

@@ -81,8 +81,7 @@ final class EngineBench {
   }
 
   /**
-   * Memory of a long generation: one short call to allocate the cache and warm up, then a long
-   * call of {@code newTokens} per row; the resident set (heap and ND4J's off-heap buffers) before
+   * Memory of a long generation: one full-length warm-up call, then a measured call of {@code newTokens} per row; the resident set (heap and ND4J's off-heap buffers) before
    * and after shows that decoding allocates nothing per token.
    */
   Json memory(int batch, int prompt, int newTokens) {
@@ -91,7 +90,9 @@ final class EngineBench {
     int steps = total - prompt;
     List<int[]> prompts = randomPrompts(batch, prompt);
     try (Generator gen = new Generator(model, batch, total, SamplingParams.defaults(), MachineGauges.threads())) {
-      gen.generate(prompts, 8, seed, 0, new int[0]);
+      // Warm-up of the same length: allocates the cache, lets the JIT compile every path and
+      // the heap reach its working size, so the measured call shows steady-state growth only.
+      gen.generate(prompts, steps, seed, 0, new int[0]);
       System.gc();
       double rssBefore = MachineGauges.rssMiB();
       long t0 = System.nanoTime();
