@@ -23,10 +23,13 @@ import java.util.Objects;
  * @param chunkBytes            payload of one Aeron message of the ring, {@code >= 256}
  * @param verifyReplicasEvery   compare the replicas' parameter checksums every N iterations
  *                              (and after the last); 0 = never
+ * @param checkpointEvery       write and commit a checkpoint every N iterations; 0 = never
+ * @param checkpointsKept       committed checkpoints kept, {@code >= 1}
+ * @param resume                start from the newest committed checkpoint of the run directory
  */
 public record RuntimeSettings(int workers, String master, Transport transport, String bindAddress,
-    String aeronDirectory, long collectiveTimeoutMs, int chunkBytes, int verifyReplicasEvery)
-    implements Serializable {
+    String aeronDirectory, long collectiveTimeoutMs, int chunkBytes, int verifyReplicasEvery, int checkpointEvery,
+    int checkpointsKept, boolean resume) implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** Smallest ring message payload (the 40-byte header would dominate below). */
@@ -53,14 +56,23 @@ public record RuntimeSettings(int workers, String master, Transport transport, S
     if (chunkBytes < MIN_CHUNK_BYTES) {
       throw new IllegalArgumentException("chunkBytes must be >= " + MIN_CHUNK_BYTES + ", got " + chunkBytes);
     }
-    if (verifyReplicasEvery < 0) {
-      throw new IllegalArgumentException("verifyReplicasEvery must be >= 0, got " + verifyReplicasEvery);
+    if (verifyReplicasEvery < 0 || checkpointEvery < 0) {
+      throw new IllegalArgumentException("verifyReplicasEvery and checkpointEvery must be >= 0, got "
+          + verifyReplicasEvery + ", " + checkpointEvery);
+    }
+    if (checkpointsKept < 1) {
+      throw new IllegalArgumentException("checkpointsKept must be >= 1, got " + checkpointsKept);
     }
   }
 
   /** The master to use when none is given by {@code spark-submit}. */
   public String masterOrLocal() {
     return master != null ? master : "local[" + workers + "]";
+  }
+
+  /** True when a checkpoint is written after iteration {@code k} (0-based). */
+  public boolean checkpointsAfter(long k) {
+    return checkpointEvery > 0 && (k + 1) % checkpointEvery == 0;
   }
 
   /** True when the replica checksums are compared after iteration {@code k} of {@code iterations}. */

@@ -323,7 +323,8 @@ public record Settings(
     return new RuntimeSettings(workers, c.nullableString(p + "master"),
         c.enumValue(p + "transport", RuntimeSettings.Transport.class), c.nullableString(p + "bind-address"),
         c.nullableString(p + "aeron-dir"), timeoutMs, c.intAtLeast(p + "chunk-bytes", RuntimeSettings.MIN_CHUNK_BYTES),
-        c.intAtLeast(p + "verify-replicas-every", 0));
+        c.intAtLeast(p + "verify-replicas-every", 0), c.intAtLeast(p + "checkpoint-every", 0),
+        c.intAtLeast(p + "checkpoints-kept", 1), c.bool(p + "resume"));
   }
 
   private static OptimizerSettings readOptimizer(ConfigValues c) {

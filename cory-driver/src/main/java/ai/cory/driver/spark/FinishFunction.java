@@ -47,10 +47,12 @@ final class FinishFunction extends AbstractFunction1<Iterator<Integer>, Iterator
   public Iterator<String> apply(Iterator<Integer> partition) {
     int rank = BarrierTaskContext.get().partitionId();
     List<String> lines = new ArrayList<>();
-    Replica replica = ReplicaPool.takeIdle(spec.runId());
+    Replica replica = null;
     try {
+      // this executor's replica; a run resumed at its very end loads it from the checkpoint
+      replica = ReplicaPool.checkout(spec, rank, ExecutorEnvironment.host(), ExecutorEnvironment.hadoopConfiguration());
       if (rank == 0 && spec.settings().run().exportFinal()) {
-        if (replica == null || replica.completedIteration() != lastIteration) {
+        if (replica.completedIteration() != lastIteration) {
           throw new IllegalStateException("rank 0 (" + ExecutorEnvironment.executorId() + " on "
               + ExecutorEnvironment.host() + ") holds no replica at iteration " + lastIteration + " to export");
         }

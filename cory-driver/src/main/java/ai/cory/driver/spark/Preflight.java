@@ -50,6 +50,27 @@ final class Preflight {
     return model;
   }
 
+  /**
+   * On a cluster, executors read the model and the reward's file themselves, from their own
+   * working directory: those locations must be absolute paths or URIs.
+   */
+  static void requireClusterPaths(Settings settings) {
+    requireAbsolute("cory.model.path", settings.model().path());
+    com.typesafe.config.Config reward = settings.reward().config();
+    if (reward.hasPath("path") && reward.getValue("path").valueType() == com.typesafe.config.ConfigValueType.STRING) {
+      requireAbsolute("cory.reward.path", reward.getString("path"));
+    }
+  }
+
+  private static void requireAbsolute(String key, String location) {
+    boolean uri = location.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*");
+    if (!DemoModel.isDemo(location) && !uri && !java.nio.file.Path.of(location).isAbsolute()) {
+      throw new IllegalArgumentException(key + " = '" + location + "' is relative, but executors of a cluster "
+          + "resolve it against their own working directory: give an absolute path on a shared mount or a URI "
+          + "(hdfs://, s3a://, file:///...)");
+    }
+  }
+
   /** A user location as a Hadoop path: plain paths are local files, URIs keep their scheme. */
   static Path hadoopPath(String location) throws IOException {
     if (location.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*")) {

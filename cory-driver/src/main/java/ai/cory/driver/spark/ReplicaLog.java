@@ -8,7 +8,9 @@ import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -23,8 +25,11 @@ final class ReplicaLog implements Closeable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private final BufferedWriter out;
 
-  ReplicaLog(Path file) throws IOException {
-    out = java.nio.file.Files.newBufferedWriter(file, StandardCharsets.UTF_8);
+  /** @param append continue an existing file (a resumed run) instead of truncating it */
+  ReplicaLog(Path file, boolean append) throws IOException {
+    out = append
+        ? Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)
+        : Files.newBufferedWriter(file, StandardCharsets.UTF_8);
   }
 
   void write(long iteration, List<TaskReport> reports) throws IOException {

@@ -1,5 +1,6 @@
 package ai.cory.driver.spark;
 
+import ai.cory.common.checkpoint.Checkpoint;
 import ai.cory.common.config.RuntimeSettings;
 import ai.cory.common.config.Settings;
 import ai.cory.common.cory.IterationPlan;
@@ -9,6 +10,7 @@ import ai.cory.common.task.TaskPrompt;
 import ai.cory.driver.train.MetricsLog;
 import ai.cory.driver.train.QueryBatches;
 import ai.cory.driver.train.TrainingLoop;
+import ai.cory.worker.spark.CheckpointRequest;
 import ai.cory.worker.spark.IterationTask;
 import ai.cory.worker.spark.QueryShard;
 import ai.cory.worker.spark.ReplicaPool;
@@ -23,6 +25,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.apache.spark.SparkConf;
@@ -50,9 +53,11 @@ import scala.reflect.ClassTag$;
  *   <li>a final stage exports the agents and releases the executors' replicas.
  * </ol>
  * Role exchange happens inside the replicas as the plan says (every replica swaps its slots
- * identically). Checkpoints: the hook is here, after {@link StageReports#merge}: rank 0 writes
- * the replica state inside the stage and the driver commits it once the stage has succeeded
- * ({@code ai.cory.worker.store.CheckpointStore}); not wired yet.
+ * identically). Checkpoints ({@link RunCheckpoints}): every {@code runtime.checkpoint-every}
+ * iterations rank 0 writes its replica's state inside the stage and the driver commits it after
+ * {@link StageReports#merge} accepted the stage; a run started on a run directory with a
+ * committed checkpoint continues from it (replicas load it instead of the pretrained model,
+ * the JSON-lines files are cut back to it and appended to).
  */
 public final class SparkTraining {
   /** Per-iteration replica fingerprints, inside the run directory. */
@@ -79,12 +84,22 @@ public final class SparkTraining {
     ModelConfig model = Preflight.check(settings, SparkSessions.hadoop(submitted));
     Files.createDirectories(runDir);
     Files.writeString(runDir.resolve(TrainingLoop.RESOLVED_CONFIG), settings.render() + "\n", StandardCharsets.UTF_8);
+    RunCheckpoints checkpoints = new RunCheckpoints(settings, runDir, SparkSessions.hadoop(submitted));
+    Optional<Checkpoint> resume = checkpoints.resumable();
     SparkSessions spark = SparkSessions.start(settings, submitted);
     String runId = UUID.randomUUID().toString();
     try {
+      if (!spark.local()) {
+        Preflight.requireClusterPaths(settings);
+      }
       spark.awaitExecutors(settings.runtime().workers(), EXECUTOR_WAIT_MS);
-      ReplicaSpec spec = new ReplicaSpec(runId, settings, spark.transport(), spark.bindAddress());
-      return loop(spark, spec, model, runDir, progress);
+      ReplicaSpec spec = new ReplicaSpec(runId, settings, spark.transport(), spark.bindAddress(),
+          resume.map(Checkpoint::location).orElse(null));
+      long first = resume.map(Checkpoint::iteration).orElse(0L);
+      if (first > 0) {
+        progress.println("resuming after iteration " + (first - 1) + " from " + resume.get().location());
+      }
+      return loop(spark, spec, model, runDir, first, checkpoints, progress);
     } finally {
       if (spark.local()) {
         ReplicaPool.release(runId); // executors are this JVM: nothing may outlive the run
@@ -94,7 +109,7 @@ public final class SparkTraining {
   }
 
   private static List<IterationReport> loop(SparkSessions spark, ReplicaSpec spec, ModelConfig model, Path runDir,
-      PrintStream progress) throws IOException {
+      long first, RunCheckpoints checkpoints, PrintStream progress) throws IOException {
     JavaSparkContext jsc = spark.java();
     Settings settings = spec.settings();
     RuntimeSettings runtime = settings.runtime();
@@ -108,20 +123,33 @@ public final class SparkTraining {
         spec.runId(), iterations, settings.algorithm().mode(), dataset.size(), settings.task().data(),
         String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e9), workers, runDir.toAbsolutePath());
     List<IterationReport> reports = new ArrayList<>();
-    try (MetricsLog log = new MetricsLog(runDir); ReplicaLog replicas = new ReplicaLog(runDir.resolve(REPLICAS_FILE))) {
-      for (long k = 0; k < iterations; k++) {
+    boolean resumed = first > 0;
+    if (resumed) {
+      for (String file : List.of(MetricsLog.METRICS_FILE, MetricsLog.SAMPLES_FILE, REPLICAS_FILE)) {
+        RunCheckpoints.truncateFrom(runDir.resolve(file), first);
+      }
+    }
+    try (MetricsLog log = new MetricsLog(runDir, resumed);
+        ReplicaLog replicas = new ReplicaLog(runDir.resolve(REPLICAS_FILE), resumed)) {
+      for (long k = first; k < iterations; k++) {
         IterationPlan plan = IterationPlan.of(settings.run().seed(), k, schedule,
             settings.generation().minNewTokens(), settings.generation().maxNewTokens());
         boolean verify = runtime.verifiesAfter(k, iterations);
+        CheckpointRequest checkpoint = checkpoints.requestAfter(k, dataset.size());
         List<QueryShard> shards = QueryShard.split(batches.batch(k), workers);
         long stageStart = System.nanoTime();
-        List<TaskReport> taskReports = IterationStage.run(jsc, new IterationTask(spec, plan, verify), shards);
+        List<TaskReport> taskReports = IterationStage.run(jsc, new IterationTask(spec, plan, verify, checkpoint),
+            shards);
         double stageSeconds = (System.nanoTime() - stageStart) / 1e9;
         IterationReport merged = StageReports.merge(k, taskReports, workers, stageSeconds);
         replicas.write(k, taskReports);
         log.write(merged);
+        if (checkpoint != null) {
+          checkpoints.commit(k, taskReports);
+        }
         progress.println(MetricsLog.progressLine(merged, iterations) + String.format(Locale.ROOT,
-            " | %d worker(s), stage %.1f s%s", workers, stageSeconds, verify && workers > 1 ? ", replicas identical" : ""));
+            " | %d worker(s), stage %.1f s%s%s", workers, stageSeconds,
+            verify && workers > 1 ? ", replicas identical" : "", checkpoint != null ? ", checkpoint committed" : ""));
         progress.flush();
         reports.add(merged);
       }

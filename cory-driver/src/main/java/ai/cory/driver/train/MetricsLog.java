@@ -10,7 +10,9 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 import java.util.Map;
 
@@ -31,9 +33,21 @@ public final class MetricsLog implements Closeable {
 
   /** Creates (truncates) the files in {@code runDir}. */
   public MetricsLog(Path runDir) throws IOException {
+    this(runDir, false);
+  }
+
+  /**
+   * Opens the files in {@code runDir}.
+   *
+   * @param append continue existing files (a resumed run) instead of truncating them
+   */
+  public MetricsLog(Path runDir, boolean append) throws IOException {
     Files.createDirectories(runDir);
-    metrics = Files.newBufferedWriter(runDir.resolve(METRICS_FILE), StandardCharsets.UTF_8);
-    samples = Files.newBufferedWriter(runDir.resolve(SAMPLES_FILE), StandardCharsets.UTF_8);
+    OpenOption[] mode = append
+        ? new OpenOption[] {StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE}
+        : new OpenOption[] {StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE};
+    metrics = Files.newBufferedWriter(runDir.resolve(METRICS_FILE), StandardCharsets.UTF_8, mode);
+    samples = Files.newBufferedWriter(runDir.resolve(SAMPLES_FILE), StandardCharsets.UTF_8, mode);
   }
 
   /** Appends one iteration (flushed, so a crashed run keeps what it did). */

@@ -1,7 +1,14 @@
 package ai.cory.worker.spark;
 
 import ai.cory.common.cory.IterationPlan;
+import ai.cory.common.io.FileSource;
+import ai.cory.common.model.DemoModel;
 import ai.cory.worker.comm.Endpoint;
+import ai.cory.worker.store.CheckpointStore;
+import ai.cory.worker.store.FileSources;
+import ai.cory.worker.store.PendingCheckpoint;
+import java.io.IOException;
+import org.apache.hadoop.conf.Configuration;
 import ai.cory.worker.train.IterationReport;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -24,16 +31,19 @@ import org.slf4j.LoggerFactory;
  *       new ring;
  *   <li>run the iteration ({@code CoryTrainer.runIteration}): rollouts, rewards, PPO steps with
  *       gradients and batch statistics averaged over the ring, identical optimizer steps;
- *   <li>fingerprint the replica's state when the plan asks, and return a {@link TaskReport}.
+ *   <li>fingerprint the replica's state when asked; rank 0 writes a checkpoint when asked
+ *       (the driver commits it after the stage succeeded); return a {@link TaskReport}.
  * </ol>
  * A replica whose task fails mid-iteration is discarded. Static code holding only Serializable
  * records (ARCHITECTURE.md decision 8).
  *
  * @param spec   the run's replica spec
  * @param plan   the iteration's plan (identical for every task)
- * @param verify whether to fingerprint the replicas after this iteration
+ * @param verify     whether to fingerprint the replicas after this iteration
+ * @param checkpoint what rank 0 checkpoints after this iteration, or null
  */
-public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify) implements Serializable {
+public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify, CheckpointRequest checkpoint)
+    implements Serializable {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(IterationTask.class);
   private static final String FIELD_SEPARATOR = "\t";
@@ -73,11 +83,11 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
       IterationReport report = replica.trainer().runIteration(plan, shard.taskPrompts(), shard.firstGlobalRow());
       replica.markCompleted(plan.iteration());
       ReplicaChecksum checksum = verify ? ReplicaChecksum.of(plan.iteration(), replica.trainer()) : null;
+      PendingCheckpoint written = checkpoint != null && rank == 0 ? writeCheckpoint(replica) : null;
       long t2 = System.nanoTime();
       healthy = true;
       return new TaskReport(rank, ExecutorEnvironment.executorId(), host, replica.id(), replica.endpoint().toString(),
-          report, checksum, loaded,
-          connected, (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+          report, checksum, loaded, connected, (t1 - t0) / 1e9, (t2 - t1) / 1e9, written);
     } finally {
       replica.leaveTask();
       if (healthy) {
@@ -87,6 +97,16 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
         ReplicaPool.discard(replica);
       }
     }
+  }
+
+  /** Rank 0: the replica's state after this iteration, written to the run's checkpoint store. */
+  private PendingCheckpoint writeCheckpoint(Replica replica) throws IOException {
+    Configuration hadoop = ExecutorEnvironment.hadoopConfiguration();
+    String model = spec.settings().model().path();
+    FileSource companions = DemoModel.isDemo(model) ? null : FileSources.open(model, hadoop);
+    CheckpointStore store = new CheckpointStore(checkpoint.runDir(), hadoop, checkpoint.keepLast());
+    return store.write(ReplicaCheckpoints.contents(replica.trainer(), spec.settings(), plan.iteration() + 1,
+        checkpoint, companions));
   }
 
   /**

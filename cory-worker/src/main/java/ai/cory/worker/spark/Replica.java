@@ -1,5 +1,6 @@
 package ai.cory.worker.spark;
 
+import ai.cory.common.checkpoint.Checkpoint;
 import ai.cory.common.config.RuntimeSettings;
 import ai.cory.worker.comm.Allreduce;
 import ai.cory.worker.comm.ChannelTuning;
@@ -10,6 +11,7 @@ import ai.cory.worker.comm.MediaDriverSettings;
 import ai.cory.worker.comm.RingAllreduce;
 import ai.cory.worker.comm.RingConfig;
 import ai.cory.worker.comm.Transport;
+import ai.cory.worker.store.FileSources;
 import ai.cory.worker.train.CoryTrainer;
 import io.aeron.driver.ThreadingMode;
 import java.io.IOException;
@@ -86,15 +88,22 @@ public final class Replica implements AutoCloseable {
     MediaDriverHolder driver = null;
     try {
       RuntimeSettings runtime = spec.runtime();
+      Checkpoint resume = spec.resumeFrom() == null ? null
+          : Checkpoint.open(FileSources.open(spec.resumeFrom(), hadoop)); // verifies every checksum
       if (spec.workers() > 1) {
         driver = MediaDriverHolder.acquire(runtime.aeronDirectory() == null
             ? MediaDriverSettings.embedded(ThreadingMode.SHARED) : MediaDriverSettings.external(runtime.aeronDirectory()));
       }
       Replica replica = new Replica(spec, assets, driver, host, (System.nanoTime() - t0) / 1e9);
-      LOG.info("replica {} of run {} loaded in {} s", replica.id, spec.runId(),
-          String.format("%.2f", replica.loadSeconds));
+      if (resume != null) {
+        ReplicaCheckpoints.restore(replica.trainer, spec.settings(), resume);
+        replica.completedIteration = resume.iteration() - 1;
+      }
+      LOG.info("replica {} of run {} loaded in {} s{}", replica.id, spec.runId(),
+          String.format("%.2f", (System.nanoTime() - t0) / 1e9),
+          resume == null ? "" : ", resumed from " + resume.location());
       return replica;
-    } catch (RuntimeException e) {
+    } catch (IOException | RuntimeException e) {
       if (driver != null) {
         driver.close();
       }

@@ -121,17 +121,6 @@ public final class ReplicaPool {
     }
   }
 
-  /** An idle replica of {@code run}, taken out of the pool (the finishing stage uses it). */
-  public static Replica takeIdle(String run) {
-    synchronized (LOCK) {
-      if (!run.equals(runId) || IDLE.isEmpty()) {
-        return null;
-      }
-      busy++;
-      return IDLE.pollFirst();
-    }
-  }
-
   private static void closeAll(List<Replica> replicas, String why) {
     for (Replica r : replicas) {
       try {

@@ -16,9 +16,11 @@ import java.util.Objects;
  * @param transport   the resolved Aeron transport (the driver turns {@code auto} into IPC for
  *                    local masters, UDP otherwise)
  * @param bindAddress address a UDP endpoint binds and advertises, or null for the executor host
+ * @param resumeFrom  the committed checkpoint a new replica starts from (its location URI), or
+ *                    null to start from the pretrained model
  */
-public record ReplicaSpec(String runId, Settings settings, Transport transport, String bindAddress)
-    implements Serializable {
+public record ReplicaSpec(String runId, Settings settings, Transport transport, String bindAddress,
+    String resumeFrom) implements Serializable {
   private static final long serialVersionUID = 1L;
 
   public ReplicaSpec {

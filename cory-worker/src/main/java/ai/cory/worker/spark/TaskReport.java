@@ -1,5 +1,6 @@
 package ai.cory.worker.spark;
 
+import ai.cory.worker.store.PendingCheckpoint;
 import ai.cory.worker.train.IterationReport;
 import java.io.Serializable;
 import java.util.Objects;
@@ -21,11 +22,13 @@ import java.util.Objects;
  * @param setupSeconds    from task start to the iteration's start: checkout (and load),
  *                        endpoint exchange, ring set-up
  * @param iterationSeconds the iteration itself
+ * @param checkpoint      rank 0's written, not yet committed checkpoint when the driver asked
+ *                        for one, else null
  */
 public record TaskReport(int rank, String executorId, String host, int replicaId, String endpoint,
     IterationReport report,
     ReplicaChecksum checksum, boolean replicaLoaded, boolean ringConnected, double setupSeconds,
-    double iterationSeconds) implements Serializable {
+    double iterationSeconds, PendingCheckpoint checkpoint) implements Serializable {
   private static final long serialVersionUID = 1L;
 
   public TaskReport {

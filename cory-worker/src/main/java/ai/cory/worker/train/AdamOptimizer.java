@@ -80,6 +80,17 @@ public final class AdamOptimizer {
     steps = 0;
   }
 
+  /**
+   * Resumes from a checkpoint: the moments have been written into {@link #state()}; this sets
+   * the step count t their bias corrections continue from.
+   */
+  public void restoreSteps(int stepsTaken) {
+    if (stepsTaken < 0) {
+      throw new IllegalArgumentException("stepsTaken must be >= 0, got " + stepsTaken);
+    }
+    steps = stepsTaken;
+  }
+
   /** Optimizer steps since construction or the last {@link #reset()}. */
   public int steps() {
     return steps;

@@ -2,6 +2,8 @@ package ai.cory.worker.train;
 
 import ai.cory.common.cory.AgentId;
 import ai.cory.common.model.CausalLm;
+import ai.cory.common.ppo.AdaptiveKlController;
+import ai.cory.common.ppo.FixedKlController;
 import ai.cory.common.ppo.KlController;
 import ai.cory.common.ppo.RunningMoments;
 import java.util.Objects;
@@ -76,6 +78,21 @@ public final class Agent {
     optimizer.reset();
     kl = initialKl;
     scoreMoments = RunningMoments.initial();
+  }
+
+  /**
+   * Resumes the agent's scalar training state from a checkpoint (its weights and Adam moments
+   * are read into their buffers by the caller).
+   *
+   * @param optimizerSteps Adam steps taken
+   * @param klCoef         the KL coefficient beta reached
+   * @param moments        the running score moments
+   */
+  public void restore(int optimizerSteps, double klCoef, RunningMoments moments) {
+    optimizer.restoreSteps(optimizerSteps);
+    kl = initialKl instanceof AdaptiveKlController a ? new AdaptiveKlController(klCoef, a.target(), a.horizon())
+        : new FixedKlController(klCoef);
+    scoreMoments = Objects.requireNonNull(moments, "moments");
   }
 
   @Override

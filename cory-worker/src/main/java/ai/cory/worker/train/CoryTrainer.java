@@ -138,6 +138,15 @@ public final class CoryTrainer implements AutoCloseable {
     return slots == null ? AgentId.A : slots.pioneerId();
   }
 
+  /** Puts {@code id} in the pioneer slot (resuming at an iteration of the role schedule). */
+  public void restorePioneer(AgentId id) {
+    if (slots != null) {
+      slots.setPioneer(id);
+    } else if (id != AgentId.A) {
+      throw new IllegalArgumentException("the PPO baseline has agent A only");
+    }
+  }
+
   /** The frozen reference model. */
   public CausalLm reference() {
     return reference;

@@ -1,0 +1,143 @@
+package ai.cory.driver.spark;
+
+import ai.cory.common.checkpoint.Checkpoint;
+import ai.cory.common.config.Settings;
+import ai.cory.worker.spark.CheckpointRequest;
+import ai.cory.worker.spark.TaskReport;
+import ai.cory.worker.store.CheckpointStore;
+import ai.cory.worker.store.PendingCheckpoint;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.apache.hadoop.conf.Configuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The driver's side of a run's checkpoints ({@link CheckpointStore} in
+ * {@code <run dir>/checkpoints}): finds the newest committed checkpoint to resume from, asks
+ * rank 0 for a checkpoint every {@code runtime.checkpoint-every} iterations, and commits it once
+ * the iteration's stage has succeeded (a failed stage leaves only a temporary directory, which
+ * readers skip and the next commit deletes).
+ */
+final class RunCheckpoints {
+  private static final Logger LOG = LoggerFactory.getLogger(RunCheckpoints.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Settings settings;
+  private final String runDirUri;
+  private final CheckpointStore store;
+
+  /**
+   * @param runDir the run directory (local; its absolute {@code file:} URI is what executors
+   *               write to, so on a cluster it must be a shared mount)
+   */
+  RunCheckpoints(Settings settings, Path runDir, Configuration hadoop) throws IOException {
+    this.settings = Objects.requireNonNull(settings, "settings");
+    this.runDirUri = runDir.toAbsolutePath().toUri().toString();
+    this.store = new CheckpointStore(runDirUri, hadoop, settings.runtime().checkpointsKept());
+  }
+
+  /**
+   * The newest committed checkpoint when {@code runtime.resume} is on and one exists.
+   *
+   * @throws IllegalStateException when it was written with other settings (naming the first
+   *                               differing block) or is past {@code run.iterations}
+   */
+  Optional<Checkpoint> resumable() throws IOException {
+    if (!settings.runtime().resume()) {
+      return Optional.empty();
+    }
+    Optional<Checkpoint> latest = store.latestCommitted();
+    if (latest.isPresent()) {
+      Checkpoint c = latest.get();
+      String differs = firstDifference(Settings.parse(c.resolvedConfig()), settings);
+      if (differs != null) {
+        throw new IllegalStateException("the run directory holds " + c.location() + " written with a different "
+            + differs + "; use another run directory, or cory.runtime.resume = false to start over");
+      }
+      if (c.iteration() > settings.run().iterations()) {
+        throw new IllegalStateException(c.location() + " is past cory.run.iterations = "
+            + settings.run().iterations() + " (it completed " + c.iteration() + ")");
+      }
+    }
+    return latest;
+  }
+
+  /** The first settings block that must match for a resume, or null when all do. */
+  static String firstDifference(Settings stored, Settings now) {
+    if (stored.run().seed() != now.run().seed()) {
+      return "cory.run.seed";
+    }
+    Object[][] blocks = {{"cory.algorithm", stored.algorithm(), now.algorithm()},
+        {"cory.model", stored.model(), now.model()}, {"cory.task", stored.task(), now.task()},
+        {"cory.reward", stored.reward(), now.reward()}, {"cory.generation", stored.generation(), now.generation()},
+        {"cory.ppo", stored.ppo(), now.ppo()}, {"cory.optimizer", stored.optimizer(), now.optimizer()}};
+    for (Object[] b : blocks) {
+      if (!b[1].equals(b[2])) {
+        return (String) b[0];
+      }
+    }
+    return null;
+  }
+
+  /**
+   * What rank 0 should checkpoint after iteration {@code k}, or null when no checkpoint is due.
+   *
+   * @param prompts the dataset size N (the data position is where {@code QueryBatches} stands)
+   */
+  CheckpointRequest requestAfter(long k, int prompts) {
+    if (!settings.runtime().checkpointsAfter(k)) {
+      return null;
+    }
+    long batch = settings.ppo().batchSize();
+    long perEpoch = prompts / batch;
+    long done = k + 1;
+    return new CheckpointRequest(runDirUri, settings.runtime().checkpointsKept(), done / perEpoch,
+        (done % perEpoch) * batch);
+  }
+
+  /**
+   * Commits rank 0's checkpoint of a successful stage.
+   *
+   * @return the committed directory
+   */
+  String commit(long k, List<TaskReport> reports) throws IOException {
+    PendingCheckpoint pending = null;
+    for (TaskReport t : reports) {
+      if (t.rank() == 0) {
+        pending = t.checkpoint();
+      }
+    }
+    if (pending == null || pending.iteration() != k + 1) {
+      throw new IllegalStateException("iteration " + k + ": rank 0 returned no checkpoint of iteration " + (k + 1)
+          + " (got " + pending + ")");
+    }
+    String dir = store.commit(pending);
+    LOG.info("checkpoint after iteration {} committed: {}", k, dir);
+    return dir;
+  }
+
+  /**
+   * Before a resumed run appends to its JSON-lines files: drops the lines of iterations at or
+   * after {@code from} (logged after the checkpoint by the interrupted run; they run again).
+   */
+  static void truncateFrom(Path jsonl, long from) throws IOException {
+    if (!Files.exists(jsonl)) {
+      return;
+    }
+    List<String> kept = new ArrayList<>();
+    for (String line : Files.readAllLines(jsonl, StandardCharsets.UTF_8)) {
+      if (!line.isBlank() && JSON.readTree(line).path("iteration").asLong(Long.MAX_VALUE) < from) {
+        kept.add(line);
+      }
+    }
+    Files.write(jsonl, kept, StandardCharsets.UTF_8);
+  }
+}

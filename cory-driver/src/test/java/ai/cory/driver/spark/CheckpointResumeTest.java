@@ -1,0 +1,122 @@
+package ai.cory.driver.spark;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.cory.common.config.Settings;
+import ai.cory.driver.train.MetricsLog;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Checkpoints written by rank 0 and committed by the driver, and a run resumed from one: two
+ * workers train the demo preset for 3 iterations straight; another run stops after 2 (with a
+ * checkpoint) and is started again for 3. The resumed iteration reproduces the uninterrupted
+ * run's metrics and final parameters bit for bit (it follows a role exchange): weights, Adam
+ * moments and steps, KL coefficients, score moments and role slots all come back, and every
+ * random draw is a function of (seed, iteration). A checkpoint of other settings is refused.
+ */
+final class CheckpointResumeTest {
+  private static SparkSession spark;
+
+  @TempDir
+  Path tmp;
+
+  @BeforeAll
+  static void startSpark() {
+    spark = LocalSpark.start(2);
+  }
+
+  @AfterAll
+  static void stopSpark() {
+    spark.stop();
+  }
+
+  private static Settings demo(Path runDir, String... overrides) throws Exception {
+    DefaultRun preset = DefaultRun.demo(runDir);
+    List<String> all = new ArrayList<>(List.of("workers=2", "runtime.checkpoint-every=2",
+        "runtime.collective-timeout=60s", "algorithm.role-exchange-period=2"));
+    all.addAll(List.of(overrides));
+    return Settings.load(preset.config(), preset.withUserOverrides(all));
+  }
+
+  private static String run(Settings settings, Path runDir) throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    SparkTraining.run(settings, runDir, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    String out = bytes.toString(StandardCharsets.UTF_8);
+    System.out.print(out);
+    return out;
+  }
+
+  /** metrics.jsonl without the timings. */
+  private static List<JsonNode> metrics(Path runDir) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    for (JsonNode line : SparkTrainingTest.jsonLines(runDir.resolve(MetricsLog.METRICS_FILE))) {
+      ObjectNode o = (ObjectNode) line;
+      List<String> times = new ArrayList<>();
+      o.fieldNames().forEachRemaining(n -> {
+        if (n.startsWith("time/")) {
+          times.add(n);
+        }
+      });
+      o.remove(times);
+      out.add(o);
+    }
+    return out;
+  }
+
+  @Test
+  @Timeout(180)
+  void aResumedRunContinuesExactlyWhereTheCheckpointStopped() throws Exception {
+    Path straight = tmp.resolve("straight");
+    String out = run(demo(straight, "run.iterations=3"), straight);
+    assertTrue(out.contains("checkpoint committed"), out);
+    assertTrue(Files.isRegularFile(straight.resolve("checkpoints/iter-000002/_COMMITTED")), "committed after k = 1");
+
+    Path resumed = tmp.resolve("resumed");
+    run(demo(resumed, "run.iterations=2"), resumed);
+    // an interrupted run may have logged iterations after its last checkpoint: they run again
+    Files.writeString(resumed.resolve(MetricsLog.METRICS_FILE), "{\"iteration\":2,\"stale\":true}\n",
+        StandardOpenOption.APPEND);
+    String second = run(demo(resumed, "run.iterations=3"), resumed);
+    assertTrue(second.contains("resuming after iteration 1"), second);
+    assertTrue(second.contains("iter   3/3") && !second.contains("iter   2/3"), second);
+
+    List<JsonNode> expected = metrics(straight);
+    List<JsonNode> actual = metrics(resumed);
+    assertEquals(3, actual.size());
+    for (int k = 0; k < 3; k++) {
+      assertEquals(expected.get(k), actual.get(k), "iteration " + k);
+    }
+    for (String agent : List.of("A", "B")) {
+      Map<String, float[]> a = SparkTrainingTest.tensors(straight.resolve("final").resolve(agent));
+      Map<String, float[]> b = SparkTrainingTest.tensors(resumed.resolve("final").resolve(agent));
+      assertEquals(a.keySet(), b.keySet());
+      for (String name : a.keySet()) {
+        assertArrayEquals(a.get(name), b.get(name), agent + " " + name);
+      }
+    }
+
+    // the same run directory with other training settings: refused before any stage runs
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> run(demo(resumed, "run.iterations=4", "ppo.learning-rate=2e-3"), resumed));
+    assertTrue(e.getMessage().contains("cory.ppo") && e.getMessage().contains("resume = false"), e.getMessage());
+  }
+}

@@ -1,0 +1,95 @@
+package ai.cory.worker.spark;
+
+import ai.cory.common.checkpoint.Checkpoint;
+import ai.cory.common.checkpoint.CheckpointContents;
+import ai.cory.common.checkpoint.CheckpointContents.AgentSnapshot;
+import ai.cory.common.checkpoint.CheckpointState;
+import ai.cory.common.checkpoint.CheckpointState.AgentState;
+import ai.cory.common.checkpoint.CheckpointState.DataPosition;
+import ai.cory.common.config.Settings;
+import ai.cory.common.cory.AgentId;
+import ai.cory.common.cory.Role;
+import ai.cory.common.io.FileSource;
+import ai.cory.worker.train.Agent;
+import ai.cory.worker.train.CoryTrainer;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A replica's training state in the checkpoint format ({@code ai.cory.common.checkpoint}):
+ * each agent's weights with value head, its Adam moments as the buffer {@code <agent>/adam}
+ * ((1, 2P): m then v), and in {@code state.json} the iterations completed, who holds which role
+ * next, each agent's Adam step count, KL coefficient and running score moments, and the prompt
+ * position. Everything random in a run is a pure function of (seed, iteration), so no generator
+ * state is needed to continue identically.
+ */
+public final class ReplicaCheckpoints {
+  /** The run seed, recorded to check that a resumed run continues the same random streams. */
+  static final String SEED_KEY = "run.seed";
+
+  private ReplicaCheckpoints() {}
+
+  /** Buffer holding {@code agent}'s Adam moments. */
+  static String adamBuffer(AgentId agent) {
+    return agent.key() + "/adam";
+  }
+
+  /**
+   * The contents of a checkpoint taken after {@code completed} iterations (the trainer's role
+   * slots already exchanged for the next one).
+   *
+   * @param companions the pretrained model directory whose tokenizer files go beside each agent,
+   *                   or null (the demo model has none)
+   */
+  static CheckpointContents contents(CoryTrainer trainer, Settings settings, long completed,
+      CheckpointRequest request, FileSource companions) {
+    Map<String, String> roles = new LinkedHashMap<>();
+    Map<String, AgentState> agents = new LinkedHashMap<>();
+    Map<String, AgentSnapshot> weights = new LinkedHashMap<>();
+    Map<String, INDArray> buffers = new LinkedHashMap<>();
+    for (Agent agent : trainer.agents()) {
+      String key = agent.id().key();
+      roles.put(key, (agent.id() == trainer.pioneer() ? Role.PIONEER : Role.OBSERVER).key());
+      agents.put(key, new AgentState(agent.optimizer().steps(), agent.kl().coef(), agent.scoreMoments(), Map.of()));
+      weights.put(key, new AgentSnapshot(agent.policy().params(), companions));
+      buffers.put(adamBuffer(agent.id()), agent.optimizer().state());
+    }
+    CheckpointState state = new CheckpointState(completed, roles, agents, Map.of(SEED_KEY, settings.run().seed()),
+        new DataPosition(request.dataEpoch(), request.dataOffset()), Map.of());
+    return new CheckpointContents(state, settings.render(), weights, buffers);
+  }
+
+  /**
+   * Restores {@code trainer} to the state of {@code checkpoint}: weights, value heads, Adam
+   * moments and steps, KL coefficients, score moments, role slots.
+   *
+   * @throws IOException           when a file cannot be read
+   * @throws IllegalStateException when the checkpoint does not belong to this run's settings
+   */
+  static void restore(CoryTrainer trainer, Settings settings, Checkpoint checkpoint) throws IOException {
+    CheckpointState state = checkpoint.state();
+    Long seed = state.rng().get(SEED_KEY);
+    if (seed == null || seed != settings.run().seed()) {
+      throw new IllegalStateException(checkpoint.location() + " was written by a run with seed " + seed
+          + ", this run has cory.run.seed = " + settings.run().seed());
+    }
+    AgentId pioneer = null;
+    for (Agent agent : trainer.agents()) {
+      String key = agent.id().key();
+      AgentState s = state.agents().get(key);
+      if (s == null || !checkpoint.agents().contains(key)) {
+        throw new IllegalStateException(checkpoint.location() + " holds agents " + checkpoint.agents()
+            + ", not agent " + key + " of this run");
+      }
+      checkpoint.readAgentInto(key, agent.policy().params());
+      checkpoint.readBufferInto(adamBuffer(agent.id()), agent.optimizer().state());
+      agent.restore(Math.toIntExact(s.optimizerSteps()), s.klCoef(), s.scoreMoments());
+      if (Role.PIONEER.key().equals(state.roles().get(key))) {
+        pioneer = agent.id();
+      }
+    }
+    trainer.restorePioneer(pioneer != null ? pioneer : AgentId.A);
+  }
+}
