@@ -37,8 +37,8 @@ import org.slf4j.LoggerFactory;
  * A replica whose task fails mid-iteration is discarded. Static code holding only Serializable
  * records (ARCHITECTURE.md decision 8).
  *
- * @param spec   the run's replica spec
- * @param plan   the iteration's plan (identical for every task)
+ * @param spec       the run's replica spec
+ * @param plan       the iteration's plan (identical for every task)
  * @param verify     whether to fingerprint the replicas after this iteration
  * @param checkpoint what rank 0 checkpoints after this iteration, or null
  */

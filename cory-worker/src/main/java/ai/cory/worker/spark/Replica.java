@@ -54,7 +54,6 @@ public final class Replica implements AutoCloseable {
   private final CoryTrainer trainer;
   private final MediaDriverHolder mediaDriver;
   private final String host;
-  private final double loadSeconds;
   private Endpoint endpoint;   // of the current ring, null when there is none
   private Allreduce ring;
   private String ringKey = NO_RING;
@@ -62,13 +61,11 @@ public final class Replica implements AutoCloseable {
   private long completedIteration = NONE_COMPLETED;
   private int tasksStarted;
 
-  private Replica(ReplicaSpec spec, WorkerAssets assets, MediaDriverHolder mediaDriver, String host,
-      double loadSeconds) {
+  private Replica(ReplicaSpec spec, WorkerAssets assets, MediaDriverHolder mediaDriver, String host) {
     this.spec = spec;
     this.assets = assets;
     this.mediaDriver = mediaDriver;
     this.host = host;
-    this.loadSeconds = loadSeconds;
     this.collective = new RingCollective(spec.workers());
     this.trainer = new CoryTrainer(spec.settings(), assets.pretrained(), assets.tokenizer(), assets.reward(),
         collective);
@@ -86,23 +83,17 @@ public final class Replica implements AutoCloseable {
     long t0 = System.nanoTime();
     WorkerAssets assets = WorkerAssets.load(spec.settings(), hadoop);
     MediaDriverHolder driver = null;
+    Checkpoint resume;
+    Replica replica;
     try {
       RuntimeSettings runtime = spec.runtime();
-      Checkpoint resume = spec.resumeFrom() == null ? null
+      resume = spec.resumeFrom() == null ? null
           : Checkpoint.open(FileSources.open(spec.resumeFrom(), hadoop)); // verifies every checksum
       if (spec.workers() > 1) {
         driver = MediaDriverHolder.acquire(runtime.aeronDirectory() == null
             ? MediaDriverSettings.embedded(ThreadingMode.SHARED) : MediaDriverSettings.external(runtime.aeronDirectory()));
       }
-      Replica replica = new Replica(spec, assets, driver, host, (System.nanoTime() - t0) / 1e9);
-      if (resume != null) {
-        ReplicaCheckpoints.restore(replica.trainer, spec.settings(), resume);
-        replica.completedIteration = resume.iteration() - 1;
-      }
-      LOG.info("replica {} of run {} loaded in {} s{}", replica.id, spec.runId(),
-          String.format("%.2f", (System.nanoTime() - t0) / 1e9),
-          resume == null ? "" : ", resumed from " + resume.location());
-      return replica;
+      replica = new Replica(spec, assets, driver, host);
     } catch (IOException | RuntimeException e) {
       if (driver != null) {
         driver.close();
@@ -110,6 +101,19 @@ public final class Replica implements AutoCloseable {
       assets.close();
       throw e;
     }
+    if (resume != null) {
+      try {
+        ReplicaCheckpoints.restore(replica.trainer, spec.settings(), resume);
+      } catch (IOException | RuntimeException e) {
+        replica.close();
+        throw e;
+      }
+      replica.completedIteration = resume.iteration() - 1;
+    }
+    LOG.info("replica {} of run {} loaded in {} s{}", replica.id, spec.runId(),
+        String.format("%.2f", (System.nanoTime() - t0) / 1e9),
+        resume == null ? "" : ", resumed from " + resume.location());
+    return replica;
   }
 
   /** Id of this replica within its JVM (logs). */
@@ -151,11 +155,6 @@ public final class Replica implements AutoCloseable {
       endpoint = Endpoint.freeLocalUdp(spec.bindAddress() != null ? spec.bindAddress() : host, streamId);
     }
     return endpoint;
-  }
-
-  /** Seconds it took to load. */
-  public double loadSeconds() {
-    return loadSeconds;
   }
 
   /** Last iteration this replica's state includes, {@link #NONE_COMPLETED} when fresh. */

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.Iterator;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.slf4j.Logger;
@@ -25,7 +26,6 @@ public final class ReplicaPool {
   private static final Object LOCK = new Object();
   private static final Deque<Replica> IDLE = new ArrayDeque<>(); // guarded by LOCK
   private static String runId;                                    // guarded by LOCK
-  private static int busy;                                        // guarded by LOCK
 
   private ReplicaPool() {}
 
@@ -38,35 +38,21 @@ public final class ReplicaPool {
    */
   public static Replica checkout(ReplicaSpec spec, int rank, String host, Configuration hadoop) throws IOException {
     List<Replica> stale = new ArrayList<>();
+    Replica idle;
     synchronized (LOCK) {
       if (!spec.runId().equals(runId)) {
         stale.addAll(IDLE);
         IDLE.clear();
         runId = spec.runId();
-        busy = 0;
       }
-      Replica idle = takeFor(rank);
-      busy++;
-      if (idle != null) {
-        closeAll(stale, "of an earlier run");
-        return idle;
-      }
+      idle = takeFor(rank);
     }
     closeAll(stale, "of an earlier run");
-    try {
-      return Replica.load(spec, host, hadoop);
-    } catch (IOException | RuntimeException | Error e) {
-      synchronized (LOCK) {
-        if (spec.runId().equals(runId)) {
-          busy--;
-        }
-      }
-      throw e;
-    }
+    return idle != null ? idle : Replica.load(spec, host, hadoop);
   }
 
   private static Replica takeFor(int rank) {
-    for (java.util.Iterator<Replica> it = IDLE.iterator(); it.hasNext(); ) {
+    for (Iterator<Replica> it = IDLE.iterator(); it.hasNext(); ) {
       Replica r = it.next();
       if (r.lastRank() == rank) {
         it.remove();
@@ -80,7 +66,6 @@ public final class ReplicaPool {
   public static void checkin(Replica replica) {
     synchronized (LOCK) {
       if (replica.spec().runId().equals(runId)) {
-        busy--;
         IDLE.addFirst(replica);
         return;
       }
@@ -90,11 +75,6 @@ public final class ReplicaPool {
 
   /** Drops a replica whose state can no longer be trusted (its task failed mid-iteration). */
   public static void discard(Replica replica) {
-    synchronized (LOCK) {
-      if (replica.spec().runId().equals(runId)) {
-        busy--;
-      }
-    }
     closeAll(List.of(replica), "after a failed task");
   }
 
@@ -108,7 +88,6 @@ public final class ReplicaPool {
       closing = new ArrayList<>(IDLE);
       IDLE.clear();
       runId = null;
-      busy = 0;
     }
     closeAll(closing, "at the end of the run");
     return closing.size();

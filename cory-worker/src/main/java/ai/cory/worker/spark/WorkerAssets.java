@@ -7,6 +7,7 @@ import ai.cory.common.reward.RewardContext;
 import ai.cory.common.reward.RewardFactory;
 import ai.cory.common.reward.RewardFunction;
 import ai.cory.common.tokenizer.ByteTokenizer;
+import ai.cory.common.tokenizer.HfTokenizer;
 import ai.cory.common.tokenizer.Tokenizer;
 import ai.cory.worker.train.TrainerAssets;
 import java.io.IOException;
@@ -59,7 +60,7 @@ public record WorkerAssets(CausalLm pretrained, Tokenizer tokenizer, RewardFunct
     if (DemoModel.isDemo(settings.model().path())) {
       return new ByteTokenizer();
     }
-    return ai.cory.common.tokenizer.HfTokenizer.load(TrainerAssets.resolver(hadoop).directory(settings.model().path()));
+    return HfTokenizer.load(TrainerAssets.resolver(hadoop).directory(settings.model().path()));
   }
 
   @Override
