@@ -1,6 +1,8 @@
 package ai.cory.driver.spark;
 
 import ai.cory.common.io.FileSource;
+import ai.cory.common.io.HfConfigReader;
+import ai.cory.common.io.HfConfigWriter;
 import ai.cory.common.model.DemoModel;
 import ai.cory.driver.train.TrainingLoop;
 import ai.cory.worker.spark.ExecutorEnvironment;
@@ -9,6 +11,7 @@ import ai.cory.worker.spark.ReplicaPool;
 import ai.cory.worker.spark.ReplicaSpec;
 import ai.cory.worker.store.FileSources;
 import ai.cory.worker.train.Agent;
+import java.io.ByteArrayInputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import org.apache.spark.BarrierTaskContext;
+import org.nd4j.linalg.api.buffer.DataType;
 import scala.collection.Iterator;
 import scala.jdk.javaapi.CollectionConverters;
 import scala.runtime.AbstractFunction1;
@@ -76,35 +80,47 @@ final class FinishFunction extends AbstractFunction1<Iterator<Integer>, Iterator
     return CollectionConverters.asScala(lines.iterator());
   }
 
-  /** Where the exported agents' config and tokenizer files come from (the demo model has none). */
+  /**
+   * Where the exported agents' config and tokenizer files come from: the pretrained model's
+   * directory, or for the demo model (built in code) its {@code config.json} alone.
+   */
   private FileSource pretrainedDirectory() throws IOException {
     String path = spec.settings().model().path();
     if (DemoModel.isDemo(path)) {
-      return new NoFiles(path);
+      return new DemoFiles(HfConfigWriter.toJson(DemoModel.config(), DataType.FLOAT));
     }
     return FileSources.open(path, ExecutorEnvironment.hadoopConfiguration());
   }
 
-  /** A directory without files: the demo model is built in code. */
-  private record NoFiles(String name) implements FileSource {
+  /** The demo model's only companion file, its Hugging Face {@code config.json}. */
+  private record DemoFiles(byte[] configJson) implements FileSource {
     @Override
     public boolean exists(String file) {
-      return false;
+      return HfConfigReader.CONFIG_FILE.equals(file);
     }
 
     @Override
     public long size(String file) throws IOException {
-      throw new FileNotFoundException(describe(file));
+      return bytes(file).length;
     }
 
     @Override
     public InputStream open(String file, long offsetBytes) throws IOException {
-      throw new FileNotFoundException(describe(file));
+      byte[] b = bytes(file);
+      return new ByteArrayInputStream(b, (int) Math.min(offsetBytes, b.length), b.length);
     }
 
     @Override
     public String describe(String file) {
-      return name + ":" + file;
+      return DemoModel.NAME + ":" + file;
+    }
+
+    private byte[] bytes(String file) throws FileNotFoundException {
+      if (!exists(file)) {
+        throw new FileNotFoundException(describe(file) + " (the demo model has only " + HfConfigReader.CONFIG_FILE
+            + ")");
+      }
+      return configJson;
     }
   }
 }

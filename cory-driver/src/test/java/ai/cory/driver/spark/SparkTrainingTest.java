@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.cory.common.config.Settings;
 import ai.cory.common.io.LocalFileSource;
 import ai.cory.common.io.SafeTensors;
+import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.DemoModel;
 import ai.cory.driver.train.MetricsLog;
 import ai.cory.worker.train.IterationReport;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -99,6 +101,9 @@ final class SparkTrainingTest {
       assertFalse(w.get("ring_connected").asBoolean(), replicas.get(1).toString());
     }
     assertEquals(2, jsonLines(w2Dir.resolve(MetricsLog.METRICS_FILE)).size());
+    // the exported demo agent is a loadable Hugging Face model (config.json written for it)
+    CausalLm exported = CausalLm.load(new LocalFileSource(w2Dir.resolve("final/A")), DataType.FLOAT, 0);
+    assertEquals(DemoModel.config(), exported.config());
 
     // W = 2 against W = 1: same metrics and parameters within float tolerance
     double worstMetric = 0;
