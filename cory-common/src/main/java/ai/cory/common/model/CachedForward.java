@@ -115,6 +115,10 @@ final class CachedForward {
    * (row, KV head) with calling-thread BLAS, as in {@link Attention}.
    */
   private void attend(KvCache kv, int l, int n) {
+    if (n == 1) {
+      attendOne(kv, l);
+      return;
+    }
     int d = cfg.headDim();
     int heads = cfg.heads();
     int kvh = cfg.kvHeads();
@@ -142,6 +146,50 @@ final class CachedForward {
           }
           Blas.gemmOnThisThread(false, false, n, d, len, 1.0, kv.scores, sOff, len,
               kv.values[l], cacheOff, d, 0.0, kv.attY, (long) b * n * hd + (long) h * d, hd);
+        }
+      }
+    });
+  }
+
+  /**
+   * The decode case (one new column): per (row, KV head) the cached keys and values are read
+   * once into heap rows and every query head of the group does its {@code len} dot products and
+   * axpys there: two tiny BLAS calls per head would cost more in call overhead than arithmetic.
+   */
+  private void attendOne(KvCache kv, int l) {
+    int d = cfg.headDim();
+    int heads = cfg.heads();
+    int kvh = cfg.kvHeads();
+    int rep = heads / kvh;
+    int w3 = (heads + 2 * kvh) * d;
+    int hd = heads * d;
+    int len = kv.length;
+    double scale = 1.0 / Math.sqrt(d);
+    Parallel.forRange(kv.batch * kvh, 1, (part, from, to) -> {
+      double[] keys = kv.scratch.row(part, 0, len * d);
+      double[] values = kv.scratch.row(part, 1, len * d);
+      double[] q = kv.scratch.row(part, 2, d);
+      double[] y = kv.scratch.row(part, 3, d);
+      for (int task = from; task < to; task++) {
+        int b = task / kvh;
+        int g = task % kvh;
+        long cacheOff = ((long) (b * kvh + g) * kv.maxTokens) * d;
+        kv.keys[l].read(cacheOff, keys, 0, len * d);
+        kv.values[l].read(cacheOff, values, 0, len * d);
+        for (int h = g * rep; h < (g + 1) * rep; h++) {
+          kv.qkv.read((long) b * w3 + (long) h * d, q, 0, d);
+          double[] s = kv.scratch.row(part, 4, len);
+          for (int j = 0; j < len; j++) {
+            s[j] = scale * VecMath.dot(q, 0, keys, j * d, d);
+          }
+          Attention.maskedSoftmax(s, kv.slotMask, b * kv.maxTokens, len - 1, len);
+          java.util.Arrays.fill(y, 0, d, 0.0);
+          for (int j = 0; j < len; j++) {
+            if (s[j] != 0) {
+              VecMath.axpy(s[j], values, j * d, y, 0, d);
+            }
+          }
+          kv.attY.write((long) b * hd + (long) h * d, y, 0, d);
         }
       }
     });

@@ -48,7 +48,7 @@ public final class KvCache {
   final Span logits;    // (B, V)
   final Span ones;      // (B * chunk)
   final INDArray logitsView; // (B, V) view of logits handed to callers (created once)
-  final Scratch scratch = new Scratch(4);
+  final Scratch scratch = new Scratch(5);
 
   KvCache(ModelConfig cfg, DataType dataType, int batch, int maxTokens) {
     this(cfg, dataType, batch, maxTokens, Math.max(1, CHUNK_ROWS / Math.max(1, batch)));

@@ -31,6 +31,15 @@ final class VecMath {
     return SIMD ? VecMathSimd.dot(a, aOff, b, bOff, n) : Scalar.dot(a, aOff, b, bOff, n);
   }
 
+  /** {@code y[i] += alpha * x[i]}. */
+  static void axpy(double alpha, double[] x, int xOff, double[] y, int yOff, int n) {
+    if (SIMD) {
+      VecMathSimd.axpy(alpha, x, xOff, y, yOff, n);
+    } else {
+      Scalar.axpy(alpha, x, xOff, y, yOff, n);
+    }
+  }
+
   /** {@code a[i] *= alpha}. */
   static void scale(double[] a, int off, int n, double alpha) {
     if (SIMD) {
@@ -149,6 +158,12 @@ final class VecMath {
         s += a[aOff + i] * b[bOff + i];
       }
       return s;
+    }
+
+    static void axpy(double alpha, double[] x, int xOff, double[] y, int yOff, int n) {
+      for (int i = 0; i < n; i++) {
+        y[yOff + i] += alpha * x[xOff + i];
+      }
     }
 
     static void scale(double[] a, int off, int n, double alpha) {

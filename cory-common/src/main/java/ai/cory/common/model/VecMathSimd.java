@@ -65,6 +65,18 @@ final class VecMathSimd {
     return s;
   }
 
+  static void axpy(double alpha, double[] x, int xOff, double[] y, int yOff, int n) {
+    int i = 0;
+    DoubleVector a = DoubleVector.broadcast(S, alpha);
+    for (; i < S.loopBound(n); i += S.length()) {
+      DoubleVector.fromArray(S, x, xOff + i).fma(a, DoubleVector.fromArray(S, y, yOff + i))
+          .intoArray(y, yOff + i);
+    }
+    for (; i < n; i++) {
+      y[yOff + i] += alpha * x[xOff + i];
+    }
+  }
+
   static void scale(double[] a, int off, int n, double alpha) {
     int i = 0;
     for (; i < S.loopBound(n); i += S.length()) {

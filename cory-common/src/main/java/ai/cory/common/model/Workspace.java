@@ -8,11 +8,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code maxBatch x maxSeq} tokens, allocated once. A training workspace keeps each layer's
  * activations and the whole (rows, V) logits block for the backward pass; an inference workspace
  * shares one set of layer buffers across layers and runs the vocabulary head in blocks of
- * {@value #INFERENCE_HEAD_ROWS} rows, unless {@code fullVocab} asks to return the whole block.
+ * rows whose logits fit {@value #INFERENCE_LOGITS_BYTES} bytes (large enough for efficient GEMMs:
+ * ~650 rows of GPT-2's 50257 logits), unless {@code fullVocab} asks to return the whole block.
  * Not thread-safe: one forward/backward at a time per workspace.
  */
 public final class Workspace {
-  static final int INFERENCE_HEAD_ROWS = 128;
+  static final long INFERENCE_LOGITS_BYTES = 128L << 20;
 
   /** Activations of one block (shapes for N = B*T rows). */
   record LayerActs(
@@ -68,6 +69,14 @@ public final class Workspace {
 
   Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
       boolean fullVocab) {
+    this(cfg, dataType, maxBatch, maxSeq, training, fullVocab,
+        Math.max(64, INFERENCE_LOGITS_BYTES
+            / ((long) cfg.vocabSize() * (dataType == DataType.FLOAT ? 4 : 8))));
+  }
+
+  /** With an explicit head block height for inference (tests exercise several blocks). */
+  Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
+      boolean fullVocab, long inferenceHeadRows) {
     if (maxBatch < 1 || maxSeq < 1) {
       throw new IllegalArgumentException("workspace for " + maxBatch + " x " + maxSeq);
     }
@@ -84,7 +93,7 @@ public final class Workspace {
     int f1 = gpt2 ? cfg.intermediate() : 2 * cfg.intermediate();
     int f2 = cfg.intermediate();
     long attSize = (long) maxBatch * cfg.heads() * maxSeq * maxSeq;
-    this.headRowsCapacity = (int) (training || fullVocab ? n : Math.min(n, INFERENCE_HEAD_ROWS));
+    this.headRowsCapacity = (int) (training || fullVocab ? n : Math.min(n, inferenceHeadRows));
 
     rowTargets = new int[(int) n];
     rowStat = new int[(int) n];

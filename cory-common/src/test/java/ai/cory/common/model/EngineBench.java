@@ -89,7 +89,7 @@ public final class EngineBench {
   static double score(CausalLm lm, int bsz, int t, int repeats) {
     SplittableRandom rng = new SplittableRandom(8);
     TokenBatch batch = TokenBatch.of(randomIds(rng, bsz, t, lm.config().vocabSize()));
-    Workspace ws = lm.newWorkspace(bsz, t, false, false);
+    Workspace ws = lm.newWorkspace(bsz, t, Boolean.getBoolean("bench.trainWs"), false);
     double[] times = new double[repeats];
     for (int i = -1; i < repeats; i++) {
       long c0 = cpuNs();

@@ -48,6 +48,11 @@ class VecMathTest {
       VecMath.Scalar.geluBackward(a, d1, n);
       VecMathSimd.geluBackward(a, d2, n);
       assertArrayClose(d1, d2, "gelu backward " + n);
+      double[] y1 = b.clone();
+      double[] y2 = b.clone();
+      VecMath.Scalar.axpy(0.7, a, 0, y1, 0, n);
+      VecMathSimd.axpy(0.7, a, 0, y2, 0, n);
+      assertArrayClose(y1, y2, "axpy " + n);
       double[] s = a.clone();
       double[] sv = a.clone();
       VecMath.Scalar.scale(s, 0, n, -0.3);
