@@ -30,7 +30,7 @@ import scala.runtime.AbstractFunction1;
  * The last stage of a run (a barrier stage of W tasks, so it reaches every worker's executor):
  * rank 0 exports both agents from its resident replica in Hugging Face layout to
  * {@code <run dir>/final/<agent>} when {@code cory.run.export-final} is set, then every task
- * closes the run's replicas in its JVM (memory, Aeron rings, media-driver references). The run
+ * closes its replica (memory, Aeron ring, media-driver reference). The run
  * directory must be a path rank 0's executor can write (local masters: the driver's disk;
  * clusters: a shared mount). Returns one line per task for the log.
  */
@@ -70,12 +70,12 @@ final class FinishFunction extends AbstractFunction1<Iterator<Integer>, Iterator
     } catch (IOException e) {
       throw new IllegalStateException("exporting the agents to " + runDir + " failed: " + e.getMessage(), e);
     } finally {
+      // each task closes the replica it holds; releasing the whole pool here would race with
+      // the other tasks of this JVM (local masters), whose leftovers the driver releases
       if (replica != null) {
         ReplicaPool.discard(replica);
+        lines.add("rank " + rank + " on " + ExecutorEnvironment.host() + ": released replica " + replica.id());
       }
-      int released = ReplicaPool.release(spec.runId());
-      lines.add("rank " + rank + " on " + ExecutorEnvironment.host() + ": released " + (released
-          + (replica != null ? 1 : 0)) + " replica(s)");
     }
     return CollectionConverters.asScala(lines.iterator());
   }
