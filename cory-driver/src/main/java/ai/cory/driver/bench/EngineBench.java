@@ -71,8 +71,9 @@ final class EngineBench {
     INDArray dLogp = Nd4j.rand(DataType.FLOAT, batch, seq - 1).subi(0.5).divi(batch * seq);
     INDArray dValues = Nd4j.rand(DataType.FLOAT, batch, seq).subi(0.5).divi(batch * seq);
     model.grads(); // allocate outside the timing
-    double[] seconds = time(i -> {
-      model.zeroGrad();
+    // Gradients are cleared before each call, outside the timing (torch_peer.py sets them to None
+    // outside its timing too); backward accumulates into them.
+    double[] seconds = time(model::zeroGrad, i -> {
       model.forward(ws, tokens, opt);
       model.backward(ws, dLogp, null, dValues);
     });
@@ -117,11 +118,18 @@ final class EngineBench {
   }
 
   private double[] time(Call call) {
+    return time(() -> { }, call);
+  }
+
+  /** Runs {@code untimed} before every call, outside the measured span. */
+  private double[] time(Runnable untimed, Call call) {
     for (int i = 0; i < warmup; i++) {
+      untimed.run();
       call.run(-1 - i);
     }
     double[] s = new double[repeats];
     for (int i = 0; i < repeats; i++) {
+      untimed.run();
       long t0 = System.nanoTime();
       call.run(i);
       s[i] = (System.nanoTime() - t0) / 1e9;
