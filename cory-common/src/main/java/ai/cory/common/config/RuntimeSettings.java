@@ -70,9 +70,12 @@ public record RuntimeSettings(int workers, String master, Transport transport, S
     return master != null ? master : "local[" + workers + "]";
   }
 
-  /** True when a checkpoint is written after iteration {@code k} (0-based). */
-  public boolean checkpointsAfter(long k) {
-    return checkpointEvery > 0 && (k + 1) % checkpointEvery == 0;
+  /**
+   * True when a checkpoint is written after iteration {@code k} (0-based) of a run of
+   * {@code iterations}: every {@code checkpoint-every} iterations and always after the last.
+   */
+  public boolean checkpointsAfter(long k, long iterations) {
+    return checkpointEvery > 0 && ((k + 1) % checkpointEvery == 0 || k + 1 == iterations);
   }
 
   /** True when the replica checksums are compared after iteration {@code k} of {@code iterations}. */

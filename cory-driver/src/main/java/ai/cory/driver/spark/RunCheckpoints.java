@@ -93,7 +93,7 @@ final class RunCheckpoints {
    * @param prompts the dataset size N (the data position is where {@code QueryBatches} stands)
    */
   CheckpointRequest requestAfter(long k, int prompts) {
-    if (!settings.runtime().checkpointsAfter(k)) {
+    if (!settings.runtime().checkpointsAfter(k, settings.run().iterations())) {
       return null;
     }
     long batch = settings.ppo().batchSize();

@@ -64,10 +64,15 @@ final class StageReports {
       }
     });
     double setup = 0;
+    double checkpoint = 0;
     for (TaskReport t : byRank) {
       setup = Math.max(setup, t.setupSeconds());
+      checkpoint = Math.max(checkpoint, t.checkpointSeconds());
     }
     merged.put("time/setup", setup);
+    // rank 0's checkpoint write inside the stage (0 when this iteration writes none); the
+    // driver's commit (a rename and a marker) comes after and is not included
+    merged.put("time/checkpoint", checkpoint);
     merged.put("time/stage", stageSeconds);
     IterationReport r = first.report();
     return new IterationReport(r.iteration(), r.pioneer(), r.generationLength(), r.exchanged(), merged, r.samples());

@@ -83,11 +83,13 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
       IterationReport report = replica.trainer().runIteration(plan, shard.taskPrompts(), shard.firstGlobalRow());
       replica.markCompleted(plan.iteration());
       ReplicaChecksum checksum = verify ? ReplicaChecksum.of(plan.iteration(), replica.trainer()) : null;
+      long tc = System.nanoTime();
       PendingCheckpoint written = checkpoint != null && rank == 0 ? writeCheckpoint(replica) : null;
       long t2 = System.nanoTime();
       healthy = true;
       return new TaskReport(rank, ExecutorEnvironment.executorId(), host, replica.id(), replica.endpoint().toString(),
-          report, checksum, loaded, connected, (t1 - t0) / 1e9, (t2 - t1) / 1e9, written);
+          report, checksum, loaded, connected, (t1 - t0) / 1e9, (t2 - t1) / 1e9, written,
+          (t2 - tc) / 1e9);
     } finally {
       replica.leaveTask();
       if (healthy) {

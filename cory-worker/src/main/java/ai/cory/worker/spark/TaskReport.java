@@ -28,7 +28,8 @@ import java.util.Objects;
 public record TaskReport(int rank, String executorId, String host, int replicaId, String endpoint,
     IterationReport report,
     ReplicaChecksum checksum, boolean replicaLoaded, boolean ringConnected, double setupSeconds,
-    double iterationSeconds, PendingCheckpoint checkpoint) implements Serializable {
+    double iterationSeconds, PendingCheckpoint checkpoint, double checkpointSeconds)
+    implements Serializable {
   private static final long serialVersionUID = 1L;
 
   public TaskReport {
