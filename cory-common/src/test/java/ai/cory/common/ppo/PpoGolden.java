@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.cory.common.testing.SharedAssets;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Map;
+import java.util.OptionalDouble;
 import java.util.TreeMap;
 
 /**
@@ -13,7 +14,7 @@ import java.util.TreeMap;
  * of TRL 0.7.9's PPO step, cross-checked against TRL's own source to 1e-13) and compares grids,
  * recording the worst error per quantity for the test log.
  */
-final class PpoGolden {
+public final class PpoGolden {
   /** README "PPO per-token arrays" and "PPO loss stats": abs <= 1e-5 (a float32 implementation's budget). */
   static final double README_ABS_TOL = 1e-5;
   /** README: "A float64 implementation should agree to ~1e-10 relative"; ours computes in double. */
@@ -26,11 +27,28 @@ final class PpoGolden {
 
   private final Map<String, Double> worst = new TreeMap<>();
 
+  /**
+   * The file's {@code ppo_config} as a {@link PpoConfig}: TRL 0.7.9 defaults overridden by every
+   * key the golden step sets (no score clipping).
+   */
+  public static PpoConfig config(JsonNode c) {
+    return PpoConfig.trlDefaults().toBuilder()
+        .initKlCoef(c.get("init_kl_coef").asDouble()).adapKlCtrl(c.get("adap_kl_ctrl").asBoolean())
+        .target(c.get("target").asDouble()).horizon(c.get("horizon").asDouble())
+        .gamma(c.get("gamma").asDouble()).lam(c.get("lam").asDouble())
+        .cliprange(c.get("cliprange").asDouble()).cliprangeValue(c.get("cliprange_value").asDouble())
+        .vfCoef(c.get("vf_coef").asDouble()).ratioThreshold(c.get("ratio_threshold").asDouble())
+        .batchSize(c.get("batch_size").asInt()).miniBatchSize(c.get("mini_batch_size").asInt())
+        .ppoEpochs(c.get("ppo_epochs").asInt())
+        .gradientAccumulationSteps(c.get("gradient_accumulation_steps").asInt())
+        .scoreClip(OptionalDouble.empty()).build();
+  }
+
   static JsonNode root() {
     return SharedAssets.golden(FILE);
   }
 
-  static double[][] grid(JsonNode node) {
+  public static double[][] grid(JsonNode node) {
     double[][] out = new double[node.size()][];
     for (int j = 0; j < node.size(); j++) {
       out[j] = vector(node.get(j));
@@ -38,7 +56,7 @@ final class PpoGolden {
     return out;
   }
 
-  static double[] vector(JsonNode node) {
+  public static double[] vector(JsonNode node) {
     double[] out = new double[node.size()];
     for (int i = 0; i < node.size(); i++) {
       out[i] = node.get(i).asDouble();

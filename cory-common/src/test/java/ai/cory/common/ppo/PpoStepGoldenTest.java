@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Arrays;
-import java.util.OptionalDouble;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,15 +30,7 @@ final class PpoStepGoldenTest {
   private static PpoConfig configOf(JsonNode c) {
     assertFalse(c.get("whiten_rewards").asBoolean());
     assertFalse(c.get("use_score_scaling").asBoolean());
-    return PpoConfig.trlDefaults().toBuilder()
-        .initKlCoef(c.get("init_kl_coef").asDouble()).adapKlCtrl(c.get("adap_kl_ctrl").asBoolean())
-        .target(c.get("target").asDouble()).horizon(c.get("horizon").asDouble())
-        .gamma(c.get("gamma").asDouble()).lam(c.get("lam").asDouble())
-        .cliprange(c.get("cliprange").asDouble()).cliprangeValue(c.get("cliprange_value").asDouble())
-        .vfCoef(c.get("vf_coef").asDouble()).ratioThreshold(c.get("ratio_threshold").asDouble())
-        .batchSize(c.get("batch_size").asInt()).miniBatchSize(c.get("mini_batch_size").asInt())
-        .ppoEpochs(c.get("ppo_epochs").asInt()).gradientAccumulationSteps(c.get("gradient_accumulation_steps").asInt())
-        .scoreClip(OptionalDouble.empty()).build();
+    return PpoGolden.config(c);
   }
 
   private static Step run(JsonNode root, JsonNode sc) {

@@ -12,13 +12,13 @@ import ai.cory.common.ppo.KlController;
 import ai.cory.common.ppo.KlPenalty;
 import ai.cory.common.ppo.LossStats;
 import ai.cory.common.ppo.PpoConfig;
+import ai.cory.common.ppo.PpoGolden;
 import ai.cory.common.testing.SharedAssets;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalDouble;
 import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -76,17 +76,9 @@ final class PpoStepEngineGoldenTest {
   }
 
   private static PpoConfig config(JsonNode c, KlPenalty penalty) {
-    return PpoConfig.trlDefaults().toBuilder()
-        .initKlCoef(c.get("init_kl_coef").asDouble()).adapKlCtrl(c.get("adap_kl_ctrl").asBoolean())
-        .target(c.get("target").asDouble()).horizon(c.get("horizon").asDouble())
-        .gamma(c.get("gamma").asDouble()).lam(c.get("lam").asDouble())
-        .cliprange(c.get("cliprange").asDouble()).cliprangeValue(c.get("cliprange_value").asDouble())
-        .vfCoef(c.get("vf_coef").asDouble()).ratioThreshold(c.get("ratio_threshold").asDouble())
-        .batchSize(c.get("batch_size").asInt()).miniBatchSize(c.get("mini_batch_size").asInt())
-        .ppoEpochs(c.get("ppo_epochs").asInt())
-        .gradientAccumulationSteps(c.get("gradient_accumulation_steps").asInt())
-        .scoreClip(OptionalDouble.empty()).klPenalty(penalty).learningRate(1e-3).build();
+    return PpoGolden.config(c).toBuilder().klPenalty(penalty).learningRate(1e-3).build();
   }
+
 
   private static List<int[]> intRows(JsonNode node) {
     List<int[]> out = new ArrayList<>();
@@ -100,21 +92,6 @@ final class PpoStepEngineGoldenTest {
     return out;
   }
 
-  private static double[][] grid(JsonNode node) {
-    double[][] out = new double[node.size()][];
-    for (int j = 0; j < out.length; j++) {
-      out[j] = vector(node.get(j));
-    }
-    return out;
-  }
-
-  private static double[] vector(JsonNode node) {
-    double[] out = new double[node.size()];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = node.get(i).asDouble();
-    }
-    return out;
-  }
 
   private static void check(String what, double expected, double actual, double f64Abs) {
     double err = Math.abs(expected - actual);
@@ -157,8 +134,8 @@ final class PpoStepEngineGoldenTest {
 
     CausalLm policy = load("assets/models/tiny-gpt2", type);
     JsonNode vh = root.get("value_head");
-    policy.params().get("v_head.summary.weight").assign(Nd4j.createFromArray(grid(vh.get("v_head.summary.weight"))));
-    policy.params().get("v_head.summary.bias").assign(Nd4j.createFromArray(vector(vh.get("v_head.summary.bias"))));
+    policy.params().get("v_head.summary.weight").assign(Nd4j.createFromArray(PpoGolden.grid(vh.get("v_head.summary.weight"))));
+    policy.params().get("v_head.summary.bias").assign(Nd4j.createFromArray(PpoGolden.vector(vh.get("v_head.summary.bias"))));
     CausalLm reference = load(sc.get("ref_model").asText(), type);
     Agent agent = new Agent(AgentId.A, policy,
         new AdamOptimizer(policy.params().layout().size(), type, config.learningRate(),
@@ -168,25 +145,25 @@ final class PpoStepEngineGoldenTest {
     PpoBatch batch = new PpoBatch(intRows(root.get("queries")), intRows(root.get("responses")),
         root.get("pad_token_id").asInt());
     assertEquals(root.get("input_ids").size(), batch.rows());
-    double[] scores = vector(root.get("scores"));
+    double[] scores = PpoGolden.vector(root.get("scores"));
     PreparedBatch prepared = step.prepare(agent, batch, scores);
 
     // rollout forward and per-token quantities
     JsonNode g = sc.get("per_token_full_grid");
-    double[][] mask = grid(g.get("mask"));
+    double[][] mask = PpoGolden.grid(g.get("mask"));
     checkGrid("mask", mask, batch.mask(), null);
-    checkGrid("logprobs", grid(g.get("logprobs")), prepared.logProbs(), mask);
-    checkGrid("ref_logprobs", grid(g.get("ref_logprobs")), prepared.refLogProbs(), mask);
-    checkGrid("values_raw", grid(g.get("values_raw")), prepared.values(), mask);
-    checkGrid("kl", grid(g.get("kl")), prepared.kl(), mask);
-    checkGrid("non_score_reward", grid(g.get("non_score_reward")), prepared.rewards().nonScoreReward(), mask);
-    checkGrid("rewards", grid(g.get("rewards")), prepared.rewards().rewards(), mask);
+    checkGrid("logprobs", PpoGolden.grid(g.get("logprobs")), prepared.logProbs(), mask);
+    checkGrid("ref_logprobs", PpoGolden.grid(g.get("ref_logprobs")), prepared.refLogProbs(), mask);
+    checkGrid("values_raw", PpoGolden.grid(g.get("values_raw")), prepared.values(), mask);
+    checkGrid("kl", PpoGolden.grid(g.get("kl")), prepared.kl(), mask);
+    checkGrid("non_score_reward", PpoGolden.grid(g.get("non_score_reward")), prepared.rewards().nonScoreReward(), mask);
+    checkGrid("rewards", PpoGolden.grid(g.get("rewards")), prepared.rewards().rewards(), mask);
     // determined by masked-in inputs only: compared on the whole grid
-    checkGrid("values (masked)", grid(g.get("values")), prepared.gae().maskedValues(), null);
-    checkGrid("advantages_before_whitening", grid(g.get("advantages_before_whitening")),
+    checkGrid("values (masked)", PpoGolden.grid(g.get("values")), prepared.gae().maskedValues(), null);
+    checkGrid("advantages_before_whitening", PpoGolden.grid(g.get("advantages_before_whitening")),
         prepared.gae().advantages(), null);
-    checkGrid("returns", grid(g.get("returns")), prepared.gae().returns(), null);
-    checkGrid("advantages", grid(g.get("advantages")), prepared.advantages(), null);
+    checkGrid("returns", PpoGolden.grid(g.get("returns")), prepared.gae().returns(), null);
+    checkGrid("advantages", PpoGolden.grid(g.get("advantages")), prepared.advantages(), null);
 
     // step statistics
     JsonNode ss = sc.get("step_stats");
@@ -222,7 +199,7 @@ final class PpoStepEngineGoldenTest {
           grad.castTo(DataType.DOUBLE).sumNumber().doubleValue()); // summed in double
       double[] first = grad.reshape(grad.length()).get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0,
           Math.min(16, grad.length()))).toDoubleVector();
-      double[] expected = vector(p.get("first16"));
+      double[] expected = PpoGolden.vector(p.get("first16"));
       double scale = 0;
       for (double e : expected) {
         scale = Math.max(scale, Math.abs(e));
