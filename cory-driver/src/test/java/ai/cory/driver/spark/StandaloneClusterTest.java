@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * spark-submit main class {@code ai.cory.driver.CoryDriver}: two executor JVMs each hold a
  * resident replica, exchange Aeron endpoints inside the barrier stage and average over UDP
  * between processes; the driver compares their fingerprints after every iteration. The demo
- * preset, 2 iterations.
+ * preset, 2 iterations, minibatches of 2 of the 8 rows (so the rows are all-gathered across the
+ * two processes and every minibatch mixes both shards).
  */
 final class StandaloneClusterTest {
   @TempDir
@@ -34,7 +35,8 @@ final class StandaloneClusterTest {
     Path runDir = tmp.resolve("run");
     DefaultRun demo = DefaultRun.demo(runDir);
     List<String> appArgs = new ArrayList<>(List.of("--config", demo.config().toString()));
-    appArgs.addAll(demo.withUserOverrides(List.of("workers=2", "run.iterations=2", "runtime.collective-timeout=90s")));
+    appArgs.addAll(demo.withUserOverrides(List.of("workers=2", "run.iterations=2", "runtime.collective-timeout=90s",
+        "ppo.mini-batch-size=2")));
     int exit;
     String driverLog;
     try (StandaloneCluster cluster = StandaloneCluster.start(tmp.resolve("cluster"), 2, 1, 1024)) {

@@ -35,6 +35,14 @@ public interface Allreduce extends AutoCloseable {
    */
   double[] sum(double[] values);
 
+  /**
+   * Every rank's values, concatenated in rank order: {@code out[r * n + i]} is rank r's
+   * {@code values[i]}. Exact (nothing is added), identical on every rank.
+   *
+   * @param values this rank's values; the same length n on every rank
+   */
+  double[] allGather(double[] values);
+
   /** Returns only once every rank has entered the barrier. */
   void barrier();
 

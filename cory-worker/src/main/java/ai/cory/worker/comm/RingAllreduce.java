@@ -211,12 +211,38 @@ public final class RingAllreduce implements Allreduce {
     if (config.worldSize() == 1) {
       return values.clone();
     }
-    final long opNumber = ++opSeq;
     final int count = values.length;
+    final int worldSize = config.worldSize();
+    final double[] gathered = gather(values, "sum of " + count + " doubles");
+    final double[] sums = new double[count];
+    final double[] column = new double[worldSize];
+    for (int i = 0; i < count; i++) {
+      for (int r = 0; r < worldSize; r++) {
+        column[r] = gathered[r * count + i];
+      }
+      sums[i] = exactSum(column);
+    }
+    return sums;
+  }
+
+  @Override
+  public double[] allGather(final double[] values) {
+    checkUsable();
+    Objects.requireNonNull(values, "values");
+    if (config.worldSize() == 1) {
+      return values.clone();
+    }
+    return gather(values, "all-gather of " + values.length + " doubles");
+  }
+
+  /** Every rank's {@code values} in rank order (the ring all-gather behind sum and allGather). */
+  private double[] gather(final double[] values, final String operation) {
+    final int count = values.length;
+    final int worldSize = config.worldSize();
     if (count == 0) {
       return new double[0];
     }
-    final int worldSize = config.worldSize();
+    final long opNumber = ++opSeq;
     final int segmentBytes = Math.multiplyExact(count, Double.BYTES);
     final int bufferBytes = Math.multiplyExact(segmentBytes, worldSize);
     if (gatherBuffer.capacity() < bufferBytes) {
@@ -230,16 +256,12 @@ public final class RingAllreduce implements Allreduce {
       segmentStartBytes[s] = (long) s * segmentBytes;
     }
     transfer.begin(OpKind.GATHER_DOUBLE, opNumber, gatherBuffer.addressOffset(), segmentStartBytes);
-    run("sum of " + count + " doubles");
-    final double[] sums = new double[count];
-    final double[] column = new double[worldSize];
-    for (int i = 0; i < count; i++) {
-      for (int r = 0; r < worldSize; r++) {
-        column[r] = gatherBuffer.getDouble(r * segmentBytes + i * Double.BYTES);
-      }
-      sums[i] = exactSum(column);
+    run(operation);
+    final double[] out = new double[count * worldSize];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = gatherBuffer.getDouble(i * Double.BYTES);
     }
-    return sums;
+    return out;
   }
 
   @Override

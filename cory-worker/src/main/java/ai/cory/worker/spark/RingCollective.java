@@ -35,8 +35,18 @@ final class RingCollective implements Collective {
   }
 
   @Override
+  public int rank() {
+    return bound().rank();
+  }
+
+  @Override
   public double[] sum(double[] values) {
     return bound().sum(values);
+  }
+
+  @Override
+  public double[] allGather(double[] values) {
+    return bound().allGather(values);
   }
 
   @Override

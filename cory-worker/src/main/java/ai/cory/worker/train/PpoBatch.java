@@ -74,6 +74,11 @@ public final class PpoBatch {
     return seq;
   }
 
+  /** Id written into padding. */
+  public int padId() {
+    return padId;
+  }
+
   /** Per-token grid columns, T - 1. */
   public int cols() {
     return seq - 1;

@@ -43,9 +43,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * </ol>
  *
  * <p>Distributed use: this worker holds {@code batch-size / W} rows. Every batch-wide statistic
- * goes through {@link Collective#sum}; the upstream gradients are normalised by the whole
- * minibatch's token count and multiplied by W, so {@link Collective#averageInPlace} of the
- * parameter gradients gives exactly the gradient of the whole minibatch's loss.
+ * goes through {@link Collective#sum}. The minibatches are cut from one permutation of the whole
+ * batch, the same for every W; when they are smaller than the batch, the rows' loss inputs are
+ * first all-gathered ({@link TrainingRows#gathered}, a few KB per row) and each worker takes
+ * {@code mini-batch-size / W} rows of each minibatch. The upstream gradients are normalised by
+ * the whole minibatch's token count and multiplied by W, so {@link Collective#averageInPlace} of
+ * the parameter gradients gives exactly the gradient of the whole minibatch's loss: W workers
+ * make the update one worker makes, up to float rounding.
  *
  * <p>The workspaces are shared by every agent of the same model shape and grow on demand. Not
  * thread-safe.
@@ -64,7 +68,7 @@ public final class PpoStep {
   private final Collective collective;
   private Workspace policyScoring;   // inference, (forward batch, T)
   private Workspace referenceScoring;
-  private Workspace training;        // (local minibatch, T), keeps activations
+  private Workspace training;        // (minibatch share, T), keeps activations
 
   /**
    * @param reference        the frozen reference model (never written)
@@ -156,11 +160,16 @@ public final class PpoStep {
    * @param shuffleSeed seed of the minibatch shuffles; epoch e uses the stream (seed, e)
    */
   public PpoStepReport train(Agent agent, PreparedBatch prepared, long shuffleSeed) {
-    int rows = prepared.batch().rows();
     int world = collective.worldSize();
-    int mini = config.miniBatchSize() / world;
+    int share = config.miniBatchSize() / world;   // this worker's rows of every minibatch
     int accumulation = config.gradientAccumulationSteps();
-    int backward = mini * accumulation;
+    // Minibatches are cut from one permutation of the whole batch, so they are the same sets of
+    // global rows for any W, and each worker takes an equal share of each. When a minibatch is
+    // the whole batch (or W = 1) that share is this worker's own rows: nothing needs to travel.
+    boolean gather = world > 1 && config.miniBatchSize() < config.batchSize();
+    TrainingRows rows = gather ? TrainingRows.gathered(prepared, collective) : TrainingRows.local(prepared);
+    int stride = gather ? config.miniBatchSize() : share;   // positions per minibatch in the permutation
+    int offset = gather ? collective.rank() * share : 0;    // where this worker's share starts
     CausalLm policy = agent.policy();
     StatsMean lossMeans = new StatsMean();
     int optimizerSteps = 0;
@@ -168,13 +177,13 @@ public final class PpoStep {
     double gradNormSum = 0;
     boolean earlyStopped = false;
     for (int epoch = 0; epoch < config.ppoEpochs() && !earlyStopped; epoch++) {
-      int[] order = permutation(rows, CounterRng.deriveSeed(shuffleSeed, SHUFFLE_STREAM + epoch));
+      int[] order = permutation(rows.count(), CounterRng.deriveSeed(shuffleSeed, SHUFFLE_STREAM + epoch));
       LossStats last = null;
-      for (int start = 0; start < rows; start += backward) {
+      for (int start = 0; start < rows.count(); start += stride * accumulation) {
         policy.zeroGrad();
-        for (int m = start; m < start + backward; m += mini) {
-          int[] rowsOfMinibatch = java.util.Arrays.copyOfRange(order, m, m + mini);
-          last = accumulateGradients(agent, prepared, rowsOfMinibatch, (double) world / accumulation);
+        for (int m = start; m < start + stride * accumulation; m += stride) {
+          int[] mine = java.util.Arrays.copyOfRange(order, m + offset, m + offset + share);
+          last = accumulateGradients(agent, rows, mine, (double) world / accumulation);
           lossMeans.add(last);
           skipped += last.skipped() ? 1 : 0;
         }
@@ -215,7 +224,11 @@ public final class PpoStep {
    * @return the statistics of the whole minibatch (all workers)
    */
   public LossStats accumulateGradients(Agent agent, PreparedBatch prepared, int[] rows, double gradientScale) {
-    PpoBatch minibatch = prepared.batch().select(rows);
+    return accumulateGradients(agent, TrainingRows.local(prepared), rows, gradientScale);
+  }
+
+  private LossStats accumulateGradients(Agent agent, TrainingRows source, int[] rows, double gradientScale) {
+    PpoBatch minibatch = source.batch().select(rows);
     int seq = minibatch.seq();
     int cols = minibatch.cols();
     CausalLm policy = agent.policy();
@@ -223,13 +236,13 @@ public final class PpoStep {
     ForwardResult out = policy.forward(training, minibatch.tokenBatch(),
         new ForwardOptions(minibatch.firstResponseColumn(), cols, ForwardOptions.Vocab.NONE, true, true));
     LossInputs in = new LossInputs(
-        PpoBatch.rowsOf(prepared.logProbs(), rows, cols),
-        PpoBatch.rowsOf(prepared.gae().maskedValues(), rows, cols),
+        PpoBatch.rowsOf(source.logProbs(), rows, cols),
+        PpoBatch.rowsOf(source.maskedValues(), rows, cols),
         out.logp().toDoubleMatrix(),                 // (b, T-1)
         firstColumns(out.values(), cols),            // (b, T-1)
         minibatch.mask(),
-        PpoBatch.rowsOf(prepared.advantages(), rows, cols),
-        PpoBatch.rowsOf(prepared.gae().returns(), rows, cols),
+        PpoBatch.rowsOf(source.advantages(), rows, cols),
+        PpoBatch.rowsOf(source.returns(), rows, cols),
         firstColumns(out.entropy(), cols));
     LossStats stats = loss.stats(LossSums.fromArray(collective.sum(loss.sums(in).toArray())));
     if (!Double.isFinite(stats.totalLoss())) {

@@ -18,6 +18,21 @@ final class TimedCollective implements Collective {
   }
 
   @Override
+  public int rank() {
+    return inner.rank();
+  }
+
+  @Override
+  public double[] allGather(double[] values) {
+    long t0 = System.nanoTime();
+    try {
+      return inner.allGather(values);
+    } finally {
+      elapsedNs += System.nanoTime() - t0;
+    }
+  }
+
+  @Override
   public double[] sum(double[] values) {
     long t0 = System.nanoTime();
     try {

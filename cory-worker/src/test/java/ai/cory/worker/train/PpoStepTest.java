@@ -99,6 +99,23 @@ final class PpoStepTest {
         }
 
         @Override
+        public int rank() {
+          return r;
+        }
+
+        @Override
+        public double[] allGather(double[] values) {
+          sums[r] = values.clone();
+          await();
+          double[] out = new double[values.length * world];
+          for (int w = 0; w < world; w++) {
+            System.arraycopy(sums[w], 0, out, w * values.length, values.length);
+          }
+          await();
+          return out;
+        }
+
+        @Override
         public double[] sum(double[] values) {
           sums[r] = values.clone();
           await();
@@ -138,7 +155,21 @@ final class PpoStepTest {
 
   @Test
   void twoWorkersMakeTheSameUpdateAsOneWorkerWithTheWholeBatch() throws Exception {
-    PpoConfig config = config();
+    assertSameUpdateOnTwoWorkers(config());
+  }
+
+  /**
+   * Minibatches smaller than the batch: the two workers draw the same global minibatches as one
+   * worker (rows of both shards mixed), so the update is the same, with and without gradient
+   * accumulation. Each worker shuffling its own shard would pair rows differently and fail this.
+   */
+  @Test
+  void twoWorkersMakeTheSameUpdateWhenMinibatchesAreSmallerThanTheBatch() throws Exception {
+    assertSameUpdateOnTwoWorkers(config().toBuilder().miniBatchSize(2).ppoEpochs(3).build());
+    assertSameUpdateOnTwoWorkers(config().toBuilder().miniBatchSize(2).gradientAccumulationSteps(2).build());
+  }
+
+  private static void assertSameUpdateOnTwoWorkers(PpoConfig config) throws Exception {
     Agent single = agent(config);
     PpoStepReport whole = new PpoStep(perturbed, config, 4, Collective.single())
         .step(single, batch(0, 4), SCORES, 11);
@@ -157,6 +188,7 @@ final class PpoStepTest {
       PpoStepReport rank0 = reports.get(0).get(120, TimeUnit.SECONDS);
       PpoStepReport rank1 = reports.get(1).get(120, TimeUnit.SECONDS);
       assertEquals(rank0.metrics(), rank1.metrics(), "every worker reports the whole batch's statistics");
+      assertEquals(whole.optimizerSteps(), rank0.optimizerSteps());
       assertTrue(agents[0].policy().params().flat().equalsWithEps(agents[1].policy().params().flat(), 0),
           "replicas stay bit-identical");
       double maxDiff = agents[0].policy().params().flat().sub(single.policy().params().flat())
