@@ -18,11 +18,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -34,20 +32,11 @@ import org.junit.jupiter.api.io.TempDir;
  * random draw is a function of (seed, iteration). A checkpoint of other settings is refused.
  */
 final class CheckpointResumeTest {
-  private static SparkSession spark;
+  @RegisterExtension
+  static final LocalSpark SPARK = new LocalSpark(2);
 
   @TempDir
   Path tmp;
-
-  @BeforeAll
-  static void startSpark() {
-    spark = LocalSpark.start(2);
-  }
-
-  @AfterAll
-  static void stopSpark() {
-    spark.stop();
-  }
 
   private static Settings demo(Path runDir, String... overrides) throws Exception {
     DefaultRun preset = DefaultRun.demo(runDir);

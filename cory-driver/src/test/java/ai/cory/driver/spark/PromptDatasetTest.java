@@ -22,10 +22,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -34,20 +32,11 @@ import org.junit.jupiter.api.io.TempDir;
  * tokens; from JSON Lines and from Parquet.
  */
 final class PromptDatasetTest {
-  private static SparkSession spark;
+  @RegisterExtension
+  static final LocalSpark SPARK = new LocalSpark(2);
 
   @TempDir
   Path tmp;
-
-  @BeforeAll
-  static void startSpark() {
-    spark = LocalSpark.start(2);
-  }
-
-  @AfterAll
-  static void stopSpark() {
-    spark.stop();
-  }
 
   private static Settings settings(String model, Path data, String... extra) {
     StringBuilder hocon = new StringBuilder("cory.model.path = " + ConfigUtil.quoteString(model) + "\n"
@@ -81,7 +70,7 @@ final class PromptDatasetTest {
     Path model = SharedAssets.model("stories260K");
     Path data = SharedAssets.path("assets/data/imdb/imdb_sample_1000.jsonl");
     Settings s = settings(model.toString(), data, "cory.task.max-examples = 300", "cory.run.seed = 7");
-    List<TaskPrompt> distributed = PromptDataset.load(spark, s, 512);
+    List<TaskPrompt> distributed = PromptDataset.load(SPARK.session(), s, 512);
     try (HfTokenizer tokenizer = HfTokenizer.load(new ai.cory.common.io.LocalFileSource(model))) {
       assertSamePrompts(singleJvm(s, tokenizer, 512), distributed);
     }
@@ -94,7 +83,7 @@ final class PromptDatasetTest {
     Path data = SharedAssets.path("assets/data/gsm8k/test.jsonl");
     Settings s = settings(model.toString(), data, "cory.task.type = gsm8k", "cory.task.max-examples = 50",
         "cory.reward.type = gsm8k-exact-match");
-    List<TaskPrompt> distributed = PromptDataset.load(spark, s, 1 << 20);
+    List<TaskPrompt> distributed = PromptDataset.load(SPARK.session(), s, 1 << 20);
     try (HfTokenizer tokenizer = HfTokenizer.load(new ai.cory.common.io.LocalFileSource(model))) {
       assertSamePrompts(singleJvm(s, tokenizer, 1 << 20), distributed);
     }
@@ -107,15 +96,15 @@ final class PromptDatasetTest {
     DefaultRun demo = DefaultRun.demo(tmp.resolve("run"));
     Path json = tmp.resolve("run/inputs/prompts.jsonl");
     Path parquet = tmp.resolve("prompts.parquet");
-    spark.read().json(json.toString()).coalesce(1).write().parquet(parquet.toString());
+    SPARK.session().read().json(json.toString()).coalesce(1).write().parquet(parquet.toString());
     Settings fromJson = Settings.load(demo.config(), demo.overrides());
     List<String> overrides = new ArrayList<>(demo.overrides());
     overrides.add("task.data=" + ConfigUtil.quoteString(parquet.toString()));
     Settings fromParquet = Settings.load(demo.config(), overrides);
     int context = DemoModel.config().maxPositions();
     List<TaskPrompt> expected = singleJvm(fromJson, new ByteTokenizer(), context);
-    assertSamePrompts(expected, PromptDataset.load(spark, fromJson, context));
-    assertSamePrompts(expected, PromptDataset.load(spark, fromParquet, context));
+    assertSamePrompts(expected, PromptDataset.load(SPARK.session(), fromJson, context));
+    assertSamePrompts(expected, PromptDataset.load(SPARK.session(), fromParquet, context));
     assertEquals(48, expected.size());
   }
 
@@ -125,7 +114,7 @@ final class PromptDatasetTest {
     Files.writeString(data, "{\"text\": \"a review long enough\"}\n{\"body\": \"no text here\"}\n",
         StandardCharsets.UTF_8);
     Settings s = settings(DemoModel.NAME, data, "cory.task.imdb.split = null", "cory.task.imdb.min-review-chars = 0");
-    IOException e = assertThrows(IOException.class, () -> PromptDataset.load(spark, s, 512));
+    IOException e = assertThrows(IOException.class, () -> PromptDataset.load(SPARK.session(), s, 512));
     assertTrue(e.getMessage().contains("record 1") && e.getMessage().contains("'text'"), e.getMessage());
   }
 
@@ -136,7 +125,7 @@ final class PromptDatasetTest {
     Settings s = settings(DemoModel.NAME, data, "cory.task.imdb.split = null", "cory.task.imdb.min-review-chars = 0",
         "cory.task.imdb.min-query-tokens = 30", "cory.task.imdb.max-query-tokens = 30");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> PromptDataset.load(spark, s, 40));
+        () -> PromptDataset.load(SPARK.session(), s, 40));
     assertTrue(e.getMessage().contains("context of 40"), e.getMessage());
   }
 }

@@ -23,12 +23,10 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.sql.SparkSession;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -57,21 +55,11 @@ final class SparkTrainingTest {
    */
   private static final double W2_VS_W1_PARAMETER_TOLERANCE = 5e-4;
 
-  private static SparkSession spark;
+  @RegisterExtension
+  static final LocalSpark SPARK = new LocalSpark(2);
 
   @TempDir
   Path tmp;
-
-  /** One local[2] session for the class: the runs join it (as they join spark-submit's). */
-  @BeforeAll
-  static void startSpark() {
-    spark = LocalSpark.start(2);
-  }
-
-  @AfterAll
-  static void stopSpark() {
-    spark.stop();
-  }
 
   private Settings demo(Path runDir, String... overrides) throws Exception {
     DefaultRun preset = DefaultRun.demo(runDir);

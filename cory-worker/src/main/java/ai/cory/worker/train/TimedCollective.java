@@ -1,6 +1,7 @@
 package ai.cory.worker.train;
 
 import java.util.Objects;
+import java.util.function.Supplier;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** A {@link Collective} that adds up the wall time spent inside it ({@code time/sync}). */
@@ -23,30 +24,27 @@ final class TimedCollective implements Collective {
   }
 
   @Override
-  public double[] allGather(double[] values) {
-    long t0 = System.nanoTime();
-    try {
-      return inner.allGather(values);
-    } finally {
-      elapsedNs += System.nanoTime() - t0;
-    }
+  public double[] sum(double[] values) {
+    return timed(() -> inner.sum(values));
   }
 
   @Override
-  public double[] sum(double[] values) {
-    long t0 = System.nanoTime();
-    try {
-      return inner.sum(values);
-    } finally {
-      elapsedNs += System.nanoTime() - t0;
-    }
+  public double[] allGather(double[] values) {
+    return timed(() -> inner.allGather(values));
   }
 
   @Override
   public void averageInPlace(INDArray flat) {
+    timed(() -> {
+      inner.averageInPlace(flat);
+      return null;
+    });
+  }
+
+  private <T> T timed(Supplier<T> collective) {
     long t0 = System.nanoTime();
     try {
-      inner.averageInPlace(flat);
+      return collective.get();
     } finally {
       elapsedNs += System.nanoTime() - t0;
     }
