@@ -26,10 +26,14 @@ import java.util.Objects;
  * @param checkpointEvery       write and commit a checkpoint every N iterations; 0 = never
  * @param checkpointsKept       committed checkpoints kept, {@code >= 1}
  * @param resume                start from the newest committed checkpoint of the run directory
+ * @param sync                what the workers average after their backward passes
+ * @param parameterSyncEvery  with {@link Sync#PARAMETERS}: optimizer steps between two averagings
+ *                            of the parameters and Adam moments, {@code >= 1} (they are also
+ *                            averaged at the end of every PPO step)
  */
 public record RuntimeSettings(int workers, String master, Transport transport, String bindAddress,
     String aeronDirectory, long collectiveTimeoutMs, int chunkBytes, int verifyReplicasEvery, int checkpointEvery,
-    int checkpointsKept, boolean resume) implements Serializable {
+    int checkpointsKept, boolean resume, Sync sync, int parameterSyncEvery) implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** Smallest ring message payload (the 40-byte header would dominate below). */
@@ -45,8 +49,28 @@ public record RuntimeSettings(int workers, String master, Transport transport, S
     IPC
   }
 
+  /** What data-parallel workers average. */
+  public enum Sync {
+    /**
+     * The gradients, before every optimizer step: replicas stay bit-identical and W workers make
+     * the update of one worker holding the whole batch.
+     */
+    GRADIENTS,
+    /**
+     * The parameters and Adam moments, every {@code parameter-sync-every} optimizer steps and at
+     * the end of every PPO step; in between each worker steps Adam on its own share's gradient
+     * (local Adam / model averaging): about 1 / N of the traffic, replicas differ between
+     * averagings, and the update is no longer the one-worker update.
+     */
+    PARAMETERS
+  }
+
   public RuntimeSettings {
     Objects.requireNonNull(transport, "transport");
+    Objects.requireNonNull(sync, "sync");
+    if (parameterSyncEvery < 1) {
+      throw new IllegalArgumentException("parameterSyncEvery must be >= 1, got " + parameterSyncEvery);
+    }
     if (workers < 1) {
       throw new IllegalArgumentException("workers must be >= 1, got " + workers);
     }

@@ -324,7 +324,8 @@ public record Settings(
         c.enumValue(p + "transport", RuntimeSettings.Transport.class), c.nullableString(p + "bind-address"),
         c.nullableString(p + "aeron-dir"), timeoutMs, c.intAtLeast(p + "chunk-bytes", RuntimeSettings.MIN_CHUNK_BYTES),
         c.intAtLeast(p + "verify-replicas-every", 0), c.intAtLeast(p + "checkpoint-every", 0),
-        c.intAtLeast(p + "checkpoints-kept", 1), c.bool(p + "resume"));
+        c.intAtLeast(p + "checkpoints-kept", 1), c.bool(p + "resume"),
+        c.enumValue(p + "sync", RuntimeSettings.Sync.class), c.intAtLeast(p + "parameter-sync-every", 1));
   }
 
   private static OptimizerSettings readOptimizer(ConfigValues c) {

@@ -26,6 +26,8 @@ final class RuntimeSettingsTest {
     assertEquals(600_000, r.collectiveTimeoutMs());
     assertEquals(65536, r.chunkBytes());
     assertEquals(1, r.verifyReplicasEvery());
+    assertEquals(RuntimeSettings.Sync.GRADIENTS, r.sync());
+    assertEquals(4, r.parameterSyncEvery());
   }
 
   @Test
@@ -40,6 +42,10 @@ final class RuntimeSettingsTest {
     assertFalse(r.verifiesAfter(0, 12));
     assertTrue(r.verifiesAfter(4, 12));
     assertTrue(r.verifiesAfter(11, 12), "the last iteration is always verified");
+    RuntimeSettings p = Settings.parse(REQUIRED + "cory.runtime { sync = parameters, parameter-sync-every = 2 }")
+        .runtime();
+    assertEquals(RuntimeSettings.Sync.PARAMETERS, p.sync());
+    assertEquals(2, p.parameterSyncEvery());
   }
 
   @Test
@@ -65,6 +71,8 @@ final class RuntimeSettingsTest {
     assertEquals("cory.runtime.collective-timeout", fails("cory.runtime.collective-timeout = soon").path());
     assertEquals("cory.runtime.chunk-bytes", fails("cory.runtime.chunk-bytes = 100").path());
     assertEquals("cory.workers", fails("cory.workers = 0").path());
+    assertEquals("cory.runtime.sync", fails("cory.runtime.sync = weights").path());
+    assertEquals("cory.runtime.parameter-sync-every", fails("cory.runtime.parameter-sync-every = 0").path());
     assertEquals("cory.runtime.masters", fails("cory.runtime.masters = \"local\"").path());
   }
 }

@@ -23,6 +23,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -152,6 +153,41 @@ final class SparkTrainingTest {
     System.out.printf("W=2 vs W=1, mini-batch-size %d of 8: largest metric difference %.3e (%s), "
         + "largest parameter difference %.3e (%s), ||w1 - w2|| / ||w1|| = %.3e%n", miniBatchSize, worstMetric,
         worstName, worstParam, worstParamName, normDiff);
+  }
+
+  /**
+   * {@code runtime.sync = parameters}: the workers step Adam on their own gradients and average
+   * parameters and moments every 2 optimizer steps and at the end of every PPO step, so the
+   * driver still finds identical fingerprints after every iteration, and the run trains.
+   */
+  @Test
+  @Timeout(120)
+  void parameterAveragingLeavesEveryIterationWithIdenticalReplicas() throws Exception {
+    Path dir = tmp.resolve("params");
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    List<IterationReport> reports = SparkTraining.run(demo(dir, "workers=2", "ppo.mini-batch-size=2",
+        "runtime.sync=parameters", "runtime.parameter-sync-every=2", "run.iterations=3"), dir,
+        new PrintStream(console, true, StandardCharsets.UTF_8));
+    String out = console.toString(StandardCharsets.UTF_8);
+    System.out.print(out);
+    assertEquals(3, reports.size());
+    List<JsonNode> replicas = jsonLines(dir.resolve(SparkTraining.REPLICAS_FILE));
+    assertEquals(3, replicas.size());
+    for (JsonNode line : replicas) {
+      JsonNode workers = line.get("workers");
+      assertEquals(workers.get(0).get("checksum"), workers.get(1).get("checksum"), line.toString());
+    }
+    for (IterationReport r : reports) {
+      int gradNorms = 0;
+      for (Map.Entry<String, Double> e : r.metrics().entrySet()) {
+        assertFalse(Double.isInfinite(e.getValue()), e.getKey() + " = " + e.getValue());
+        if (e.getKey().endsWith("/ppo/grad_norm")) {
+          assertTrue(e.getValue() > 0, e.getKey() + " = " + e.getValue());
+          gradNorms++;
+        }
+      }
+      assertEquals(2, gradNorms, "both agents trained in iteration " + r.iteration());
+    }
   }
 
   private static double relative(double a, double b) {

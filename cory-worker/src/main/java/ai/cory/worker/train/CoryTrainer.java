@@ -76,7 +76,8 @@ public final class CoryTrainer implements AutoCloseable {
     this.reward = Objects.requireNonNull(reward, "reward");
     this.reference = Objects.requireNonNull(pretrained, "pretrained");
     this.collective = new TimedCollective(collective);
-    this.ppo = new PpoStep(reference, settings.ppo(), settings.model().forwardBatchSize(), this.collective);
+    this.ppo = new PpoStep(reference, settings.ppo(), settings.model().forwardBatchSize(), this.collective,
+        Averaging.of(settings.runtime()));
     this.template = settings.task().observer();
     Agent a = newAgent(AgentId.A, settings.model().valueHeadSeed());
     if (settings.twoAgents()) {

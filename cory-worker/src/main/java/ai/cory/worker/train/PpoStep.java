@@ -49,7 +49,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * {@code mini-batch-size / W} rows of each minibatch. The upstream gradients are normalised by
  * the whole minibatch's token count and multiplied by W, so {@link Collective#averageInPlace} of
  * the parameter gradients gives exactly the gradient of the whole minibatch's loss: W workers
- * make the update one worker makes, up to float rounding.
+ * make the update one worker makes, up to float rounding. With {@link Averaging#parameters()}
+ * each worker instead steps Adam on its own gradient (an unbiased estimate of the minibatch's:
+ * their mean is the minibatch gradient) and the parameters and Adam moments are averaged every
+ * {@link Averaging#every()} optimizer steps and at the end of the step.
  *
  * <p>The workspaces are shared by every agent of the same model shape and grow on demand. Not
  * thread-safe.
@@ -66,6 +69,7 @@ public final class PpoStep {
   private final ScoreTransform scoreTransform;
   private final int forwardBatchSize;
   private final Collective collective;
+  private final Averaging averaging;
   private Workspace policyScoring;   // inference, (forward batch, T)
   private Workspace referenceScoring;
   private Workspace training;        // (minibatch share, T), keeps activations
@@ -77,9 +81,19 @@ public final class PpoStep {
    * @param collective       sums and gradient averaging across workers ({@link Collective#single()})
    */
   public PpoStep(CausalLm reference, PpoConfig config, int forwardBatchSize, Collective collective) {
+    this(reference, config, forwardBatchSize, collective, Averaging.GRADIENTS);
+  }
+
+  /**
+   * @param averaging what the workers average: gradients before every optimizer step (W workers
+   *                  then make the one-worker update), or parameters and Adam moments
+   */
+  public PpoStep(CausalLm reference, PpoConfig config, int forwardBatchSize, Collective collective,
+      Averaging averaging) {
     this.reference = Objects.requireNonNull(reference, "reference");
     this.config = Objects.requireNonNull(config, "config");
     this.collective = Objects.requireNonNull(collective, "collective");
+    this.averaging = Objects.requireNonNull(averaging, "averaging");
     if (forwardBatchSize < 1) {
       throw new IllegalArgumentException("forwardBatchSize must be >= 1, got " + forwardBatchSize);
     }
@@ -173,6 +187,7 @@ public final class PpoStep {
     CausalLm policy = agent.policy();
     StatsMean lossMeans = new StatsMean();
     int optimizerSteps = 0;
+    int unsynced = 0;   // local optimizer steps since the parameters were last averaged
     int skipped = 0;
     double gradNormSum = 0;
     boolean earlyStopped = false;
@@ -189,11 +204,22 @@ public final class PpoStep {
         }
         gradNormSum += optimizerStep(agent);
         optimizerSteps++;
+        if (averaging.parameters() && ++unsynced == averaging.every()) {
+          averageParameters(agent);
+          unsynced = 0;
+        }
       }
       // TRL checks early stopping at the end of each epoch on the last minibatch's policy KL
       if (config.earlyStopping() && PpoLoss.shouldStopEarly(last.policyKl(), config.targetKl())) {
         earlyStopped = true;
       }
+    }
+    if (averaging.parameters() && unsynced > 0) {
+      averageParameters(agent); // replicas leave every PPO step identical
+    }
+    if (averaging.parameters()) {
+      // each worker clipped and stepped on its own gradient: report the workers' mean norm
+      gradNormSum = collective.sum(new double[] {gradNormSum})[0] / world;
     }
     // 7. KL controller, on the whole batch's objective/kl
     RolloutSums sums = prepared.sums();
@@ -259,13 +285,16 @@ public final class PpoStep {
   }
 
   /**
-   * Averages the gradients over workers, clips their global norm if asked, and steps Adam.
+   * Averages the gradients over workers (unless parameters are averaged instead), clips their
+   * global norm if asked, and steps Adam.
    *
-   * @return the global gradient L2 norm before clipping
+   * @return the gradient's L2 norm before clipping
    */
   private double optimizerStep(Agent agent) {
     INDArray grads = agent.policy().grads().flat();
-    collective.averageInPlace(grads);
+    if (!averaging.parameters()) {
+      collective.averageInPlace(grads);
+    }
     double norm = grads.norm2Number().doubleValue();
     OptionalDouble maxNorm = config.maxGradNorm();
     if (maxNorm.isPresent()) {
@@ -276,6 +305,15 @@ public final class PpoStep {
     }
     agent.optimizer().step(agent.policy().params().flat(), grads);
     return norm;
+  }
+
+  /**
+   * Replaces the policy's parameters and Adam moments (m and v) by their means over workers,
+   * bit-identical on every worker afterwards. The step counts are equal already.
+   */
+  private void averageParameters(Agent agent) {
+    collective.averageInPlace(agent.policy().params().flat());
+    collective.averageInPlace(agent.optimizer().state());
   }
 
   /**

@@ -206,6 +206,111 @@ final class PpoStepTest {
     }
   }
 
+  /** Runs one PPO step on two workers in threads, rank r on rows {@code shards[r]}. */
+  private static PpoStepReport[] stepOnTwoWorkers(PpoConfig config, Averaging averaging, Agent[] agents,
+      int[][] shards) throws Exception {
+    ThreadCollectives collectives = new ThreadCollectives(2);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<PpoStepReport>> reports = new ArrayList<>();
+      for (int rank = 0; rank < 2; rank++) {
+        int r = rank;
+        CausalLm reference = CausalLm.of(perturbed.params().copy());
+        reports.add(pool.submit(() -> new PpoStep(reference, config, 2, collectives.rank(r), averaging)
+            .step(agents[r], batch(shards[r][0], shards[r][1]), scores(shards[r][0], shards[r][1]), 11)));
+      }
+      return new PpoStepReport[] {reports.get(0).get(120, TimeUnit.SECONDS), reports.get(1).get(120, TimeUnit.SECONDS)};
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** Both workers holding the same rows compute the same gradient: averaging it or the parameters is one thing. */
+  @Test
+  void parameterAveragingOfIdenticalShardsIsGradientAveraging() throws Exception {
+    PpoConfig config = config().toBuilder().ppoEpochs(3).build();
+    int[][] same = {{0, 2}, {0, 2}};
+    Agent[] gradients = {agent(config), agent(config)};
+    stepOnTwoWorkers(config, Averaging.GRADIENTS, gradients, same);
+    for (int every : new int[] {1, 2, 100}) {
+      Agent[] parameters = {agent(config), agent(config)};
+      PpoStepReport[] reports = stepOnTwoWorkers(config, Averaging.parametersEvery(every), parameters, same);
+      assertEquals(reports[0].metrics(), reports[1].metrics());
+      for (int r = 0; r < 2; r++) {
+        assertTrue(gradients[0].policy().params().flat().equalsWithEps(parameters[r].policy().params().flat(), 1e-15),
+            "every " + every + ", rank " + r);
+        assertTrue(gradients[0].optimizer().state().equalsWithEps(parameters[r].optimizer().state(), 1e-15));
+      }
+    }
+  }
+
+  /**
+   * One PPO epoch of one minibatch with a fresh Adam and parameter averaging after every step:
+   * each worker steps on its own gradient g_r (first Adam step: theta - lr g_r / (|g_r| + eps)),
+   * then parameters and moments are averaged, so theta' = theta - lr mean_r(g_r / (|g_r| + eps)),
+   * m = (1 - beta1) mean_r g_r and v = (1 - beta2) mean_r g_r^2; gradient averaging would give
+   * theta - lr g / (|g| + eps) with g = mean_r g_r instead.
+   */
+  @Test
+  void parameterAveragingStepsAdamOnEachWorkersGradientThenAveragesParametersAndMoments() throws Exception {
+    PpoConfig config = config().toBuilder().ppoEpochs(1).build();
+    int[][] shards = {{0, 2}, {2, 4}};
+    // each worker's own gradient: the whole-minibatch statistics, the worker's rows, scale W
+    INDArray[] g = new INDArray[2];
+    ThreadCollectives collectives = new ThreadCollectives(2);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<INDArray>> grads = new ArrayList<>();
+      for (int rank = 0; rank < 2; rank++) {
+        int r = rank;
+        grads.add(pool.submit(() -> {
+          Agent a = agent(config);
+          PpoStep step = new PpoStep(CausalLm.of(perturbed.params().copy()), config, 2, collectives.rank(r));
+          PreparedBatch prepared = step.prepare(a, batch(shards[r][0], shards[r][1]), scores(shards[r][0], shards[r][1]));
+          a.policy().zeroGrad();
+          step.accumulateGradients(a, prepared, new int[] {0, 1}, 2.0);
+          return a.policy().grads().flat().dup();
+        }));
+      }
+      g[0] = grads.get(0).get(120, TimeUnit.SECONDS);
+      g[1] = grads.get(1).get(120, TimeUnit.SECONDS);
+    } finally {
+      pool.shutdownNow();
+    }
+    double lr = config.learningRate();
+    double eps = OptimizerSettings.defaults().epsilon();
+    INDArray theta = base.params().flat();
+    INDArray expected = theta.sub(adamFirstStep(g[0], eps).add(adamFirstStep(g[1], eps)).muli(lr / 2));
+    INDArray meanG = g[0].add(g[1]).divi(2);
+    INDArray gradientAveraged = theta.sub(adamFirstStep(meanG, eps).muli(lr));
+
+    Agent[] agents = {agent(config), agent(config)};
+    PpoStepReport[] reports = stepOnTwoWorkers(config, Averaging.parametersEvery(1), agents, shards);
+    assertEquals(reports[0].metrics(), reports[1].metrics(), "every worker reports the same statistics");
+    assertTrue(agents[0].policy().params().flat().equalsWithEps(agents[1].policy().params().flat(), 0),
+        "replicas identical after the averaging");
+    assertTrue(agents[0].optimizer().state().equalsWithEps(agents[1].optimizer().state(), 0));
+    double diff = agents[0].policy().params().flat().sub(expected).amax().getDouble(0);
+    assertTrue(diff < 1e-12, "parameters vs lr mean_r(g_r / (|g_r| + eps)): " + diff);
+    double modeGap = gradientAveraged.sub(expected).amax().getDouble(0);
+    assertTrue(modeGap > 1e-5, "the two modes must differ on different shards: " + modeGap);
+    long p = theta.length();
+    INDArray m = agents[0].optimizer().state().get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+        org.nd4j.linalg.indexing.NDArrayIndex.interval(0, p));
+    INDArray v = agents[0].optimizer().state().get(org.nd4j.linalg.indexing.NDArrayIndex.point(0),
+        org.nd4j.linalg.indexing.NDArrayIndex.interval(p, 2 * p));
+    assertTrue(m.sub(meanG.mul(0.1)).amax().getDouble(0) < 1e-15, "m = (1 - beta1) mean g");
+    INDArray meanG2 = g[0].mul(g[0]).addi(g[1].mul(g[1])).divi(2);
+    assertTrue(v.sub(meanG2.mul(0.001)).amax().getDouble(0) < 1e-15, "v = (1 - beta2) mean g^2");
+    assertEquals((reports[0].metric("ppo/grad_norm")), (g[0].norm2Number().doubleValue()
+        + g[1].norm2Number().doubleValue()) / 2, 1e-12, "grad_norm: the workers' mean");
+  }
+
+  /** PyTorch Adam's first update direction m_hat / (sqrt(v_hat) + eps) = g / (|g| + eps). */
+  private static INDArray adamFirstStep(INDArray g, double eps) {
+    return g.div(org.nd4j.linalg.ops.transforms.Transforms.abs(g, true).addi(eps));
+  }
+
   @Test
   void gradientNormIsClippedBeforeTheAdamStep() {
     PpoConfig config = config().toBuilder().ppoEpochs(1).klPenalty(KlPenalty.KL)
