@@ -21,8 +21,8 @@
 # Environment: SPARK_SUBMIT (default: spark-submit on PATH; may be a whole command such as
 # "java -cp '...' org.apache.spark.deploy.SparkSubmit"), CORY_JAR (default: the built jar).
 # Java 17: the driver JVM needs the Aeron/Vector API flags below; spark-submit adds Spark's own
-# --add-opens list. The run directory must be writable by the driver (metrics) and by the
-# executor of rank 0 (exported agents): a shared mount in a real cluster.
+# --add-opens list. Checkpoints and exported agents go to run.store=URI (hdfs://, s3a://) or,
+# unset, to the run directory, which must then be a mount shared by the driver and executors.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 

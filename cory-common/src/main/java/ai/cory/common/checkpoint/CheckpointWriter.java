@@ -2,6 +2,7 @@ package ai.cory.common.checkpoint;
 
 import ai.cory.common.checkpoint.CheckpointContents.AgentSnapshot;
 import ai.cory.common.checkpoint.CheckpointManifest.FileEntry;
+import ai.cory.common.io.FileSink;
 import ai.cory.common.io.FileSource;
 import ai.cory.common.io.HfConfigWriter;
 import ai.cory.common.io.SafeTensorsWriter;

@@ -13,6 +13,7 @@ import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigSyntax;
 import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueFactory;
 import com.typesafe.config.ConfigValueType;
 import java.io.ObjectStreamException;
 import java.io.Serializable;
@@ -128,7 +129,13 @@ public record Settings(
     return read(new ConfigValues(cory));
   }
 
-  /** Parses {@code key=value} overrides as HOCON. */
+  /** A value that starts with a URI scheme and {@code //} (in HOCON {@code //} starts a comment). */
+  private static final java.util.regex.Pattern URI_VALUE = java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*://.*");
+
+  /**
+   * Parses {@code key=value} overrides as HOCON, except that an unquoted URI value
+   * ({@code model.path=hdfs://nn:8020/models/x}) is taken as the string it is.
+   */
   static Config overrides(List<String> overrides) {
     Config out = ConfigFactory.empty();
     for (String o : overrides) {
@@ -138,9 +145,12 @@ public record Settings(
       }
       String key = o.substring(0, eq).trim();
       String path = key.startsWith(ROOT + ".") ? key : ROOT + "." + key;
+      String value = o.substring(eq + 1).trim();
       try {
-        Config one = ConfigFactory.parseString(path + " = " + o.substring(eq + 1),
-            ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setOriginDescription("override " + o));
+        Config one = URI_VALUE.matcher(value).matches()
+            ? ConfigFactory.empty("override " + o).withValue(path, ConfigValueFactory.fromAnyRef(value, "override " + o))
+            : ConfigFactory.parseString(path + " = " + value,
+                ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setOriginDescription("override " + o));
         out = one.withFallback(out);
       } catch (ConfigException e) {
         throw new SettingsException(path, "bad override '" + o + "': " + e.getMessage(), e);
@@ -201,7 +211,8 @@ public record Settings(
 
   private static RunSettings readRun(ConfigValues c) {
     return new RunSettings(c.longValue("cory.run.seed"), c.intAtLeast("cory.run.iterations", 1),
-        c.requiredString("cory.run.dir", "the run directory"), c.bool("cory.run.export-final"));
+        c.requiredString("cory.run.dir", "the run directory"), c.bool("cory.run.export-final"),
+        c.nullableString("cory.run.store"));
   }
 
   private static AlgorithmSettings readAlgorithm(ConfigValues c) {

@@ -117,13 +117,30 @@ public final class SafeTensorsWriter {
   }
 
   /**
-   * Writes {@code tensors} as Hugging Face sharded weights into {@code dir}: {@code
-   * model-0000i-of-0000n.safetensors} (name order, a new shard whenever the next tensor would
-   * push the current one past {@code maxShardBytes}) and {@code model.safetensors.index.json}.
+   * Writes {@code tensors} as Hugging Face sharded weights into {@code dir} (created; files of
+   * the same names are replaced).
    *
    * @return the shard files written
+   * @see #writeSharded(FileSink, Map, Dtype, long)
    */
   public static List<Path> writeSharded(Path dir, Map<String, INDArray> tensors, Dtype dtype,
+      long maxShardBytes) throws IOException {
+    Files.createDirectories(dir);
+    List<Path> files = new ArrayList<>();
+    for (String name : writeSharded(replacingFiles(dir), tensors, dtype, maxShardBytes)) {
+      files.add(dir.resolve(name));
+    }
+    return files;
+  }
+
+  /**
+   * Writes {@code tensors} as Hugging Face sharded weights into {@code sink} (any file system):
+   * {@code model-0000i-of-0000n.safetensors} (name order, a new shard whenever the next tensor
+   * would push the current one past {@code maxShardBytes}) and {@code model.safetensors.index.json}.
+   *
+   * @return the names of the shard files written
+   */
+  public static List<String> writeSharded(FileSink sink, Map<String, INDArray> tensors, Dtype dtype,
       long maxShardBytes) throws IOException {
     List<SortedMap<String, INDArray>> shards = new ArrayList<>();
     long shardBytes = 0;
@@ -138,20 +155,46 @@ public final class SafeTensorsWriter {
       shardBytes += bytes;
       totalBytes += bytes;
     }
-    Files.createDirectories(dir);
     ObjectNode index = SafeTensorsHeader.JSON.createObjectNode();
     index.putObject("metadata").put("total_size", totalBytes);
     ObjectNode weightMap = index.putObject("weight_map");
-    List<Path> files = new ArrayList<>();
+    List<String> names = new ArrayList<>();
     for (int i = 0; i < shards.size(); i++) {
       String name = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
-      write(dir.resolve(name), shards.get(i), dtype);
+      write(sink, name, shards.get(i), dtype);
       shards.get(i).keySet().forEach(t -> weightMap.put(t, name));
-      files.add(dir.resolve(name));
+      names.add(name);
     }
-    Files.write(dir.resolve(SafeTensors.INDEX_FILE), SafeTensorsHeader.JSON
-        .writerWithDefaultPrettyPrinter().writeValueAsString(index).getBytes(StandardCharsets.UTF_8));
-    return files;
+    try (OutputStream out = sink.create(SafeTensors.INDEX_FILE)) {
+      out.write(SafeTensorsHeader.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(index)
+          .getBytes(StandardCharsets.UTF_8));
+    }
+    return names;
+  }
+
+  /** Writes one safetensors file {@code name} into {@code sink} (any file system). */
+  public static void write(FileSink sink, String name, Map<String, INDArray> tensors, Dtype dtype)
+      throws IOException {
+    try (OutputStream out = new BufferedOutputStream(sink.create(name), 1 << 16)) {
+      write(out, tensors, dtype);
+    }
+  }
+
+  /** A local directory whose files are created or replaced. */
+  private static FileSink replacingFiles(Path dir) {
+    return new FileSink() {
+      @Override
+      public OutputStream create(String name) throws IOException {
+        Path file = dir.resolve(name);
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        return Files.newOutputStream(file);
+      }
+
+      @Override
+      public String describe(String name) {
+        return dir.resolve(name).toString();
+      }
+    };
   }
 
   @SuppressWarnings("try") // the workspace scope is used for its side effect only

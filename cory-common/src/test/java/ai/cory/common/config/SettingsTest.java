@@ -119,7 +119,7 @@ final class SettingsTest {
         cory.optimizer.epsilon-convention = nd4j
         cory.task { type = gsm8k, imdb.split = null }
         """);
-    assertEquals(new RunSettings(7, 3, "r", false), s.run());
+    assertEquals(new RunSettings(7, 3, "r", false, null), s.run());
     assertEquals(new AlgorithmSettings(Mode.PPO, false, 0, false), s.algorithm());
     assertEquals(new ModelSettings("models/m", Precision.FLOAT64, 11, 4), s.model());
     assertEquals(KlPenalty.FULL, s.ppo().klPenalty());
@@ -148,6 +148,12 @@ final class SettingsTest {
     assertEquals("cory.ppo.nope", bad.path());
     assertTrue(bad.getMessage().contains("override ppo.nope=1"), bad.getMessage());
     assertThrows(SettingsException.class, () -> Settings.load(file, List.of("no-equals-sign")));
+    // URIs need no quotes (in HOCON "//" would start a comment)
+    Settings uris = Settings.load(file, List.of("model.path=hdfs://nn:8020/models/llama", "task.data = s3a://b/d.jsonl",
+        "run.dir=file:///tmp/runs"));
+    assertEquals("hdfs://nn:8020/models/llama", uris.model().path());
+    assertEquals("s3a://b/d.jsonl", uris.task().data());
+    assertEquals("file:///tmp/runs", uris.run().dir());
     assertThrows(SettingsException.class, () -> Settings.load(dir.resolve("missing.conf"), List.of()));
   }
 

@@ -5,6 +5,7 @@ import ai.cory.common.io.HfConfigReader;
 import ai.cory.common.io.HfConfigWriter;
 import ai.cory.common.model.DemoModel;
 import ai.cory.driver.train.TrainingLoop;
+import ai.cory.worker.store.HadoopDirectoryWriter;
 import ai.cory.worker.spark.ExecutorEnvironment;
 import ai.cory.worker.spark.Replica;
 import ai.cory.worker.spark.ReplicaPool;
@@ -16,7 +17,6 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Serializable;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -29,21 +29,21 @@ import scala.runtime.AbstractFunction1;
 /**
  * The last stage of a run (a barrier stage of W tasks, so it reaches every worker's executor):
  * rank 0 exports both agents from its resident replica in Hugging Face layout to
- * {@code <run dir>/final/<agent>} when {@code cory.run.export-final} is set, then every task
- * closes its replica (memory, Aeron ring, media-driver reference). The run
- * directory must be a path rank 0's executor can write (local masters: the driver's disk;
- * clusters: a shared mount). Returns one line per task for the log.
+ * {@code <store>/final/<agent>} (any Hadoop FileSystem, each directory replaced atomically) when
+ * {@code cory.run.export-final} is set, then every task closes its replica (memory, Aeron ring,
+ * media-driver reference). Returns one line per task for the log.
  */
 final class FinishFunction extends AbstractFunction1<Iterator<Integer>, Iterator<String>> implements Serializable {
   private static final long serialVersionUID = 1L;
 
   private final ReplicaSpec spec;
-  private final String runDir;
+  private final String store;
   private final long lastIteration;
 
-  FinishFunction(ReplicaSpec spec, String runDir, long lastIteration) {
+  /** @param store the run's store location ({@code cory.run.store} or the run directory's URI) */
+  FinishFunction(ReplicaSpec spec, String store, long lastIteration) {
     this.spec = Objects.requireNonNull(spec, "spec");
-    this.runDir = Objects.requireNonNull(runDir, "runDir");
+    this.store = Objects.requireNonNull(store, "store");
     this.lastIteration = lastIteration;
   }
 
@@ -62,13 +62,13 @@ final class FinishFunction extends AbstractFunction1<Iterator<Integer>, Iterator
         }
         FileSource pretrained = pretrainedDirectory();
         for (Agent agent : replica.trainer().agents()) {
-          Path dir = TrainingLoop.exportDir(Path.of(runDir), agent.id());
-          TrainingLoop.export(agent, pretrained, dir);
+          String dir = HadoopDirectoryWriter.replace(TrainingLoop.exportLocation(store, agent.id()),
+              ExecutorEnvironment.hadoopConfiguration(), sink -> TrainingLoop.export(agent, pretrained, sink));
           lines.add("agent " + agent.id().key() + " exported to " + dir);
         }
       }
     } catch (IOException e) {
-      throw new IllegalStateException("exporting the agents to " + runDir + " failed: " + e.getMessage(), e);
+      throw new IllegalStateException("exporting the agents to " + store + " failed: " + e.getMessage(), e);
     } finally {
       // each task closes the replica it holds; releasing the whole pool here would race with
       // the other tasks of this JVM (local masters), whose leftovers the driver releases

@@ -32,6 +32,7 @@ final class Preflight {
     if (DemoModel.isDemo(modelPath)) {
       model = DemoModel.config();
     } else {
+      fileSystem("cory.model.path", modelPath, hadoop);
       FileSource dir = FileSources.open(modelPath, hadoop);
       for (String required : new String[] {HfConfigReader.CONFIG_FILE, "tokenizer.json"}) {
         if (!dir.exists(required)) {
@@ -43,11 +44,42 @@ final class Preflight {
     }
     String data = settings.task().data();
     Path dataPath = hadoopPath(data);
-    FileSystem fs = dataPath.getFileSystem(hadoop);
+    FileSystem fs = fileSystem("cory.task.data", data, hadoop);
     if (!fs.exists(dataPath)) {
       throw new FileNotFoundException("cory.task.data: no such file or directory " + fs.makeQualified(dataPath));
     }
+    String store = settings.run().store();
+    if (store != null) {
+      fileSystem("cory.run.store", store, hadoop); // checkpoints are written there after the first stages
+    }
     return model;
+  }
+
+  /**
+   * The Hadoop FileSystem of a user location, failing with the key and what to do when the
+   * scheme has no file system on the classpath ({@code s3a://} without hadoop-aws).
+   */
+  static FileSystem fileSystem(String key, String location, Configuration hadoop) throws IOException {
+    Path path = hadoopPath(location);
+    String scheme = path.toUri().getScheme();
+    String hint = "; put the file system's connector on the driver's and executors' classpath (s3a: "
+        + "hadoop-aws and its AWS SDK bundle, e.g. spark-submit --packages org.apache.hadoop:hadoop-aws:"
+        + org.apache.hadoop.util.VersionInfo.getVersion() + "; gs: the GCS connector; abfs: hadoop-azure)";
+    try {
+      return path.getFileSystem(hadoop);
+    } catch (org.apache.hadoop.fs.UnsupportedFileSystemException e) {
+      throw new IOException(key + " = '" + location + "': no Hadoop FileSystem for scheme '" + scheme + "'" + hint, e);
+    } catch (RuntimeException e) {
+      Throwable cause = e;
+      while (cause.getCause() != null && !(cause instanceof ClassNotFoundException)) {
+        cause = cause.getCause();
+      }
+      if (cause instanceof ClassNotFoundException) {
+        throw new IOException(key + " = '" + location + "': the FileSystem for scheme '" + scheme
+            + "' is not on the classpath (" + cause.getMessage() + ")" + hint, e);
+      }
+      throw e;
+    }
   }
 
   /**

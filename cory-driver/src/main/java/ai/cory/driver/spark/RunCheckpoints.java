@@ -31,17 +31,18 @@ final class RunCheckpoints {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Settings settings;
-  private final String runDirUri;
+  private final String storeUri;
   private final CheckpointStore store;
 
   /**
-   * @param runDir the run directory (local; its absolute {@code file:} URI is what executors
-   *               write to, so on a cluster it must be a shared mount)
+   * @param runDir the run directory: the store when {@code cory.run.store} is not set (its
+   *               absolute {@code file:} URI is what executors write to, so on a cluster it must
+   *               then be a shared mount)
    */
   RunCheckpoints(Settings settings, Path runDir, Configuration hadoop) throws IOException {
     this.settings = Objects.requireNonNull(settings, "settings");
-    this.runDirUri = runDir.toAbsolutePath().toUri().toString();
-    this.store = new CheckpointStore(runDirUri, hadoop, settings.runtime().checkpointsKept());
+    this.storeUri = settings.run().storeOr(runDir);
+    this.store = new CheckpointStore(storeUri, hadoop, settings.runtime().checkpointsKept());
   }
 
   /**
@@ -99,7 +100,7 @@ final class RunCheckpoints {
     long batch = settings.ppo().batchSize();
     long perEpoch = prompts / batch;
     long done = k + 1;
-    return new CheckpointRequest(runDirUri, settings.runtime().checkpointsKept(), done / perEpoch,
+    return new CheckpointRequest(storeUri, settings.runtime().checkpointsKept(), done / perEpoch,
         (done % perEpoch) * batch);
   }
 

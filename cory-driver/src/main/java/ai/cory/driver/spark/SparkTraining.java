@@ -168,8 +168,8 @@ public final class SparkTraining {
     jsc.setJobGroup("cory-" + spec.runId(), "CORY finish: export and release", false);
     try {
       RDD<Integer> rdd = jsc.parallelize(ranks, workers).rdd();
-      RDD<String> lines = rdd.barrier().mapPartitions(new FinishFunction(spec, runDir.toAbsolutePath().toString(),
-          lastIteration), false, STRING);
+      RDD<String> lines = rdd.barrier().mapPartitions(new FinishFunction(spec,
+          spec.settings().run().storeOr(runDir), lastIteration), false, STRING);
       for (String line : new JavaRDD<>(lines, STRING).collect()) {
         LOG.info("{}", line);
       }

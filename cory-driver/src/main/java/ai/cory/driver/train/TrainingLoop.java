@@ -4,6 +4,7 @@ import ai.cory.common.config.Settings;
 import ai.cory.common.cory.AgentId;
 import ai.cory.common.cory.IterationPlan;
 import ai.cory.common.cory.RoleSchedule;
+import ai.cory.common.io.FileSink;
 import ai.cory.common.io.FileSource;
 import ai.cory.common.io.SafeTensorsWriter;
 import ai.cory.common.model.Parameters;
@@ -13,13 +14,13 @@ import ai.cory.worker.train.Collective;
 import ai.cory.worker.train.CoryTrainer;
 import ai.cory.worker.train.IterationReport;
 import ai.cory.worker.train.TrainerAssets;
+import ai.cory.worker.store.HadoopDirectoryWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,6 +49,8 @@ public final class TrainingLoop {
       "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt");
   /** Largest safetensors file of an export; bigger models are sharded with an index. */
   private static final long MAX_SHARD_BYTES = 4L << 30;
+  /** Directory of the exported agents under the run directory or store. */
+  public static final String FINAL_DIR = "final";
   private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
 
   private TrainingLoop() {}
@@ -93,31 +96,44 @@ public final class TrainingLoop {
     return reports;
   }
 
-  /** Writes an agent in Hugging Face layout (weights and value head as float32 safetensors). */
+  /**
+   * Writes an agent in Hugging Face layout (weights and value head as float32 safetensors, the
+   * pretrained model's config and tokenizer files) to {@code dir}, replacing what was there.
+   */
   public static void export(Agent agent, FileSource pretrainedDir, Path dir) throws IOException {
-    Files.createDirectories(dir);
+    HadoopDirectoryWriter.replace(dir.toAbsolutePath().toUri().toString(), new Configuration(),
+        sink -> export(agent, pretrainedDir, sink));
+    LOG.info("agent {} exported to {}", agent.id(), dir.toAbsolutePath());
+  }
+
+  /** Writes an agent in Hugging Face layout into {@code sink} (any file system). */
+  public static void export(Agent agent, FileSource pretrainedDir, FileSink sink) throws IOException {
     Parameters params = agent.policy().params();
     Map<String, org.nd4j.linalg.api.ndarray.INDArray> tensors = new LinkedHashMap<>();
     for (String name : params.names()) {
       tensors.put(name, params.get(name));
     }
     if (params.layout().size() * Float.BYTES > MAX_SHARD_BYTES) { // Hugging Face's layout for large models
-      SafeTensorsWriter.writeSharded(dir, tensors, SafeTensorsWriter.Dtype.F32, MAX_SHARD_BYTES);
+      SafeTensorsWriter.writeSharded(sink, tensors, SafeTensorsWriter.Dtype.F32, MAX_SHARD_BYTES);
     } else {
-      SafeTensorsWriter.write(dir.resolve("model.safetensors"), tensors, SafeTensorsWriter.Dtype.F32);
+      SafeTensorsWriter.write(sink, "model.safetensors", tensors, SafeTensorsWriter.Dtype.F32);
     }
     for (String name : MODEL_SIDE_FILES) {
       if (pretrainedDir.exists(name)) {
-        try (InputStream in = pretrainedDir.open(name, 0)) {
-          Files.copy(in, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+        try (InputStream in = pretrainedDir.open(name, 0); java.io.OutputStream out = sink.create(name)) {
+          in.transferTo(out);
         }
       }
     }
-    LOG.info("agent {} exported to {}", agent.id(), dir.toAbsolutePath());
   }
 
   /** Exported directory of {@code agent} in a run directory. */
   public static Path exportDir(Path runDir, AgentId agent) {
-    return runDir.resolve("final").resolve(agent.key());
+    return runDir.resolve(FINAL_DIR).resolve(agent.key());
+  }
+
+  /** Exported directory of {@code agent} under a store location (any Hadoop URI). */
+  public static String exportLocation(String store, AgentId agent) {
+    return store.replaceAll("/+$", "") + "/" + FINAL_DIR + "/" + agent.key();
   }
 }

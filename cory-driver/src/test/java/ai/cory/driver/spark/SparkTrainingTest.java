@@ -190,6 +190,40 @@ final class SparkTrainingTest {
     }
   }
 
+  /**
+   * {@code run.store} elsewhere than the run directory (a {@code file:} URI here; the same
+   * Hadoop FileSystem calls serve {@code hdfs://}, tested on a MiniDFSCluster by
+   * HdfsCheckpointStoreTest): checkpoints and exported agents go to the store, metrics stay in the
+   * run directory, and a longer run started again resumes from the store.
+   */
+  @Test
+  @Timeout(120)
+  void checkpointsAndExportsGoToTheStoreAndResumeFromIt() throws Exception {
+    Path dir = tmp.resolve("run");
+    Path store = tmp.resolve("store");
+    String storeUri = store.toUri().toString();
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    PrintStream progress = new PrintStream(console, true, StandardCharsets.UTF_8);
+    SparkTraining.run(demo(dir, "workers=2", "run.store=" + storeUri), dir, progress);
+    assertTrue(Files.isRegularFile(store.resolve("checkpoints/iter-000002/_COMMITTED")), "last iteration checkpointed");
+    CausalLm exported = CausalLm.load(new LocalFileSource(store.resolve("final/A")), DataType.FLOAT, 0);
+    assertEquals(DemoModel.config(), exported.config());
+    assertFalse(Files.exists(dir.resolve("checkpoints")) || Files.exists(dir.resolve("final")),
+        "nothing but logs in the run directory");
+    assertEquals(2, jsonLines(dir.resolve(MetricsLog.METRICS_FILE)).size());
+    try (var leftovers = Files.list(store.resolve("final"))) {
+      assertEquals(List.of("A", "B"), leftovers.map(p -> p.getFileName().toString()).sorted().toList(),
+          "exports replace their directories whole: no temporary directory left");
+    }
+
+    SparkTraining.run(demo(dir, "workers=2", "run.store=" + storeUri, "run.iterations=3"), dir, progress);
+    String out = console.toString(StandardCharsets.UTF_8);
+    System.out.print(out);
+    assertTrue(out.contains("resuming after iteration 1 from file:" + store.resolve("checkpoints/iter-000002")), out);
+    assertEquals(3, jsonLines(dir.resolve(MetricsLog.METRICS_FILE)).size());
+    assertTrue(Files.isRegularFile(store.resolve("checkpoints/iter-000003/_COMMITTED")));
+  }
+
   private static double relative(double a, double b) {
     if (Double.isNaN(a) && Double.isNaN(b)) {
       return 0;

@@ -106,7 +106,7 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
     Configuration hadoop = ExecutorEnvironment.hadoopConfiguration();
     String model = spec.settings().model().path();
     FileSource companions = DemoModel.isDemo(model) ? null : FileSources.open(model, hadoop);
-    CheckpointStore store = new CheckpointStore(checkpoint.runDir(), hadoop, checkpoint.keepLast());
+    CheckpointStore store = new CheckpointStore(checkpoint.store(), hadoop, checkpoint.keepLast());
     return store.write(ReplicaCheckpoints.contents(replica.trainer(), spec.settings(), plan.iteration() + 1,
         checkpoint, companions));
   }

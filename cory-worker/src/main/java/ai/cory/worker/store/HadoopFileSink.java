@@ -1,6 +1,6 @@
 package ai.cory.worker.store;
 
-import ai.cory.common.checkpoint.FileSink;
+import ai.cory.common.io.FileSink;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,10 +1,10 @@
-package ai.cory.common.checkpoint;
+package ai.cory.common.io;
 
 import java.io.IOException;
 import java.io.OutputStream;
 
 /**
- * A writable directory for {@link CheckpointWriter}: a Hadoop FileSystem directory in {@code
+ * A writable directory (checkpoints, exported models): a Hadoop FileSystem directory in {@code
  * cory-worker}, anything in tests. Common code never depends on Hadoop.
  */
 public interface FileSink {
