@@ -215,6 +215,10 @@ final class SparkTrainingTest {
       assertEquals(List.of("A", "B"), leftovers.map(p -> p.getFileName().toString()).sorted().toList(),
           "exports replace their directories whole: no temporary directory left");
     }
+    try (var files = Files.list(store.resolve("final/A"))) {
+      assertEquals(List.of(), files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".")).toList(),
+          "a clean Hugging Face directory (no Hadoop .crc side files)");
+    }
 
     SparkTraining.run(demo(dir, "workers=2", "run.store=" + storeUri, "run.iterations=3"), dir, progress);
     String out = console.toString(StandardCharsets.UTF_8);

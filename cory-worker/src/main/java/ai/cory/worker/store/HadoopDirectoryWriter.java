@@ -4,6 +4,7 @@ import ai.cory.common.io.FileSink;
 import java.io.IOException;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.ChecksumFileSystem;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
@@ -12,7 +13,7 @@ import org.apache.hadoop.fs.Path;
  * readers find it complete or not at all: the files go into a temporary sibling
  * {@code _tmp-<name>-<uuid>}, which then replaces the target (a directory of that name is
  * deleted first). A failed write deletes the temporary directory and leaves the target as it
- * was.
+ * was. On the local file system no {@code .crc} side files are written.
  */
 public final class HadoopDirectoryWriter {
   private HadoopDirectoryWriter() {}
@@ -33,6 +34,9 @@ public final class HadoopDirectoryWriter {
   public static String replace(String target, Configuration conf, Contents contents) throws IOException {
     Path dir = new Path(target);
     FileSystem fs = dir.getFileSystem(conf);
+    if (fs instanceof ChecksumFileSystem checksummed) {
+      fs = checksummed.getRawFileSystem(); // a model directory without .crc side files
+    }
     dir = fs.makeQualified(dir);
     Path parent = dir.getParent();
     if (parent == null) {
