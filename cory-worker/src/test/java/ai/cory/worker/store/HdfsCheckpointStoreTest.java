@@ -104,6 +104,66 @@ class HdfsCheckpointStoreTest {
         (System.nanoTime() - startNs) / 1e9);
   }
 
+  /**
+   * An exported model directory on HDFS (what rank 0 writes to {@code <run.store>/final/A}):
+   * sharded safetensors and config.json through {@link HadoopDirectoryWriter}, loaded back bit
+   * for bit; a second export replaces the first whole; a failing export leaves the previous one
+   * untouched and no temporary directory behind.
+   */
+  @Test
+  void modelDirectoriesAreWrittenAndReplacedWholeOnHdfs() throws Exception {
+    Configuration conf = cluster.getConfiguration(0);
+    String target = cluster.getURI() + "/runs/x/final/A";
+    Parameters first = contents(1, 31, null).agents().get("A").weights();
+    Parameters second = contents(2, 32, null).agents().get("A").weights();
+    String written = HadoopDirectoryWriter.replace(target, conf, sink -> writeModel(sink, first, true));
+    assertTrue(written.startsWith("hdfs://") && written.endsWith("/runs/x/final/A"), written);
+    FileSystem fs = FileSystem.get(URI.create(target), conf);
+    assertTrue(fs.exists(new org.apache.hadoop.fs.Path(target, "model.safetensors.index.json")), "sharded");
+    assertSameWeights(first, CausalLm.load(FileSources.open(target, conf), DataType.FLOAT, 3).params());
+
+    HadoopDirectoryWriter.replace(target, conf, sink -> writeModel(sink, second, false));
+    assertTrue(!fs.exists(new org.apache.hadoop.fs.Path(target, "model.safetensors.index.json")),
+        "the previous export's files are gone");
+    assertSameWeights(second, CausalLm.load(FileSources.open(target, conf), DataType.FLOAT, 3).params());
+
+    IOException failure = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
+        () -> HadoopDirectoryWriter.replace(target, conf, sink -> {
+          writeModel(sink, first, true);
+          throw new IOException("disk full (simulated)");
+        }));
+    assertEquals("disk full (simulated)", failure.getMessage());
+    assertSameWeights(second, CausalLm.load(FileSources.open(target, conf), DataType.FLOAT, 3).params());
+    org.apache.hadoop.fs.FileStatus[] siblings = fs.listStatus(new org.apache.hadoop.fs.Path(target).getParent());
+    assertEquals(1, siblings.length, "only final/A: " + java.util.Arrays.toString(siblings));
+  }
+
+  private static void writeModel(ai.cory.common.io.FileSink sink, Parameters params, boolean sharded)
+      throws IOException {
+    java.util.Map<String, org.nd4j.linalg.api.ndarray.INDArray> tensors = new java.util.LinkedHashMap<>();
+    for (String name : params.names()) {
+      tensors.put(name, params.get(name));
+    }
+    if (sharded) {
+      ai.cory.common.io.SafeTensorsWriter.writeSharded(sink, tensors, ai.cory.common.io.SafeTensorsWriter.Dtype.F32,
+          1 << 12);
+    } else {
+      ai.cory.common.io.SafeTensorsWriter.write(sink, "model.safetensors", tensors,
+          ai.cory.common.io.SafeTensorsWriter.Dtype.F32);
+    }
+    try (java.io.OutputStream out = sink.create(ai.cory.common.io.HfConfigReader.CONFIG_FILE)) {
+      out.write(ai.cory.common.io.HfConfigWriter.toJson(CheckpointFixtures.GPT2, DataType.FLOAT));
+    }
+  }
+
+  private static void assertSameWeights(Parameters want, Parameters got) {
+    for (String name : want.names()) {
+      if (!name.startsWith("v_head.")) {
+        assertArrayEquals(bits(want.get(name)), bits(got.get(name)), name);
+      }
+    }
+  }
+
   /** The handle as the driver receives it from the executor. */
   private static PendingCheckpoint shipped(PendingCheckpoint pending) throws Exception {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
