@@ -174,36 +174,23 @@ final class PpoStepTest {
     PpoStepReport whole = new PpoStep(perturbed, config, 4, Collective.single())
         .step(single, batch(0, 4), SCORES, 11);
 
-    ThreadCollectives collectives = new ThreadCollectives(2);
     Agent[] agents = {agent(config), agent(config)};
-    ExecutorService pool = Executors.newFixedThreadPool(2);
-    try {
-      List<Future<PpoStepReport>> reports = new ArrayList<>();
-      for (int rank = 0; rank < 2; rank++) {
-        int r = rank;
-        CausalLm reference = CausalLm.of(perturbed.params().copy()); // one per worker, as on executors
-        reports.add(pool.submit(() -> new PpoStep(reference, config, 2, collectives.rank(r))
-            .step(agents[r], batch(2 * r, 2 * r + 2), scores(2 * r, 2 * r + 2), 11)));
-      }
-      PpoStepReport rank0 = reports.get(0).get(120, TimeUnit.SECONDS);
-      PpoStepReport rank1 = reports.get(1).get(120, TimeUnit.SECONDS);
-      assertEquals(rank0.metrics(), rank1.metrics(), "every worker reports the whole batch's statistics");
-      assertEquals(whole.optimizerSteps(), rank0.optimizerSteps());
-      assertTrue(agents[0].policy().params().flat().equalsWithEps(agents[1].policy().params().flat(), 0),
-          "replicas stay bit-identical");
-      double maxDiff = agents[0].policy().params().flat().sub(single.policy().params().flat())
-          .amax().getDouble(0);
-      assertTrue(maxDiff < 1e-10, "2 workers vs 1: max |delta param| = " + maxDiff);
-      for (String k : List.of("objective/kl", "ppo/loss/total", "ppo/policy/approxkl", "ppo/val/error",
-          "ppo/mean_scores", "ppo/std_scores", "tokens/response_len_mean", "ppo/grad_norm")) {
-        assertEquals(whole.metric(k), rank0.metric(k), 1e-9 * Math.max(1, Math.abs(whole.metric(k))), k);
-      }
-      assertEquals(single.kl().coef(), agents[0].kl().coef(), 1e-15, "KL controller sees the whole batch");
-      assertEquals(single.scoreMoments().mean(), agents[1].scoreMoments().mean(), 1e-12,
-          "running score moments over the whole batch");
-    } finally {
-      pool.shutdownNow();
+    PpoStepReport[] reports = stepOnTwoWorkers(config, Averaging.GRADIENTS, agents, new int[][] {{0, 2}, {2, 4}});
+    PpoStepReport rank0 = reports[0];
+    assertEquals(rank0.metrics(), reports[1].metrics(), "every worker reports the whole batch's statistics");
+    assertEquals(whole.optimizerSteps(), rank0.optimizerSteps());
+    assertTrue(agents[0].policy().params().flat().equalsWithEps(agents[1].policy().params().flat(), 0),
+        "replicas stay bit-identical");
+    double maxDiff = agents[0].policy().params().flat().sub(single.policy().params().flat())
+        .amax().getDouble(0);
+    assertTrue(maxDiff < 1e-10, "2 workers vs 1: max |delta param| = " + maxDiff);
+    for (String k : List.of("objective/kl", "ppo/loss/total", "ppo/policy/approxkl", "ppo/val/error",
+        "ppo/mean_scores", "ppo/std_scores", "tokens/response_len_mean", "ppo/grad_norm")) {
+      assertEquals(whole.metric(k), rank0.metric(k), 1e-9 * Math.max(1, Math.abs(whole.metric(k))), k);
     }
+    assertEquals(single.kl().coef(), agents[0].kl().coef(), 1e-15, "KL controller sees the whole batch");
+    assertEquals(single.scoreMoments().mean(), agents[1].scoreMoments().mean(), 1e-12,
+        "running score moments over the whole batch");
   }
 
   /** Runs one PPO step on two workers in threads, rank r on rows {@code shards[r]}. */
