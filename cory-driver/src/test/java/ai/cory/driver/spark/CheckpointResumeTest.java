@@ -29,7 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
  * checkpoint) and is started again for 3. The resumed iteration reproduces the uninterrupted
  * run's metrics and final parameters bit for bit (it follows a role exchange): weights, Adam
  * moments and steps, KL coefficients, score moments and role slots all come back, and every
- * random draw is a function of (seed, iteration). A checkpoint of other settings is refused.
+ * random draw is a function of (seed, iteration). The checkpoint of a 2-worker run resumed by one
+ * worker continues the same trajectory (float tolerance). A checkpoint of other settings is
+ * refused.
  */
 final class CheckpointResumeTest {
   @RegisterExtension
@@ -102,6 +104,27 @@ final class CheckpointResumeTest {
         assertArrayEquals(a.get(name), b.get(name), agent + " " + name);
       }
     }
+
+    // elastic: the checkpoint of a 2-worker run resumed by 1 worker continues the same trajectory
+    Path elastic = tmp.resolve("elastic");
+    run(demo(elastic, "run.iterations=2"), elastic);
+    String one = run(demo(elastic, "run.iterations=3", "workers=1"), elastic);
+    assertTrue(one.contains("resuming after iteration 1") && one.contains("1 worker(s)"), one);
+    JsonNode want = expected.get(2);
+    JsonNode got = metrics(elastic).get(2);
+    assertEquals(want.size(), got.size());
+    double worst = 0;
+    for (var it = want.fieldNames(); it.hasNext(); ) {
+      String name = it.next();
+      if (want.get(name).isNumber()) {
+        double a = want.get(name).asDouble();
+        worst = Math.max(worst, Math.abs(a - got.get(name).asDouble()) / Math.max(1, Math.abs(a)));
+      } else {
+        assertEquals(want.get(name), got.get(name), name);
+      }
+    }
+    assertTrue(worst < 1e-4, "iteration 2 resumed on 1 worker vs 2 workers: largest metric difference " + worst);
+    System.out.printf("resumed on W = 1 after W = 2: largest metric difference %.3e%n", worst);
 
     // the same run directory with other training settings: refused before any stage runs
     IllegalStateException e = assertThrows(IllegalStateException.class,
