@@ -310,13 +310,14 @@ public record Settings(
   private static RuntimeSettings readRuntime(ConfigValues c, PpoConfig ppo, ModelSettings model) {
     String p = "cory.runtime.";
     int workers = c.intAtLeast("cory.workers", 1);
-    // every worker takes an equal share of each batch and of each minibatch
+    // every worker takes an equal share of each batch
     if (ppo.batchSize() % workers != 0) {
       throw c.bad("cory.workers", "must divide cory.ppo.batch-size (" + ppo.batchSize() + "), got " + workers);
     }
-    if (ppo.miniBatchSize() % workers != 0) {
-      throw c.bad("cory.workers", "must divide cory.ppo.mini-batch-size (" + ppo.miniBatchSize() + "), got "
-          + workers);
+    // each minibatch is split over the workers, or each takes whole minibatches of every step
+    if (ppo.miniBatchSize() % workers != 0 && ppo.gradientAccumulationSteps() % workers != 0) {
+      throw c.bad("cory.workers", "must divide cory.ppo.mini-batch-size (" + ppo.miniBatchSize()
+          + ") or cory.ppo.gradient-accumulation-steps (" + ppo.gradientAccumulationSteps() + "), got " + workers);
     }
     if (workers > 1 && model.precision() != Precision.FLOAT32) {
       throw c.bad("cory.workers", "the Aeron allreduce averages float32 gradients: cory.model.dtype = "

@@ -55,6 +55,9 @@ final class RuntimeSettingsTest {
     assertTrue(e.getMessage().contains("cory.ppo.batch-size (256)"), e.getMessage());
     SettingsException mini = fails("cory.workers = 4\ncory.ppo { batch-size = 8, mini-batch-size = 2 }");
     assertTrue(mini.getMessage().contains("mini-batch-size (2)"), mini.getMessage());
+    // minibatches of 1 cannot be split, but 4 workers can take whole minibatches of each step
+    assertEquals(4, Settings.parse(REQUIRED + "cory.workers = 4\ncory.ppo { batch-size = 8, mini-batch-size = 1, "
+        + "gradient-accumulation-steps = 4 }").runtime().workers());
   }
 
   @Test

@@ -98,9 +98,11 @@ public final class PpoStep {
       throw new IllegalArgumentException("forwardBatchSize must be >= 1, got " + forwardBatchSize);
     }
     int w = collective.worldSize();
-    if (config.batchSize() % w != 0 || config.miniBatchSize() % w != 0) {
+    if (config.batchSize() % w != 0
+        || (config.miniBatchSize() % w != 0 && config.gradientAccumulationSteps() % w != 0)) {
       throw new IllegalArgumentException("batch-size (" + config.batchSize() + ") and mini-batch-size ("
-          + config.miniBatchSize() + ") must be multiples of the " + w + " workers");
+          + config.miniBatchSize() + ") or gradient-accumulation-steps (" + config.gradientAccumulationSteps()
+          + ") must be multiples of the " + w + " workers");
     }
     this.forwardBatchSize = forwardBatchSize;
     this.loss = PpoLoss.from(config);
@@ -175,15 +177,24 @@ public final class PpoStep {
    */
   public PpoStepReport train(Agent agent, PreparedBatch prepared, long shuffleSeed) {
     int world = collective.worldSize();
-    int share = config.miniBatchSize() / world;   // this worker's rows of every minibatch
+    int rank = collective.rank();
+    int mini = config.miniBatchSize();
     int accumulation = config.gradientAccumulationSteps();
     // Minibatches are cut from one permutation of the whole batch, so they are the same sets of
-    // global rows for any W, and each worker takes an equal share of each. When a minibatch is
-    // the whole batch (or W = 1) that share is this worker's own rows: nothing needs to travel.
-    boolean gather = world > 1 && config.miniBatchSize() < config.batchSize();
+    // global rows for any W. Each optimizer step's minibatches are shared out in one of two ways:
+    //  split: each minibatch is cut into W equal shares (W divides mini-batch-size), its loss
+    //         statistics summed over the workers;
+    //  whole: each worker takes accumulation / W whole minibatches of every optimizer step (W
+    //         divides gradient-accumulation-steps only), their statistics summed at the end.
+    // When a minibatch is the whole batch (or W = 1) a worker's share is its own rows and nothing
+    // needs to travel; otherwise the rows' loss inputs are all-gathered first.
+    boolean split = mini % world == 0;
+    int share = split ? mini / world : mini;     // rows of one minibatch this worker processes
+    boolean gather = world > 1 && mini < config.batchSize();
     TrainingRows rows = gather ? TrainingRows.gathered(prepared, collective) : TrainingRows.local(prepared);
-    int stride = gather ? config.miniBatchSize() : share;   // positions per minibatch in the permutation
-    int offset = gather ? collective.rank() * share : 0;    // where this worker's share starts
+    int stride = gather ? mini : share;          // permutation positions per minibatch
+    int perStep = split ? accumulation : accumulation / world;   // minibatches per optimizer step here
+    double gradientScale = (double) world / accumulation;
     CausalLm policy = agent.policy();
     StatsMean lossMeans = new StatsMean();
     int optimizerSteps = 0;
@@ -196,9 +207,12 @@ public final class PpoStep {
       LossStats last = null;
       for (int start = 0; start < rows.count(); start += stride * accumulation) {
         policy.zeroGrad();
-        for (int m = start; m < start + stride * accumulation; m += stride) {
-          int[] mine = java.util.Arrays.copyOfRange(order, m + offset, m + offset + share);
-          last = accumulateGradients(agent, rows, mine, (double) world / accumulation);
+        for (int j = 0; j < perStep; j++) {
+          int from = split
+              ? start + j * stride + (gather ? rank * share : 0)   // my share of minibatch j
+              : start + (rank * perStep + j) * mini;             // my j-th whole minibatch
+          int[] mine = java.util.Arrays.copyOfRange(order, from, from + share);
+          last = accumulateGradients(agent, rows, mine, gradientScale, split);
           lossMeans.add(last);
           skipped += last.skipped() ? 1 : 0;
         }
@@ -210,9 +224,16 @@ public final class PpoStep {
         }
       }
       // TRL checks early stopping at the end of each epoch on the last minibatch's policy KL
-      if (config.earlyStopping() && PpoLoss.shouldStopEarly(last.policyKl(), config.targetKl())) {
-        earlyStopped = true;
+      // (with whole minibatches, the last rank holds the last minibatch of every step)
+      if (config.earlyStopping()) {
+        double policyKl = split ? last.policyKl()
+            : collective.sum(new double[] {rank == world - 1 ? last.policyKl() : 0})[0];
+        earlyStopped = PpoLoss.shouldStopEarly(policyKl, config.targetKl());
       }
+    }
+    if (!split) {
+      lossMeans = lossMeans.summedOver(collective);
+      skipped = (int) collective.sum(new double[] {skipped})[0];
     }
     if (averaging.parameters() && unsynced > 0) {
       averageParameters(agent); // replicas leave every PPO step identical
@@ -250,10 +271,15 @@ public final class PpoStep {
    * @return the statistics of the whole minibatch (all workers)
    */
   public LossStats accumulateGradients(Agent agent, PreparedBatch prepared, int[] rows, double gradientScale) {
-    return accumulateGradients(agent, TrainingRows.local(prepared), rows, gradientScale);
+    return accumulateGradients(agent, TrainingRows.local(prepared), rows, gradientScale, true);
   }
 
-  private LossStats accumulateGradients(Agent agent, TrainingRows source, int[] rows, double gradientScale) {
+  /**
+   * @param shared the minibatch is split across the workers: its loss sums are all-reduced
+   *               (else {@code rows} are the whole minibatch and its statistics are local)
+   */
+  private LossStats accumulateGradients(Agent agent, TrainingRows source, int[] rows, double gradientScale,
+      boolean shared) {
     PpoBatch minibatch = source.batch().select(rows);
     int seq = minibatch.seq();
     int cols = minibatch.cols();
@@ -270,7 +296,8 @@ public final class PpoStep {
         PpoBatch.rowsOf(source.advantages(), rows, cols),
         PpoBatch.rowsOf(source.returns(), rows, cols),
         firstColumns(out.entropy(), cols));
-    LossStats stats = loss.stats(LossSums.fromArray(collective.sum(loss.sums(in).toArray())));
+    LossSums sums = loss.sums(in);
+    LossStats stats = loss.stats(shared ? LossSums.fromArray(collective.sum(sums.toArray())) : sums);
     if (!Double.isFinite(stats.totalLoss())) {
       throw new IllegalStateException("agent " + agent.id() + ": PPO loss is " + stats.totalLoss()
           + " (policy " + stats.policyLoss() + ", value " + stats.valueLoss() + "); refusing to update the weights");
@@ -424,6 +451,24 @@ public final class PpoStep {
     Map<String, Double> means() {
       Map<String, Double> out = new LinkedHashMap<>();
       sums.forEach((k, v) -> out.put(k, v / count));
+      return out;
+    }
+
+    /** The sums and counts of every worker's minibatches (same keys in the same order everywhere). */
+    StatsMean summedOver(Collective collective) {
+      double[] local = new double[sums.size() + 1];
+      int i = 0;
+      for (double v : sums.values()) {
+        local[i++] = v;
+      }
+      local[i] = count;
+      double[] all = collective.sum(local);
+      StatsMean out = new StatsMean();
+      i = 0;
+      for (String k : sums.keySet()) {
+        out.sums.put(k, all[i++]);
+      }
+      out.count = (int) Math.round(all[i]);
       return out;
     }
   }

@@ -169,6 +169,22 @@ final class PpoStepTest {
     assertSameUpdateOnTwoWorkers(config().toBuilder().miniBatchSize(2).gradientAccumulationSteps(2).build());
   }
 
+  /**
+   * Minibatches of one row cannot be split over two workers: each takes whole minibatches of
+   * every accumulated optimizer step instead, and the update, statistics and early stopping are
+   * still one worker's.
+   */
+  @Test
+  void twoWorkersTakeWholeMinibatchesWhenAMinibatchCannotBeSplit() throws Exception {
+    PpoConfig whole = config().toBuilder().miniBatchSize(1).gradientAccumulationSteps(2).build();
+    assertSameUpdateOnTwoWorkers(whole);
+    PpoConfig stopping = whole.toBuilder().ppoEpochs(4).earlyStopping(true).targetKl(1e-6).build();
+    PpoStepReport alone = new PpoStep(perturbed, stopping, 4, Collective.single())
+        .step(agent(stopping), batch(0, 4), SCORES, 11);
+    assertTrue(alone.earlyStopped() && alone.optimizerSteps() < 8, "the case stops early: " + alone.optimizerSteps());
+    assertSameUpdateOnTwoWorkers(stopping);
+  }
+
   private static void assertSameUpdateOnTwoWorkers(PpoConfig config) throws Exception {
     Agent single = agent(config);
     PpoStepReport whole = new PpoStep(perturbed, config, 4, Collective.single())
@@ -179,6 +195,8 @@ final class PpoStepTest {
     PpoStepReport rank0 = reports[0];
     assertEquals(rank0.metrics(), reports[1].metrics(), "every worker reports the whole batch's statistics");
     assertEquals(whole.optimizerSteps(), rank0.optimizerSteps());
+    assertEquals(whole.earlyStopped(), rank0.earlyStopped());
+    assertEquals(whole.skippedMinibatches(), rank0.skippedMinibatches());
     assertTrue(agents[0].policy().params().flat().equalsWithEps(agents[1].policy().params().flat(), 0),
         "replicas stay bit-identical");
     double maxDiff = agents[0].policy().params().flat().sub(single.policy().params().flat())
@@ -345,5 +363,8 @@ final class PpoStepTest {
     assertThrows(IllegalArgumentException.class,
         () -> new PpoStep(perturbed, config.toBuilder().batchSize(6).miniBatchSize(3).build(), 4,
             new ThreadCollectives(2).rank(0)));
+    assertThrows(IllegalArgumentException.class,
+        () -> new PpoStep(perturbed, config.toBuilder().batchSize(6).miniBatchSize(1).gradientAccumulationSteps(3)
+            .build(), 4, new ThreadCollectives(2).rank(0)));
   }
 }
