@@ -26,7 +26,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -36,9 +36,10 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * The distributed runtime end to end in {@code local[N]}: the demo preset trained by W = 2
  * workers (two resident replicas in this JVM, Aeron IPC) and by W = 1 on the same global batch
- * and seed, once with one PPO minibatch per epoch ({@code mini-batch-size = batch-size}, each
- * worker trains on its own rows) and once with four (the workers all-gather the rows and take
- * one row of each global minibatch each). Both compute the one-worker update up to float
+ * and seed, with one PPO minibatch per epoch ({@code mini-batch-size = batch-size}, each worker
+ * trains on its own rows), with four (the workers all-gather the rows and take one row of each
+ * global minibatch each), and with eight of one row accumulated in pairs (each worker takes one
+ * whole minibatch of every optimizer step). All compute the one-worker update up to float
  * summation order.
  */
 final class SparkTrainingTest {
@@ -70,17 +71,19 @@ final class SparkTrainingTest {
     return Settings.load(preset.config(), preset.withUserOverrides(all));
   }
 
-  @ParameterizedTest(name = "mini-batch-size {0} of 8")
-  @ValueSource(ints = {8, 2})
+  @ParameterizedTest(name = "mini-batch-size {0} of 8, gradient-accumulation-steps {1}")
+  @CsvSource({"8, 1", "2, 1", "1, 2"})
   @Timeout(120)
-  void twoWorkersKeepIdenticalReplicasAndComputeTheOneWorkerUpdate(int miniBatchSize) throws Exception {
+  void twoWorkersKeepIdenticalReplicasAndComputeTheOneWorkerUpdate(int miniBatchSize, int accumulation)
+      throws Exception {
     Path w2Dir = tmp.resolve("w2");
     Path w1Dir = tmp.resolve("w1");
     String mini = "ppo.mini-batch-size=" + miniBatchSize;
+    String acc = "ppo.gradient-accumulation-steps=" + accumulation;
     ByteArrayOutputStream console = new ByteArrayOutputStream();
-    List<IterationReport> w2 = SparkTraining.run(demo(w2Dir, "workers=2", mini), w2Dir,
+    List<IterationReport> w2 = SparkTraining.run(demo(w2Dir, "workers=2", mini, acc), w2Dir,
         new PrintStream(console, true, StandardCharsets.UTF_8));
-    List<IterationReport> w1 = SparkTraining.run(demo(w1Dir, "workers=1", mini), w1Dir,
+    List<IterationReport> w1 = SparkTraining.run(demo(w1Dir, "workers=1", mini, acc), w1Dir,
         new PrintStream(console, true, StandardCharsets.UTF_8));
     String out = console.toString(StandardCharsets.UTF_8);
     System.out.print(out);
@@ -150,8 +153,8 @@ final class SparkTrainingTest {
     assertTrue(worstParam <= W2_VS_W1_PARAMETER_TOLERANCE, "largest parameter difference " + worstParam + ": "
         + worstParamName);
     assertTrue(normDiff <= W2_VS_W1_TOLERANCE, "||w1 - w2|| / ||w1|| = " + normDiff);
-    System.out.printf("W=2 vs W=1, mini-batch-size %d of 8: largest metric difference %.3e (%s), "
-        + "largest parameter difference %.3e (%s), ||w1 - w2|| / ||w1|| = %.3e%n", miniBatchSize, worstMetric,
+    System.out.printf("W=2 vs W=1, mini-batch-size %d of 8, accumulation %d: largest metric difference %.3e (%s), "
+        + "largest parameter difference %.3e (%s), ||w1 - w2|| / ||w1|| = %.3e%n", miniBatchSize, accumulation, worstMetric,
         worstName, worstParam, worstParamName, normDiff);
   }
 
