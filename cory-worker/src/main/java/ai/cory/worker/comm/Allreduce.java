@@ -43,6 +43,9 @@ public interface Allreduce extends AutoCloseable {
    */
   double[] allGather(double[] values);
 
+  /** {@link #allGather(double[])} that gives up after {@code timeoutNs} instead of the configured timeout. */
+  double[] allGather(double[] values, long timeoutNs);
+
   /** Returns only once every rank has entered the barrier. */
   void barrier();
 

@@ -213,7 +213,7 @@ public final class RingAllreduce implements Allreduce {
     }
     final int count = values.length;
     final int worldSize = config.worldSize();
-    final double[] gathered = gather(values, "sum of " + count + " doubles");
+    final double[] gathered = gather(values, "sum of " + count + " doubles", config.timeoutNs());
     final double[] sums = new double[count];
     final double[] column = new double[worldSize];
     for (int i = 0; i < count; i++) {
@@ -227,16 +227,24 @@ public final class RingAllreduce implements Allreduce {
 
   @Override
   public double[] allGather(final double[] values) {
+    return allGather(values, config.timeoutNs());
+  }
+
+  @Override
+  public double[] allGather(final double[] values, final long timeoutNs) {
     checkUsable();
     Objects.requireNonNull(values, "values");
+    if (timeoutNs <= 0) {
+      throw new IllegalArgumentException("timeoutNs must be > 0, got " + timeoutNs);
+    }
     if (config.worldSize() == 1) {
       return values.clone();
     }
-    return gather(values, "all-gather of " + values.length + " doubles");
+    return gather(values, "all-gather of " + values.length + " doubles", timeoutNs);
   }
 
   /** Every rank's {@code values} in rank order (the ring all-gather behind sum and allGather). */
-  private double[] gather(final double[] values, final String operation) {
+  private double[] gather(final double[] values, final String operation, final long timeoutNs) {
     final int count = values.length;
     final int worldSize = config.worldSize();
     if (count == 0) {
@@ -256,7 +264,7 @@ public final class RingAllreduce implements Allreduce {
       segmentStartBytes[s] = (long) s * segmentBytes;
     }
     transfer.begin(OpKind.GATHER_DOUBLE, opNumber, gatherBuffer.addressOffset(), segmentStartBytes);
-    run(operation);
+    run(operation, timeoutNs);
     final double[] out = new double[count * worldSize];
     for (int i = 0; i < out.length; i++) {
       out[i] = gatherBuffer.getDouble(i * Double.BYTES);
@@ -299,14 +307,18 @@ public final class RingAllreduce implements Allreduce {
   }
 
   private void run(final String operation) {
+    run(operation, config.timeoutNs());
+  }
+
+  private void run(final String operation, final long timeoutNs) {
     final long startNs = System.nanoTime();
-    final long deadlineNs = startNs + config.timeoutNs();
+    final long deadlineNs = startNs + timeoutNs;
     idleStrategy.reset();
     try {
       while (!transfer.isDone()) {
         final int workCount = transfer.doWork();
         if (System.nanoTime() - deadlineNs >= 0 && !transfer.isDone()) {
-          throw fail(timeout(operation, System.nanoTime() - startNs));
+          throw fail(timeout(operation, System.nanoTime() - startNs, timeoutNs));
         }
         if (Thread.currentThread().isInterrupted()) {
           // Spark kills tasks by interrupting them; parking returns at once when interrupted,
@@ -335,7 +347,8 @@ public final class RingAllreduce implements Allreduce {
     }
   }
 
-  private AllreduceTimeoutException timeout(final String operation, final long elapsedNs) {
+  private AllreduceTimeoutException timeout(
+      final String operation, final long elapsedNs, final long timeoutNs) {
     final int left = config.leftRank();
     final int right = config.rightRank();
     final Endpoint self = config.endpoints().get(config.rank());
@@ -361,7 +374,7 @@ public final class RingAllreduce implements Allreduce {
                 config.worldSize(),
                 operation,
                 TimeUnit.NANOSECONDS.toMillis(elapsedNs),
-                TimeUnit.NANOSECONDS.toMillis(config.timeoutNs()),
+                TimeUnit.NANOSECONDS.toMillis(timeoutNs),
                 suspect,
                 transfer.progress()));
   }

@@ -23,7 +23,11 @@ import org.slf4j.LoggerFactory;
  * runs on its query shard.
  * <ol>
  *   <li>check out this executor's resident {@link Replica} of the run (loading it on first use);
- *   <li>exchange with the W-1 peers, through {@link BarrierTaskContext#allGather}, each
+ *   <li>when the replica is already in a ring: the fast rendezvous over the ring itself
+ *       ({@link Replica#tryReuseRing}); if every member runs this iteration at its ring rank and
+ *       is in step, the ring is kept and the next step is skipped. Spark's barrier
+ *       {@code allGather} polls once a second, so this saves about a second per iteration;
+ *   <li>otherwise exchange with the W-1 peers, through {@link BarrierTaskContext#allGather}, each
  *       replica's current Aeron endpoint, ring and completed iteration; all tasks see the same
  *       table and so take the same decisions: fail together when a replica is out of step
  *       (e.g. fresh after a failure), keep the ring when every replica is already in it at
@@ -47,6 +51,8 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(IterationTask.class);
   private static final String FIELD_SEPARATOR = "\t";
+  /** Longest wait for the ring peers in the fast rendezvous (capped by the collective timeout). */
+  private static final long RING_RENDEZVOUS_TIMEOUT_MS = 30_000;
 
   public IterationTask {
     Objects.requireNonNull(spec, "spec");
@@ -65,19 +71,22 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
     boolean loaded = replica.startTask() == 0;
     boolean healthy = false;
     try {
-      List<Peer> peers = rendezvous(context, replica);
-      requireInStep(plan.iteration(), peers);
-      boolean connected = !canReuseRing(peers);
-      if (connected) {
-        replica.freshEndpoint();
-        String[] fresh = context.allGather(replica.endpoint().toString());
-        List<Endpoint> endpoints = new ArrayList<>(fresh.length);
-        for (String e : fresh) {
-          endpoints.add(Endpoint.parse(e));
+      boolean connected = false;
+      if (!replica.tryReuseRing(rank, plan.iteration(), ringRendezvousTimeoutNs())) {
+        List<Peer> peers = rendezvous(context, replica);
+        requireInStep(plan.iteration(), peers);
+        connected = !canReuseRing(peers);
+        if (connected) {
+          replica.freshEndpoint();
+          String[] fresh = context.allGather(replica.endpoint().toString());
+          List<Endpoint> endpoints = new ArrayList<>(fresh.length);
+          for (String e : fresh) {
+            endpoints.add(Endpoint.parse(e));
+          }
+          replica.joinRing(rank, endpoints);
+        } else {
+          replica.reuseRing(rank);
         }
-        replica.joinRing(rank, endpoints);
-      } else {
-        replica.reuseRing(rank);
       }
       long t1 = System.nanoTime();
       IterationReport report = replica.trainer().runIteration(plan, shard.taskPrompts(), shard.firstGlobalRow());
@@ -137,6 +146,16 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
    * True when every replica is in one ring, at the rank it has now: the ring over the current
    * endpoints in rank order is the ring each of them is in.
    */
+  /**
+   * How long replicas wait for their ring peers in the fast rendezvous before falling back to
+   * the barrier one: the barrier stage launches its tasks together, so healthy peers arrive within
+   * moments; a lost peer costs this once before the run fails or the ring is rebuilt.
+   */
+  private long ringRendezvousTimeoutNs() {
+    return java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(
+        Math.min(RING_RENDEZVOUS_TIMEOUT_MS, spec.runtime().collectiveTimeoutMs()));
+  }
+
   static boolean canReuseRing(List<Peer> peers) {
     List<Endpoint> endpoints = new ArrayList<>(peers.size());
     for (Peer p : peers) {
