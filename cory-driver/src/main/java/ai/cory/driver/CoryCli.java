@@ -68,7 +68,8 @@ public final class CoryCli {
     StringBuilder sb = new StringBuilder();
     String last = null;
     for (Throwable t = e; t != null; t = t.getCause()) {
-      String m = t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+      String m = t.getMessage() != null ? ai.cory.driver.spark.TrainingFailedException.oneLine(t.getMessage())
+          : t.getClass().getSimpleName();
       if (last == null || !last.contains(m)) {
         if (sb.length() > 0) {
           sb.append(": ");

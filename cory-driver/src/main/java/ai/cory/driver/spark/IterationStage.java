@@ -34,7 +34,7 @@ final class IterationStage {
       RDD<QueryShard> rdd = spark.parallelize(shards, shards.size()).rdd();
       RDD<TaskReport> reports = rdd.barrier().mapPartitions(new BarrierIterationFunction(task), false, REPORT);
       return new JavaRDD<>(reports, REPORT).collect();
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // SparkException is checked, though Scala declares nothing
       throw new TrainingFailedException("iteration " + k + " failed: " + TrainingFailedException.causes(e), e);
     } finally {
       spark.clearJobGroup();

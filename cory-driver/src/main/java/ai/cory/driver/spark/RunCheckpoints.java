@@ -105,6 +105,27 @@ final class RunCheckpoints {
   }
 
   /**
+   * What an operator can do after a failed iteration: resume from the newest committed
+   * checkpoint, or start over when there is none. Never throws (it describes a failure).
+   */
+  String resumeAdvice() {
+    try {
+      List<Long> committed = store.committedIterations();
+      if (committed.isEmpty()) {
+        return "no checkpoint has been committed yet (cory.runtime.checkpoint-every = "
+            + settings.runtime().checkpointEvery() + "): running the same command again starts over";
+      }
+      long last = committed.get(committed.size() - 1);
+      return "the newest committed checkpoint holds the state after iteration " + (last - 1) + " ("
+          + store.checkpointsDir() + "/" + ai.cory.common.checkpoint.CheckpointLayout.committedDirName(last)
+          + "): run the same command again to resume from it"
+          + (settings.runtime().resume() ? "" : " with cory.runtime.resume = true");
+    } catch (IOException | RuntimeException e) {
+      return "the checkpoints in " + store.checkpointsDir() + " could not be listed (" + e.getMessage() + ")";
+    }
+  }
+
+  /**
    * Commits rank 0's checkpoint of a successful stage.
    *
    * @return the committed directory

@@ -138,8 +138,12 @@ public final class SparkTraining {
         CheckpointRequest checkpoint = checkpoints.requestAfter(k, dataset.size());
         List<QueryShard> shards = QueryShard.split(batches.batch(k), workers);
         long stageStart = System.nanoTime();
-        List<TaskReport> taskReports = IterationStage.run(jsc, new IterationTask(spec, plan, verify, checkpoint),
-            shards);
+        List<TaskReport> taskReports;
+        try {
+          taskReports = IterationStage.run(jsc, new IterationTask(spec, plan, verify, checkpoint), shards);
+        } catch (TrainingFailedException e) {
+          throw new TrainingFailedException(e.getMessage() + "; " + checkpoints.resumeAdvice(), e.getCause());
+        }
         double stageSeconds = (System.nanoTime() - stageStart) / 1e9;
         IterationReport merged = StageReports.merge(k, taskReports, workers, stageSeconds);
         replicas.write(k, taskReports);
@@ -173,7 +177,7 @@ public final class SparkTraining {
       for (String line : new JavaRDD<>(lines, STRING).collect()) {
         LOG.info("{}", line);
       }
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // SparkException is checked, though Scala declares nothing
       throw new TrainingFailedException("finishing the run failed: " + TrainingFailedException.causes(e), e);
     } finally {
       jsc.clearJobGroup();

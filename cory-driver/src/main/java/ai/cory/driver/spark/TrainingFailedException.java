@@ -15,7 +15,7 @@ public final class TrainingFailedException extends RuntimeException {
   static String causes(Throwable e) {
     StringBuilder sb = new StringBuilder();
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      String m = t.getMessage() == null ? t.getClass().getSimpleName() : firstLine(t.getMessage());
+      String m = t.getMessage() == null ? t.getClass().getSimpleName() : oneLine(t.getMessage());
       if (sb.indexOf(m) < 0) {
         if (sb.length() > 0) {
           sb.append(": ");
@@ -26,8 +26,23 @@ public final class TrainingFailedException extends RuntimeException {
     return sb.toString();
   }
 
-  private static String firstLine(String message) {
-    int nl = message.indexOf('\n');
-    return nl < 0 ? message : message.substring(0, nl);
+  /**
+   * A message on one line without stack traces: Spark's stage failures span several lines (the
+   * reason, e.g. "ExecutorLostFailure ... exited with code 137", comes after the first) and embed
+   * the executor's stack trace ({@code at ...} lines, "Driver stacktrace:"), which is dropped.
+   */
+  public static String oneLine(String message) {
+    StringBuilder sb = new StringBuilder();
+    for (String line : message.strip().split("\\R")) {
+      String l = line.strip();
+      if (l.startsWith("at ") || l.startsWith("Driver stacktrace") || l.startsWith("Caused by:")
+          || l.startsWith("...")) {
+        break;
+      }
+      if (!l.isEmpty()) {
+        sb.append(sb.length() > 0 ? " " : "").append(l);
+      }
+    }
+    return sb.toString();
   }
 }

@@ -94,6 +94,15 @@ final class StandaloneCluster implements AutoCloseable {
    * @return the exit code; the output is in {@code <dir>/submit.log}
    */
   int submit(Map<String, String> sparkConf, String mainClass, List<String> appArgs, long timeoutMs) throws Exception {
+    return await(submitAsync("submit", sparkConf, mainClass, appArgs), "submit", timeoutMs);
+  }
+
+  /**
+   * Starts {@code SparkSubmit} in client mode against this cluster without waiting; its output
+   * goes to {@code <dir>/<name>.log}.
+   */
+  Process submitAsync(String name, Map<String, String> sparkConf, String mainClass, List<String> appArgs)
+      throws IOException {
     Path appJar = emptyJar(dir.resolve("app.jar")); // SparkSubmit needs a primary resource; classes are on the classpath
     List<String> args = new ArrayList<>(List.of("org.apache.spark.deploy.SparkSubmit", "--master", masterUrl(),
         "--deploy-mode", "client", "--class", mainClass));
@@ -103,13 +112,31 @@ final class StandaloneCluster implements AutoCloseable {
     }
     args.add(appJar.toString());
     args.addAll(appArgs);
-    Process p = launch("submit", args, null);
-    if (!p.waitFor(timeoutMs, TimeUnit.MILLISECONDS)) {
-      p.destroyForcibly();
+    return launch(name, args, null);
+  }
+
+  /** Waits for a submitted application and returns its exit code. */
+  int await(Process submit, String name, long timeoutMs) throws Exception {
+    if (!submit.waitFor(timeoutMs, TimeUnit.MILLISECONDS)) {
+      submit.descendants().forEach(ProcessHandle::destroyForcibly);
+      submit.destroyForcibly();
       throw new IllegalStateException("spark-submit did not finish within " + timeoutMs + " ms; see "
-          + dir.resolve("submit.log"));
+          + dir.resolve(name + ".log"));
     }
-    return p.exitValue();
+    return submit.exitValue();
+  }
+
+  /**
+   * Kills (SIGKILL) the executor JVMs that worker {@code w} launched, as a machine failure
+   * would: no shutdown hooks, no goodbye to the driver.
+   *
+   * @return how many processes were killed
+   */
+  int killExecutorsOf(int w) {
+    Process worker = processes.get(1 + w); // 0 is the master
+    List<ProcessHandle> executors = worker.descendants().toList();
+    executors.forEach(ProcessHandle::destroyForcibly);
+    return executors.size();
   }
 
   /** The log of one process ({@code master}, {@code worker-0}, {@code submit}). */
