@@ -80,6 +80,22 @@ final class StandaloneCluster implements AutoCloseable {
     return "spark://127.0.0.1:" + masterPort;
   }
 
+  /**
+   * The Spark properties of an application on this cluster: one single-core executor per worker
+   * ({@code workers} of them), on the cluster's classpath, loopback only, no UI.
+   */
+  Map<String, String> applicationConf(int workers) {
+    Map<String, String> conf = new java.util.LinkedHashMap<>();
+    conf.put("spark.executor.extraClassPath", classpath);
+    conf.put("spark.executor.cores", "1");
+    conf.put("spark.executor.memory", "640m");
+    conf.put("spark.cores.max", Integer.toString(workers));
+    conf.put("spark.driver.host", "127.0.0.1");
+    conf.put("spark.driver.bindAddress", "127.0.0.1");
+    conf.put("spark.ui.enabled", "false");
+    return conf;
+  }
+
   /** The classpath every process of the cluster runs with (executors get it too). */
   String classpath() {
     return classpath;

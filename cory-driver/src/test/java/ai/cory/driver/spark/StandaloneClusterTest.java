@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -40,14 +39,7 @@ final class StandaloneClusterTest {
     int exit;
     String driverLog;
     try (StandaloneCluster cluster = StandaloneCluster.start(tmp.resolve("cluster"), 2, 1, 1024)) {
-      Map<String, String> conf = new LinkedHashMap<>();
-      conf.put("spark.executor.extraClassPath", cluster.classpath());
-      conf.put("spark.executor.cores", "1");
-      conf.put("spark.executor.memory", "640m");
-      conf.put("spark.cores.max", "2");
-      conf.put("spark.driver.host", "127.0.0.1");
-      conf.put("spark.driver.bindAddress", "127.0.0.1");
-      conf.put("spark.ui.enabled", "false");
+      Map<String, String> conf = cluster.applicationConf(2);
       exit = cluster.submit(conf, "ai.cory.driver.CoryDriver", appArgs, 240_000);
       driverLog = cluster.log("submit");
     }
