@@ -131,6 +131,42 @@ final class StandaloneCluster implements AutoCloseable {
     return launch(name, args, null);
   }
 
+  /**
+   * Starts the operators' wrapper {@code deploy/spark-submit.sh} against this cluster without
+   * waiting, as documented: {@code SPARK_SUBMIT} is this project's own {@code SparkSubmit} entry
+   * point on the cluster's classpath (a Spark distribution's {@code spark-submit} in
+   * production), {@code CORY_JAR} an empty primary resource (the classes are on the classpath).
+   * Output goes to {@code <dir>/<name>.log}.
+   *
+   * @param script     the wrapper
+   * @param scriptArgs its arguments ({@code --master} is added)
+   */
+  Process submitScript(String name, Path script, List<String> scriptArgs) throws IOException {
+    Path appJar = emptyJar(dir.resolve("app.jar"));
+    List<String> submit = new ArrayList<>();
+    submit.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    submit.add("-Xmx768m");
+    submit.addAll(jvmFlags);
+    submit.addAll(List.of("-cp", classpath, "org.apache.spark.deploy.SparkSubmit"));
+    for (String word : submit) {
+      if (word.chars().anyMatch(Character::isWhitespace)) {
+        throw new IllegalStateException("SPARK_SUBMIT is split on whitespace; cannot pass '" + word + "'");
+      }
+    }
+    List<String> cmd = new ArrayList<>(List.of("bash", script.toString(), "--master", masterUrl()));
+    cmd.addAll(scriptArgs);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(dir.resolve(name + ".log").toFile());
+    Map<String, String> env = pb.environment();
+    env.put("SPARK_SUBMIT", String.join(" ", submit));
+    env.put("CORY_JAR", appJar.toString());
+    env.put("SPARK_LOCAL_IP", "127.0.0.1");
+    env.put("SPARK_LOCAL_DIRS", dir.resolve("local").toString());
+    Process p = pb.start();
+    processes.add(p);
+    return p;
+  }
+
   /** Waits for a submitted application and returns its exit code. */
   int await(Process submit, String name, long timeoutMs) throws Exception {
     if (!submit.waitFor(timeoutMs, TimeUnit.MILLISECONDS)) {

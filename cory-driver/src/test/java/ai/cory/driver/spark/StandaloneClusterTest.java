@@ -17,8 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The runtime on a real Spark standalone cluster (master and two workers as child JVMs on
- * loopback, {@link StandaloneCluster}), the job submitted through {@code SparkSubmit} with the
- * spark-submit main class {@code ai.cory.driver.CoryDriver}: two executor JVMs each hold a
+ * loopback, {@link StandaloneCluster}), the job submitted as operators do, through
+ * {@code deploy/spark-submit.sh} (its {@code SPARK_SUBMIT} being {@code SparkSubmit} on the
+ * project's classpath; main class {@code ai.cory.driver.CoryDriver}): two executor JVMs each hold a
  * resident replica, exchange Aeron endpoints inside the barrier stage and average over UDP
  * between processes; the driver compares their fingerprints after every iteration. The demo
  * preset, 2 iterations, minibatches of 2 of the 8 rows (so the rows are all-gathered across the
@@ -33,14 +34,22 @@ final class StandaloneClusterTest {
   void twoExecutorJvmsTrainTheDemoOverUdpThroughSparkSubmit() throws Exception {
     Path runDir = tmp.resolve("run");
     DefaultRun demo = DefaultRun.demo(runDir);
-    List<String> appArgs = new ArrayList<>(List.of("--config", demo.config().toString()));
-    appArgs.addAll(demo.withUserOverrides(List.of("workers=2", "run.iterations=2", "runtime.collective-timeout=90s",
-        "ppo.mini-batch-size=2")));
+    List<String> args = new ArrayList<>(List.of("--workers", "2", "--cores", "1", "--memory", "640m"));
     int exit;
     String driverLog;
     try (StandaloneCluster cluster = StandaloneCluster.start(tmp.resolve("cluster"), 2, 1, 1024)) {
-      Map<String, String> conf = cluster.applicationConf(2);
-      exit = cluster.submit(conf, "ai.cory.driver.CoryDriver", appArgs, 240_000);
+      for (Map.Entry<String, String> e : cluster.applicationConf(2).entrySet()) {
+        if (e.getKey().startsWith("spark.executor.extraClassPath") || e.getKey().startsWith("spark.driver.")
+            || e.getKey().startsWith("spark.ui.")) { // the wrapper sets cores, memory and instances itself
+          args.addAll(List.of("--conf", e.getKey() + "=" + e.getValue()));
+        }
+      }
+      args.add("--");
+      args.addAll(List.of("--config", demo.config().toString()));
+      args.addAll(demo.withUserOverrides(List.of("run.iterations=2", "runtime.collective-timeout=90s",
+          "ppo.mini-batch-size=2")));
+      exit = cluster.await(cluster.submitScript("submit", Path.of("..", "deploy", "spark-submit.sh").toAbsolutePath()
+          .normalize(), args), "submit", 240_000);
       driverLog = cluster.log("submit");
     }
     assertEquals(0, exit, driverLog);
