@@ -83,11 +83,14 @@ final class Preflight {
   }
 
   /**
-   * On a cluster, executors read the model and the reward's file themselves, from their own
-   * working directory: those locations must be absolute paths or URIs.
+   * On a cluster, executors read the model and the reward's file and write to the store
+   * themselves, from their own working directory: those locations must be absolute paths or URIs.
    */
   static void requireClusterPaths(Settings settings) {
     requireAbsolute("cory.model.path", settings.model().path());
+    if (settings.run().store() != null) {
+      requireAbsolute("cory.run.store", settings.run().store());
+    }
     com.typesafe.config.Config reward = settings.reward().config();
     if (reward.hasPath("path") && reward.getValue("path").valueType() == com.typesafe.config.ConfigValueType.STRING) {
       requireAbsolute("cory.reward.path", reward.getString("path"));
