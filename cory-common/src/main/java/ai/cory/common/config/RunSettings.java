@@ -1,5 +1,6 @@
 package ai.cory.common.config;
 
+import ai.cory.common.io.FileSourceResolver;
 import java.io.Serializable;
 
 /**
@@ -26,7 +27,7 @@ public record RunSettings(long seed, int iterations, String dir, boolean exportF
     if (store == null) {
       return runDir.toAbsolutePath().toUri().toString();
     }
-    return store.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*") ? store
+    return FileSourceResolver.SCHEME.matcher(store).find() ? store
         : java.nio.file.Path.of(store).toAbsolutePath().toUri().toString();
   }
 }

@@ -3,6 +3,7 @@ package ai.cory.common.config;
 import ai.cory.common.config.AlgorithmSettings.Mode;
 import ai.cory.common.config.OptimizerSettings.EpsilonConvention;
 import ai.cory.common.config.TaskSettings.TaskType;
+import ai.cory.common.io.FileSourceResolver;
 import ai.cory.common.ppo.KlPenalty;
 import ai.cory.common.ppo.PpoConfig;
 import com.typesafe.config.Config;
@@ -129,9 +130,6 @@ public record Settings(
     return read(new ConfigValues(cory));
   }
 
-  /** A value that starts with a URI scheme and {@code //} (in HOCON {@code //} starts a comment). */
-  private static final java.util.regex.Pattern URI_VALUE = java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*://.*");
-
   /**
    * Parses {@code key=value} overrides as HOCON, except that an unquoted URI value
    * ({@code model.path=hdfs://nn:8020/models/x}) is taken as the string it is.
@@ -147,7 +145,7 @@ public record Settings(
       String path = key.startsWith(ROOT + ".") ? key : ROOT + "." + key;
       String value = o.substring(eq + 1).trim();
       try {
-        Config one = URI_VALUE.matcher(value).matches()
+        Config one = isUriValue(value)
             ? ConfigFactory.empty("override " + o).withValue(path, ConfigValueFactory.fromAnyRef(value, "override " + o))
             : ConfigFactory.parseString(path + " = " + value,
                 ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF).setOriginDescription("override " + o));
@@ -157,6 +155,12 @@ public record Settings(
       }
     }
     return out;
+  }
+
+  /** A value that starts with a URI scheme and {@code //} (in HOCON {@code //} starts a comment). */
+  private static boolean isUriValue(String value) {
+    java.util.regex.Matcher scheme = FileSourceResolver.SCHEME.matcher(value);
+    return scheme.find() && value.startsWith("//", scheme.end());
   }
 
   /** The resolved {@code cory} block, for the run directory. */

@@ -131,4 +131,10 @@ public final class BenchCommand implements Command {
     Arrays.sort(s);
     return s;
   }
+
+  /** The median of an ascending array (the mean of the middle two for an even length). */
+  static double median(double[] sorted) {
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  }
 }

@@ -139,8 +139,7 @@ final class EngineBench {
 
   private Json result(String bench, int batch, double[] seconds, long tokens, double flops) {
     double[] sorted = BenchCommand.sortedCopy(seconds);
-    double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2]
-        : 0.5 * (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]);
+    double median = BenchCommand.median(sorted);
     ModelConfig cfg = model.config();
     return new Json().put("bench", bench).put("model", modelName)
         .put("arch", cfg.arch().name().toLowerCase(java.util.Locale.ROOT))

@@ -64,18 +64,13 @@ final class IterationSplitBench {
       Json median = new Json().put("bench", "iteration_split_median").put("workers", workers)
           .put("config", config == null ? "demo" : config.toString()).put("iterations", iterations - 1);
       for (int p = 0; p < PARTS.size(); p++) {
-        median.put(PARTS.get(p) + "_s", median(Arrays.copyOfRange(seconds[p], 1, seconds[p].length)));
+        median.put(PARTS.get(p) + "_s",
+            BenchCommand.median(BenchCommand.sortedCopy(Arrays.copyOfRange(seconds[p], 1, seconds[p].length))));
       }
       out.println(median);
     } finally {
       deleteTree(runDir);
     }
-  }
-
-  private static double median(double[] v) {
-    double[] s = v.clone();
-    Arrays.sort(s);
-    return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
   }
 
   private static void deleteTree(Path root) throws IOException {

@@ -2,6 +2,7 @@ package ai.cory.driver.spark;
 
 import ai.cory.common.config.Settings;
 import ai.cory.common.io.FileSource;
+import ai.cory.common.io.FileSourceResolver;
 import ai.cory.common.io.HfConfigReader;
 import ai.cory.common.model.DemoModel;
 import ai.cory.common.model.ModelConfig;
@@ -98,7 +99,7 @@ final class Preflight {
   }
 
   private static void requireAbsolute(String key, String location) {
-    boolean uri = location.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*");
+    boolean uri = FileSourceResolver.SCHEME.matcher(location).find();
     if (!DemoModel.isDemo(location) && !uri && !java.nio.file.Path.of(location).isAbsolute()) {
       throw new IllegalArgumentException(key + " = '" + location + "' is relative, but executors of a cluster "
           + "resolve it against their own working directory: give an absolute path on a shared mount or a URI "
@@ -108,7 +109,7 @@ final class Preflight {
 
   /** A user location as a Hadoop path: plain paths are local files, URIs keep their scheme. */
   static Path hadoopPath(String location) throws IOException {
-    if (location.matches("^[A-Za-z][A-Za-z0-9+.-]+:.*")) {
+    if (FileSourceResolver.SCHEME.matcher(location).find()) {
       try {
         return new Path(new URI(location));
       } catch (URISyntaxException e) {

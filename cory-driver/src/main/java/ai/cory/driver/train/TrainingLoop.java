@@ -88,7 +88,7 @@ public final class TrainingLoop {
         }
         if (settings.run().exportFinal()) {
           for (Agent agent : trainer.agents()) {
-            export(agent, assets.modelDir(), runDir.resolve("final").resolve(agent.id().key()));
+            export(agent, assets.modelDir(), exportDir(runDir, agent.id()));
           }
         }
       }

@@ -1,18 +1,15 @@
 package ai.cory.worker.store;
 
 import ai.cory.common.io.FileSource;
+import ai.cory.common.io.FileSourceResolver;
 import ai.cory.common.io.LocalFileSource;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.util.regex.Pattern;
 import org.apache.hadoop.conf.Configuration;
 
 /** Chooses the {@link FileSource} for a user-given location (CLI flag, config value). */
 public final class FileSources {
-  /** RFC 3986 scheme followed by ':'; at least two characters so "C:" stays a path. */
-  private static final Pattern SCHEME = Pattern.compile("^[A-Za-z][A-Za-z0-9+.-]+:");
-
   private FileSources() {}
 
   /**
@@ -20,7 +17,7 @@ public final class FileSources {
    * file://}, {@code hdfs://}, {@code s3a://}) opens a {@link HadoopFileSource} with {@code conf}.
    */
   public static FileSource open(String pathOrUri, Configuration conf) throws IOException {
-    if (!SCHEME.matcher(pathOrUri).find()) {
+    if (!FileSourceResolver.SCHEME.matcher(pathOrUri).find()) {
       return new LocalFileSource(java.nio.file.Path.of(pathOrUri));
     }
     URI uri;
