@@ -1,6 +1,7 @@
 package ai.cory.common.checkpoint;
 
 import ai.cory.common.ppo.RunningMoments;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.io.IOException;
 import java.util.Collections;
@@ -14,20 +15,23 @@ import java.util.TreeMap;
  * (weights, optimizer moments) goes to safetensors files beside it. Immutable; maps are copied
  * into key order.
  *
+ * <p>No data position is stored: the prompts of iteration k are a pure function of (seed, k)
+ * ({@code QueryBatches}), so {@code iteration} says where the data stands. Checkpoints written
+ * before this was noticed carry a {@code "data"} object, which is read and ignored.
+ *
  * @param iteration iterations completed; the resumed run continues with this (0-based) iteration
  * @param roles     role of each agent id at {@code iteration} ({@code {"A": "pioneer", "B":
  *                  "observer"}})
  * @param agents    per-agent scalars, by agent id
  * @param rng       named random-generator state words (seeds, counters)
- * @param data      position in the prompt data
  * @param extra     anything else the trainer wants back, as text
  */
+@JsonIgnoreProperties({"data"})
 public record CheckpointState(
     @JsonProperty("iteration") long iteration,
     @JsonProperty("roles") Map<String, String> roles,
     @JsonProperty("agents") Map<String, AgentState> agents,
     @JsonProperty("rng") Map<String, Long> rng,
-    @JsonProperty("data") DataPosition data,
     @JsonProperty("extra") Map<String, String> extra) {
 
   public CheckpointState {
@@ -37,7 +41,6 @@ public record CheckpointState(
     roles = sorted(roles, "roles");
     agents = sorted(agents, "agents");
     rng = sorted(rng, "rng");
-    Objects.requireNonNull(data, "data");
     extra = sorted(extra, "extra");
   }
 
@@ -61,21 +64,6 @@ public record CheckpointState(
       }
       Objects.requireNonNull(scoreMoments, "scoreMoments");
       scalars = sorted(scalars, "scalars");
-    }
-  }
-
-  /**
-   * Where the next prompts come from.
-   *
-   * @param epoch  passes over the prompt data completed
-   * @param offset prompts of the current pass already consumed
-   */
-  public record DataPosition(@JsonProperty("epoch") long epoch, @JsonProperty("offset") long offset) {
-    public DataPosition {
-      if (epoch < 0 || offset < 0) {
-        throw new IllegalArgumentException("data position must be >= 0, got epoch " + epoch
-            + ", offset " + offset);
-      }
     }
   }
 

@@ -47,9 +47,4 @@ public record AlgorithmSettings(Mode mode, boolean knowledgeTransfer, int roleEx
   public boolean twoAgents() {
     return mode == Mode.CORY;
   }
-
-  /** True when roles are ever exchanged. */
-  public boolean exchangesRoles() {
-    return twoAgents() && roleExchangePeriod > 0;
-  }
 }

@@ -30,34 +30,12 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * rounds to nearest even, {@link HalfFloats}); data is converted in chunks, never copied whole.
  */
 public final class SafeTensorsWriter {
-  /** Storage types the writer can produce. */
-  public enum Dtype {
-    F32(4), F16(2), BF16(2), F64(8);
-
-    final int bytes;
-
-    Dtype(int bytes) {
-      this.bytes = bytes;
-    }
-
-    /** The type that stores {@code type} without loss (FLOAT F32, DOUBLE F64, HALF F16, BFLOAT16 BF16). */
-    public static Dtype lossless(DataType type) {
-      return switch (type) {
-        case FLOAT -> F32;
-        case DOUBLE -> F64;
-        case HALF -> F16;
-        case BFLOAT16 -> BF16;
-        default -> throw new IllegalArgumentException("only float arrays can be written, got " + type);
-      };
-    }
-  }
-
   private static final int CHUNK_ELEMENTS = 1 << 20;
 
   private SafeTensorsWriter() {}
 
   /** Writes {@code tensors} (name to array, any float type, any layout) to {@code file}. */
-  public static void write(Path file, Map<String, INDArray> tensors, Dtype dtype)
+  public static void write(Path file, Map<String, INDArray> tensors, SafeTensorsDtype dtype)
       throws IOException {
     Path parent = file.toAbsolutePath().getParent();
     Files.createDirectories(parent);
@@ -67,22 +45,22 @@ public final class SafeTensorsWriter {
   }
 
   /** Writes one safetensors file to {@code out} (not closed). */
-  public static void write(OutputStream out, Map<String, INDArray> tensors, Dtype dtype)
+  public static void write(OutputStream out, Map<String, INDArray> tensors, SafeTensorsDtype dtype)
       throws IOException {
     write(out, tensors, a -> dtype);
   }
 
   /**
    * Writes one safetensors file to {@code out} (not closed), each tensor in the type that holds
-   * it exactly ({@link Dtype#lossless}): what checkpoints need to resume bit-identically.
+   * it exactly ({@link SafeTensorsDtype#lossless}): what checkpoints need to resume bit-identically.
    */
   public static void writeLossless(OutputStream out, Map<String, INDArray> tensors)
       throws IOException {
-    write(out, tensors, a -> Dtype.lossless(a.dataType()));
+    write(out, tensors, a -> SafeTensorsDtype.lossless(a.dataType()));
   }
 
   private static void write(OutputStream out, Map<String, INDArray> tensors,
-      Function<INDArray, Dtype> dtypeOf) throws IOException {
+      Function<INDArray, SafeTensorsDtype> dtypeOf) throws IOException {
     SortedMap<String, INDArray> sorted = new TreeMap<>(tensors);
     ObjectNode header = SafeTensorsHeader.JSON.createObjectNode();
     header.putObject("__metadata__").put("format", "pt");
@@ -93,7 +71,11 @@ public final class SafeTensorsWriter {
         throw new IllegalArgumentException("tensor " + e.getKey() + ": only float arrays can be "
             + "written, got " + a.dataType());
       }
-      Dtype dtype = dtypeOf.apply(a);
+      SafeTensorsDtype dtype = dtypeOf.apply(a);
+      if (!SafeTensorsDtype.writable().contains(dtype)) {
+        throw new IllegalArgumentException("cannot store " + e.getKey() + " as " + dtype + ": the writer stores "
+            + SafeTensorsDtype.writable());
+      }
       long bytes = a.length() * dtype.bytes;
       ObjectNode entry = header.putObject(e.getKey());
       entry.put("dtype", dtype.name());
@@ -121,9 +103,9 @@ public final class SafeTensorsWriter {
    * the same names are replaced).
    *
    * @return the shard files written
-   * @see #writeSharded(FileSink, Map, Dtype, long)
+   * @see #writeSharded(FileSink, Map, SafeTensorsDtype, long)
    */
-  public static List<Path> writeSharded(Path dir, Map<String, INDArray> tensors, Dtype dtype,
+  public static List<Path> writeSharded(Path dir, Map<String, INDArray> tensors, SafeTensorsDtype dtype,
       long maxShardBytes) throws IOException {
     Files.createDirectories(dir);
     List<Path> files = new ArrayList<>();
@@ -140,7 +122,7 @@ public final class SafeTensorsWriter {
    *
    * @return the names of the shard files written
    */
-  public static List<String> writeSharded(FileSink sink, Map<String, INDArray> tensors, Dtype dtype,
+  public static List<String> writeSharded(FileSink sink, Map<String, INDArray> tensors, SafeTensorsDtype dtype,
       long maxShardBytes) throws IOException {
     List<SortedMap<String, INDArray>> shards = new ArrayList<>();
     long shardBytes = 0;
@@ -173,7 +155,7 @@ public final class SafeTensorsWriter {
   }
 
   /** Writes one safetensors file {@code name} into {@code sink} (any file system). */
-  public static void write(FileSink sink, String name, Map<String, INDArray> tensors, Dtype dtype)
+  public static void write(FileSink sink, String name, Map<String, INDArray> tensors, SafeTensorsDtype dtype)
       throws IOException {
     try (OutputStream out = new BufferedOutputStream(sink.create(name), 1 << 16)) {
       write(out, tensors, dtype);
@@ -198,7 +180,7 @@ public final class SafeTensorsWriter {
   }
 
   @SuppressWarnings("try") // the workspace scope is used for its side effect only
-  private static void writeData(OutputStream out, INDArray a, Dtype dtype) throws IOException {
+  private static void writeData(OutputStream out, INDArray a, SafeTensorsDtype dtype) throws IOException {
     long elements = a.length();
     if (elements == 0) {
       return;
@@ -213,7 +195,7 @@ public final class SafeTensorsWriter {
         int n = (int) Math.min(CHUNK_ELEMENTS, elements - done);
         INDArray chunk = n == elements ? flat : flat.get(NDArrayIndex.interval(done, done + n));
         le.clear();
-        if (dtype == Dtype.F64) {
+        if (dtype == SafeTensorsDtype.F64) {
           for (double v : chunk.toDoubleVector()) {
             le.putDouble(v);
           }

@@ -38,6 +38,25 @@ public final class CounterRng {
     return (bits(seed, row, step) >>> 11) * 0x1.0p-53;
   }
 
+  /**
+   * A uniformly random permutation of {@code 0..n-1}, a pure function of (seed, n): Fisher-Yates
+   * where position i swaps with {@code floor(uniform(seed, i, 0) * (i + 1))}. Used for the query
+   * order of a data epoch and for PPO's minibatch shuffles.
+   */
+  public static int[] permutation(int n, long seed) {
+    int[] p = new int[n];
+    for (int i = 0; i < n; i++) {
+      p[i] = i;
+    }
+    for (int i = n - 1; i > 0; i--) {
+      int k = (int) Math.floor(uniform(seed, i, 0) * (i + 1));
+      int tmp = p[i];
+      p[i] = p[k];
+      p[k] = tmp;
+    }
+    return p;
+  }
+
   /** SplitMix64's finaliser (java.util.SplittableRandom.mix64). */
   static long mix64(long z) {
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;

@@ -2,12 +2,12 @@ package ai.cory.common.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.checkpoint.CheckpointManifest.FileEntry;
 import ai.cory.common.checkpoint.CheckpointState.AgentState;
-import ai.cory.common.checkpoint.CheckpointState.DataPosition;
 import ai.cory.common.ppo.RunningMoments;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -27,7 +27,7 @@ class CheckpointStateTest {
         RunningMoments.INITIAL_COUNT + 64), Map.of("lr", 1.41e-5));
     AgentState b = new AgentState(40, 0.05, RunningMoments.initial(), Map.of());
     return new CheckpointState(10, roles, Map.of("A", a, "B", b),
-        Map.of("seed", 42L, "counter", Long.MIN_VALUE), new DataPosition(1, 96),
+        Map.of("seed", 42L, "counter", Long.MIN_VALUE),
         Map.of("note", "héllo ✓"));
   }
 
@@ -42,6 +42,16 @@ class CheckpointStateTest {
     String text = new String(json, StandardCharsets.UTF_8);
     assertTrue(text.indexOf("\"A\"") < text.indexOf("\"B\""), "map keys sorted: " + text);
     assertTrue(text.contains("\"optimizer_steps\""), text);
+  }
+
+  @Test
+  void aCheckpointOfEarlierVersionsWithADataPositionStillReads() throws IOException {
+    // written before the data position was found re-derivable from the iteration
+    String legacy = new String(sampleState().toJson(), StandardCharsets.UTF_8)
+        .replaceFirst("\\{", "{\"data\": {\"epoch\": 1, \"offset\": 96},");
+    assertEquals(sampleState(), CheckpointState.fromJson(legacy.getBytes(StandardCharsets.UTF_8), "state.json"));
+    assertFalse(new String(sampleState().toJson(), StandardCharsets.UTF_8).contains("\"data\""),
+        "nothing written that is never read");
   }
 
   @Test

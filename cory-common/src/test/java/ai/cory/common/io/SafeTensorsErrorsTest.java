@@ -36,7 +36,7 @@ class SafeTensorsErrorsTest {
 
   private Path write(String sub) throws IOException {
     Path dir = tmp.resolve(sub);
-    SafeTensorsWriter.write(dir.resolve(SafeTensors.SINGLE_FILE), tensors, SafeTensorsWriter.Dtype.F32);
+    SafeTensorsWriter.write(dir.resolve(SafeTensors.SINGLE_FILE), tensors, SafeTensorsDtype.F32);
     return dir;
   }
 
@@ -150,7 +150,7 @@ class SafeTensorsErrorsTest {
   @Test
   void shardedIndexErrors() throws IOException {
     Path dir = tmp.resolve("sharded");
-    SafeTensorsWriter.writeSharded(dir, tensors, SafeTensorsWriter.Dtype.F32, 100);
+    SafeTensorsWriter.writeSharded(dir, tensors, SafeTensorsDtype.F32, 100);
     Path index = dir.resolve(SafeTensors.INDEX_FILE);
     String json = Files.readString(index);
     LocalFileSource src = new LocalFileSource(dir);

@@ -164,7 +164,7 @@ class SafeTensorsTest {
   void f32Bf16F16AndShardedCopiesLoadToTheRoundedValues() throws IOException {
     SafeTensors original = SafeTensors.open(new LocalFileSource(SharedAssets.model("tiny-gpt2")));
     Map<String, INDArray> weights = loadAll(original);
-    for (SafeTensorsWriter.Dtype dtype : SafeTensorsWriter.Dtype.values()) {
+    for (SafeTensorsDtype dtype : SafeTensorsDtype.writable()) {
       Path dir = tmp.resolve(dtype.name());
       SafeTensorsWriter.write(dir.resolve(SafeTensors.SINGLE_FILE), weights, dtype);
       SafeTensors copy = SafeTensors.open(new LocalFileSource(dir));
@@ -177,34 +177,34 @@ class SafeTensorsTest {
     Path sharded = tmp.resolve("sharded");
     // shards fill up to 150 kB in name order (h.* is 200 kB in BF16); wte (6.4 MB) ends up alone
     List<Path> shards = SafeTensorsWriter.writeSharded(sharded, weights,
-        SafeTensorsWriter.Dtype.BF16, 150_000);
+        SafeTensorsDtype.BF16, 150_000);
     assertEquals(3, shards.size(), "two shards of h.*, ln_f, wpe, then wte");
     SafeTensors copy = SafeTensors.open(new LocalFileSource(sharded));
     assertEquals(3, copy.files().size());
     assertEquals("model-00003-of-00003.safetensors", copy.info("wte.weight").file());
     assertEquals(weights.keySet().stream().sorted().toList(), copy.names());
     for (String name : weights.keySet()) {
-      checkRounded(weights.get(name), load(copy, name), SafeTensorsWriter.Dtype.BF16, name);
+      checkRounded(weights.get(name), load(copy, name), SafeTensorsDtype.BF16, name);
     }
   }
 
   /** Each loaded value is the stored precision's nearest value to the float32 original. */
   private static void checkRounded(INDArray original, INDArray loaded,
-      SafeTensorsWriter.Dtype dtype, String name) {
+      SafeTensorsDtype dtype, String name) {
     float[] x = original.reshape(original.length()).toFloatVector();
     float[] y = loaded.reshape(loaded.length()).toFloatVector();
     assertEquals(x.length, y.length);
     for (int i = 0; i < x.length; i++) {
-      if (dtype == SafeTensorsWriter.Dtype.F32 || dtype == SafeTensorsWriter.Dtype.F64) {
+      if (dtype == SafeTensorsDtype.F32 || dtype == SafeTensorsDtype.F64) {
         assertEquals(x[i], y[i], 0.0f, name);
         continue;
       }
       // representable in the stored format, and within half a unit in the last place of it
-      int mantissaBits = dtype == SafeTensorsWriter.Dtype.BF16 ? 7 : 10;
-      float ulp = dtype == SafeTensorsWriter.Dtype.F16 && Math.abs(x[i]) < 0x1p-14f ? 0x1p-24f
+      int mantissaBits = dtype == SafeTensorsDtype.BF16 ? 7 : 10;
+      float ulp = dtype == SafeTensorsDtype.F16 && Math.abs(x[i]) < 0x1p-14f ? 0x1p-24f
           : Math.scalb(1.0f, Math.getExponent(x[i]) - mantissaBits);
       assertTrue(Math.abs(x[i] - y[i]) <= ulp / 2, name + "[" + i + "]: " + x[i] + " -> " + y[i]);
-      if (dtype == SafeTensorsWriter.Dtype.BF16) {
+      if (dtype == SafeTensorsDtype.BF16) {
         assertEquals(0, Float.floatToRawIntBits(y[i]) & 0xFFFF, "bf16 has 16 zero low bits");
       } else {
         assertEquals(y[i], HalfFloats.f16ToFloat(HalfFloats.floatToF16(y[i])), 0.0f, "f16 value");
@@ -239,7 +239,7 @@ class SafeTensorsTest {
     tensors.put("b", Nd4j.createFromArray(new float[][] {{1, 2, 3}, {4, 5, 6}}).transpose()); // (3, 2) strided
     tensors.put("a", Nd4j.createFromArray(1.5f, -2.25f, 3e-3f));
     Path file = tmp.resolve("w/model.safetensors");
-    SafeTensorsWriter.write(file, tensors, SafeTensorsWriter.Dtype.F32);
+    SafeTensorsWriter.write(file, tensors, SafeTensorsDtype.F32);
     byte[] bytes = Files.readAllBytes(file);
     long headerBytes = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
     assertEquals(0, headerBytes % 8, "data 8-byte aligned");

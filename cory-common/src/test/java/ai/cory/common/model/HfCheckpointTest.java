@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.io.LocalFileSource;
+import ai.cory.common.io.SafeTensorsDtype;
 import ai.cory.common.io.SafeTensorsWriter;
 import ai.cory.common.testing.SharedAssets;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -137,7 +138,7 @@ class HfCheckpointTest {
         SharedAssets.model(model).resolve("config.json").toFile());
     editConfig.accept(cfg);
     JSON.writeValue(dir.resolve("config.json").toFile(), cfg);
-    SafeTensorsWriter.write(dir.resolve("model.safetensors"), tensors, SafeTensorsWriter.Dtype.F32);
+    SafeTensorsWriter.write(dir.resolve("model.safetensors"), tensors, SafeTensorsDtype.F32);
     return dir;
   }
 }

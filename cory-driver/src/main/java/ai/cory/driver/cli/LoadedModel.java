@@ -3,7 +3,6 @@ package ai.cory.driver.cli;
 import ai.cory.common.io.FileSource;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.DemoModel;
-import ai.cory.common.model.ModelConfig;
 import ai.cory.common.tokenizer.ByteTokenizer;
 import ai.cory.common.tokenizer.HfTokenizer;
 import ai.cory.common.tokenizer.Tokenizer;
@@ -31,11 +30,6 @@ public record LoadedModel(String name, CausalLm model, Tokenizer tokenizer) impl
   static final Path SHARED_DEFAULT = Path.of("..", "shared", "assets", "models", "stories260K");
   /** Seed of the value head of loaded checkpoints (not used by generation). */
   private static final long VALUE_HEAD_SEED = 0;
-
-  /** The demo model's shape ({@link DemoModel}). */
-  public static ModelConfig demoConfig() {
-    return DemoModel.config();
-  }
 
   /** {@code --model} value used when the option is absent. */
   public static String defaultModel() {

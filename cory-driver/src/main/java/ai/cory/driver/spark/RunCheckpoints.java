@@ -1,6 +1,7 @@
 package ai.cory.driver.spark;
 
 import ai.cory.common.checkpoint.Checkpoint;
+import ai.cory.common.checkpoint.CheckpointLayout;
 import ai.cory.common.config.Settings;
 import ai.cory.worker.spark.CheckpointRequest;
 import ai.cory.worker.spark.TaskReport;
@@ -88,20 +89,12 @@ final class RunCheckpoints {
     return null;
   }
 
-  /**
-   * What rank 0 should checkpoint after iteration {@code k}, or null when no checkpoint is due.
-   *
-   * @param prompts the dataset size N (the data position is where {@code QueryBatches} stands)
-   */
-  CheckpointRequest requestAfter(long k, int prompts) {
+  /** What rank 0 should checkpoint after iteration {@code k}, or null when no checkpoint is due. */
+  CheckpointRequest requestAfter(long k) {
     if (!settings.runtime().checkpointsAfter(k, settings.run().iterations())) {
       return null;
     }
-    long batch = settings.ppo().batchSize();
-    long perEpoch = prompts / batch;
-    long done = k + 1;
-    return new CheckpointRequest(storeUri, settings.runtime().checkpointsKept(), done / perEpoch,
-        (done % perEpoch) * batch);
+    return new CheckpointRequest(storeUri, settings.runtime().checkpointsKept());
   }
 
   /**
@@ -117,7 +110,7 @@ final class RunCheckpoints {
       }
       long last = committed.get(committed.size() - 1);
       return "the newest committed checkpoint holds the state after iteration " + (last - 1) + " ("
-          + store.checkpointsDir() + "/" + ai.cory.common.checkpoint.CheckpointLayout.committedDirName(last)
+          + store.checkpointsDir() + "/" + CheckpointLayout.committedDirName(last)
           + "): run the same command again to resume from it"
           + (settings.runtime().resume() ? "" : " with cory.runtime.resume = true");
     } catch (IOException | RuntimeException e) {

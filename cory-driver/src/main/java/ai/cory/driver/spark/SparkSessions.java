@@ -2,7 +2,7 @@ package ai.cory.driver.spark;
 
 import ai.cory.common.config.RuntimeSettings;
 import ai.cory.common.config.Settings;
-import ai.cory.worker.comm.Transport;
+import ai.cory.common.config.RuntimeSettings.Transport;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;

@@ -135,7 +135,7 @@ public final class SparkTraining {
         IterationPlan plan = IterationPlan.of(settings.run().seed(), k, schedule,
             settings.generation().minNewTokens(), settings.generation().maxNewTokens());
         boolean verify = runtime.verifiesAfter(k, iterations);
-        CheckpointRequest checkpoint = checkpoints.requestAfter(k, dataset.size());
+        CheckpointRequest checkpoint = checkpoints.requestAfter(k);
         List<QueryShard> shards = QueryShard.split(batches.batch(k), workers);
         long stageStart = System.nanoTime();
         List<TaskReport> taskReports;

@@ -56,18 +56,7 @@ public final class QueryBatches {
   private int[] order(int epoch) {
     if (epoch != cachedEpoch) {
       long epochSeed = CounterRng.deriveSeed(CounterRng.deriveSeed(seed, EPOCH_STREAM), epoch);
-      int n = dataset.size();
-      int[] p = new int[n];
-      for (int i = 0; i < n; i++) {
-        p[i] = i;
-      }
-      for (int i = n - 1; i > 0; i--) { // Fisher-Yates
-        int j = (int) Math.floor(CounterRng.uniform(epochSeed, i, 0) * (i + 1));
-        int t = p[i];
-        p[i] = p[j];
-        p[j] = t;
-      }
-      cachedOrder = p;
+      cachedOrder = CounterRng.permutation(dataset.size(), epochSeed);
       cachedEpoch = epoch;
     }
     return cachedOrder;

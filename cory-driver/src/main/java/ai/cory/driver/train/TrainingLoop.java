@@ -6,11 +6,12 @@ import ai.cory.common.cory.IterationPlan;
 import ai.cory.common.cory.RoleSchedule;
 import ai.cory.common.io.FileSink;
 import ai.cory.common.io.FileSource;
+import ai.cory.common.io.SafeTensorsDtype;
 import ai.cory.common.io.SafeTensorsWriter;
 import ai.cory.common.model.Parameters;
 import ai.cory.common.task.TaskPrompt;
 import ai.cory.worker.train.Agent;
-import ai.cory.worker.train.Collective;
+import ai.cory.worker.comm.Collective;
 import ai.cory.worker.train.CoryTrainer;
 import ai.cory.worker.train.IterationReport;
 import ai.cory.worker.train.TrainerAssets;
@@ -114,9 +115,9 @@ public final class TrainingLoop {
       tensors.put(name, params.get(name));
     }
     if (params.layout().size() * Float.BYTES > MAX_SHARD_BYTES) { // Hugging Face's layout for large models
-      SafeTensorsWriter.writeSharded(sink, tensors, SafeTensorsWriter.Dtype.F32, MAX_SHARD_BYTES);
+      SafeTensorsWriter.writeSharded(sink, tensors, SafeTensorsDtype.F32, MAX_SHARD_BYTES);
     } else {
-      SafeTensorsWriter.write(sink, "model.safetensors", tensors, SafeTensorsWriter.Dtype.F32);
+      SafeTensorsWriter.write(sink, "model.safetensors", tensors, SafeTensorsDtype.F32);
     }
     for (String name : MODEL_SIDE_FILES) {
       if (pretrainedDir.exists(name)) {

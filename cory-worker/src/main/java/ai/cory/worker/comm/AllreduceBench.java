@@ -1,6 +1,6 @@
 package ai.cory.worker.comm;
 
-import io.aeron.driver.ThreadingMode;
+import ai.cory.common.config.RuntimeSettings.Transport;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -49,7 +49,7 @@ public final class AllreduceBench {
       List<Transport> transports,
       int[] workers,
       long[] sizesBytes,
-      ThreadingMode threading,
+      MediaDriverSettings.Threading threading,
       ChannelTuning tuning,
       int chunkBytes,
       IdleMode idle,
@@ -99,7 +99,7 @@ public final class AllreduceBench {
           transports,
           Arrays.stream(values.get("workers").split(",")).mapToInt(Integer::parseInt).toArray(),
           sizesBytes,
-          ThreadingMode.valueOf(values.get("threading").toUpperCase(Locale.ROOT)),
+          MediaDriverSettings.Threading.valueOf(values.get("threading").toUpperCase(Locale.ROOT)),
           tuning,
           Integer.parseInt(values.get("chunk-kib")) << 10,
           IdleMode.valueOf(values.get("idle").toUpperCase(Locale.ROOT)),

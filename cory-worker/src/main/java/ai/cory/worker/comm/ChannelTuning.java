@@ -70,11 +70,6 @@ public record ChannelTuning(
     return new ChannelTuning(16 << 20, MAX_MTU_BYTES, MAX_MTU_BYTES, 4 << 20, 4 << 20);
   }
 
-  /** Aeron's own defaults (1408-byte MTU, driver-default buffers), for comparison. */
-  public static ChannelTuning aeronDefaults(final int termLengthBytes) {
-    return new ChannelTuning(termLengthBytes, 1408, 1408, 0, 0);
-  }
-
   private static void checkMtu(final String name, final int mtuBytes) {
     if (mtuBytes < FRAME_ALIGNMENT_BYTES
         || mtuBytes > MAX_MTU_BYTES

@@ -1,5 +1,6 @@
 package ai.cory.worker.comm;
 
+import ai.cory.common.config.RuntimeSettings.Transport;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -23,10 +24,15 @@ import java.util.Objects;
  */
 public record Endpoint(Transport transport, String host, int port, int streamId)
     implements Serializable {
+  private static final String UDP_SCHEME = "udp://";
+  private static final String IPC_SCHEME = "ipc://";
 
   public Endpoint {
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(host, "host");
+    if (transport == Transport.AUTO) {
+      throw new IllegalArgumentException("an endpoint is UDP or IPC; AUTO is resolved before any endpoint exists");
+    }
     if (transport == Transport.UDP) {
       if (host.isBlank()) {
         throw new IllegalArgumentException("UDP endpoint needs a host, got an empty one");
@@ -81,8 +87,8 @@ public record Endpoint(Transport transport, String host, int port, int streamId)
   /** Parses the string form {@code udp://HOST:PORT/STREAM} or {@code ipc://STREAM}. */
   public static Endpoint parse(final String text) {
     Objects.requireNonNull(text, "text");
-    final String ipcPrefix = Transport.IPC.scheme() + "://";
-    final String udpPrefix = Transport.UDP.scheme() + "://";
+    final String ipcPrefix = IPC_SCHEME;
+    final String udpPrefix = UDP_SCHEME;
     try {
       if (text.startsWith(ipcPrefix)) {
         return ipc(Integer.parseInt(text.substring(ipcPrefix.length())));
@@ -108,7 +114,7 @@ public record Endpoint(Transport transport, String host, int port, int streamId)
   @Override
   public String toString() {
     return transport == Transport.UDP
-        ? transport.scheme() + "://" + host + ":" + port + "/" + streamId
-        : transport.scheme() + "://" + streamId;
+        ? UDP_SCHEME + host + ":" + port + "/" + streamId
+        : IPC_SCHEME + streamId;
   }
 }

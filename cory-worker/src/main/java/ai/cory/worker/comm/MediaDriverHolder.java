@@ -2,6 +2,7 @@ package ai.cory.worker.comm;
 
 import io.aeron.CommonContext;
 import io.aeron.driver.MediaDriver;
+import io.aeron.driver.ThreadingMode;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -145,7 +146,7 @@ public final class MediaDriverHolder implements AutoCloseable {
                   .aeronDirectoryName(directory)
                   .dirDeleteOnStart(false)
                   .dirDeleteOnShutdown(true)
-                  .threadingMode(settings.threadingMode())
+                  .threadingMode(ThreadingMode.valueOf(settings.threadingMode().name()))
                   .publicationTermBufferLength(settings.termLengthBytes())
                   .ipcTermBufferLength(settings.termLengthBytes())
                   .errorHandler(t -> LOG.warn("Aeron media driver error in {}", directory, t)));

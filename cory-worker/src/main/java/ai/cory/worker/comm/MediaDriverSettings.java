@@ -1,6 +1,5 @@
 package ai.cory.worker.comm;
 
-import io.aeron.driver.ThreadingMode;
 import java.io.Serializable;
 import java.util.Objects;
 
@@ -19,18 +18,24 @@ import java.util.Objects;
  *     in their channel (the ring sets its own, {@link ChannelTuning})
  */
 public record MediaDriverSettings(
-    boolean embedded, String directory, ThreadingMode threadingMode, int termLengthBytes)
+    boolean embedded, String directory, Threading threadingMode, int termLengthBytes)
     implements Serializable {
+
+  /** Threads of an embedded media driver (Aeron's {@code ThreadingMode} without INVOKER). */
+  public enum Threading {
+    /** One thread for conductor, sender and receiver: best when cores are scarce. */
+    SHARED,
+    /** Conductor on one thread, sender and receiver on another. */
+    SHARED_NETWORK,
+    /** Conductor, sender and receiver on three threads. */
+    DEDICATED
+  }
 
   public MediaDriverSettings {
     Objects.requireNonNull(threadingMode, "threadingMode");
     if (!embedded && (directory == null || directory.isBlank())) {
       throw new IllegalArgumentException(
           "an external media driver needs its Aeron directory, got none");
-    }
-    if (threadingMode == ThreadingMode.INVOKER) {
-      throw new IllegalArgumentException(
-          "threadingMode INVOKER is not supported: use SHARED, SHARED_NETWORK or DEDICATED");
     }
     if (termLengthBytes < ChannelTuning.MIN_TERM_LENGTH_BYTES
         || termLengthBytes > ChannelTuning.MAX_TERM_LENGTH_BYTES
@@ -41,12 +46,12 @@ public record MediaDriverSettings(
   }
 
   /** An embedded driver in a fresh directory with the given threading mode. */
-  public static MediaDriverSettings embedded(final ThreadingMode threadingMode) {
+  public static MediaDriverSettings embedded(final Threading threadingMode) {
     return new MediaDriverSettings(true, null, threadingMode, 16 * 1024 * 1024);
   }
 
   /** An external driver already running with this Aeron directory. */
   public static MediaDriverSettings external(final String directory) {
-    return new MediaDriverSettings(false, directory, ThreadingMode.SHARED, 16 * 1024 * 1024);
+    return new MediaDriverSettings(false, directory, Threading.SHARED, 16 * 1024 * 1024);
   }
 }

@@ -1,5 +1,6 @@
 package ai.cory.worker.comm;
 
+import ai.cory.common.config.RuntimeSettings.Transport;
 import ai.cory.worker.comm.MessageHeader.OpKind;
 import io.aeron.Aeron;
 import io.aeron.ChannelUriStringBuilder;
@@ -21,7 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link Allreduce} as a ring over Aeron: each rank publishes to its right neighbour and subscribes
+ * {@link Collective} as a ring over Aeron: each rank publishes to its right neighbour and subscribes
  * to its left. Averages are a ring reduce-scatter + all-gather on the caller's native buffer (see
  * {@link RingTransfer}); statistics are a ring all-gather of every rank's doubles summed exactly on
  * each rank. Each rank sends and receives 2(W-1)/W of the buffer, which is bandwidth-optimal for W
@@ -35,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * retried until the timeout. Call {@link #barrier()} once after construction to wait for all. With
  * W = 1 nothing is created and every call returns at once.
  */
-public final class RingAllreduce implements Allreduce {
+public final class RingAllreduce implements Collective, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RingAllreduce.class);
 
   private final RingConfig config;
@@ -137,7 +138,7 @@ public final class RingAllreduce implements Allreduce {
 
   static String subscriptionChannel(final Endpoint self, final ChannelTuning tuning) {
     if (self.transport() == Transport.IPC) {
-      return Transport.IPC.media();
+      return "aeron:ipc";
     }
     final ChannelUriStringBuilder builder =
         new ChannelUriStringBuilder().media("udp").endpoint(self.hostAndPort());
@@ -230,7 +231,7 @@ public final class RingAllreduce implements Allreduce {
     return allGather(values, config.timeoutNs());
   }
 
-  @Override
+  /** {@link #allGather(double[])} that gives up after {@code timeoutNs} instead of the configured timeout. */
   public double[] allGather(final double[] values, final long timeoutNs) {
     checkUsable();
     Objects.requireNonNull(values, "values");
@@ -272,7 +273,7 @@ public final class RingAllreduce implements Allreduce {
     return out;
   }
 
-  @Override
+  /** Returns only once every rank has entered the barrier. */
   public void barrier() {
     // The all-gather behind sum() completes on a rank only after data from every rank
     // reached it, i.e. after every rank entered.
@@ -413,6 +414,7 @@ public final class RingAllreduce implements Allreduce {
     }
   }
 
+  /** Releases publications, subscriptions and any client this instance owns. Idempotent. */
   @Override
   public void close() {
     if (closed) {

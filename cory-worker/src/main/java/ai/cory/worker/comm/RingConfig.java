@@ -1,5 +1,6 @@
 package ai.cory.worker.comm;
 
+import ai.cory.common.config.RuntimeSettings.Transport;
 import java.io.Serializable;
 import java.util.HashSet;
 import java.util.List;

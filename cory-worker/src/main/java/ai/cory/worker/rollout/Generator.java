@@ -34,7 +34,6 @@ public final class Generator implements AutoCloseable {
   private final int maxTotalTokens;
   private final ParallelSampler sampler;
   private KvCache cache; // sized for the last batch size seen
-  private final Timings timings = new Timings();
 
   /**
    * Result of one {@link #generate} call.
@@ -43,31 +42,6 @@ public final class Generator implements AutoCloseable {
    * @param lengths   (B) {@code responses[b].length}
    */
   public record Rollout(int[][] responses, int[] lengths) {}
-
-  /** Cumulative wall time split of all calls so far (for benchmarks and metrics). */
-  public static final class Timings {
-    private long prefillNs;
-    private long decodeNs;
-    private long sampleNs;
-    private long steps;
-
-    public long prefillNs() {
-      return prefillNs;
-    }
-
-    public long decodeNs() {
-      return decodeNs;
-    }
-
-    public long sampleNs() {
-      return sampleNs;
-    }
-
-    /** Decode steps run (one per generated column of the batch). */
-    public long steps() {
-      return steps;
-    }
-  }
 
   /**
    * @param model          the policy to sample from
@@ -151,14 +125,10 @@ public final class Generator implements AutoCloseable {
     int[] next = new int[rows];
     int[] generated = new int[rows];
 
-    long t0 = System.nanoTime();
     INDArray logits = model.prefill(kv, padded, mask); // (B, V)
-    timings.prefillNs += System.nanoTime() - t0;
     int live = rows;
     for (int step = 0; step < maxNewTokens && live > 0; step++) {
-      long ts = System.nanoTime();
       sampler.sample(logits, batch, step, next);
-      timings.sampleNs += System.nanoTime() - ts;
       for (int b = 0; b < rows; b++) {
         if (!active[b]) {
           next[b] = pad; // finished rows keep feeding a harmless token; their output is cut
@@ -172,10 +142,7 @@ public final class Generator implements AutoCloseable {
         }
       }
       if (live > 0 && step + 1 < maxNewTokens) {
-        long td = System.nanoTime();
         logits = model.decode(kv, next);
-        timings.decodeNs += System.nanoTime() - td;
-        timings.steps++;
       }
     }
     int[][] responses = new int[rows][];
@@ -186,11 +153,6 @@ public final class Generator implements AutoCloseable {
       lengths[b] = generated[b];
     }
     return new Rollout(responses, lengths);
-  }
-
-  /** Cumulative time split of the calls so far. */
-  public Timings timings() {
-    return timings;
   }
 
   private KvCache cacheFor(int rows) {

@@ -10,17 +10,14 @@ import java.util.Objects;
  *                   executor resolves alike ({@code file:///abs/run}, {@code hdfs://nn/runs/x});
  *                   checkpoints go to its {@code checkpoints/}
  * @param keepLast   committed checkpoints the store keeps
- * @param dataEpoch  passes over the prompts completed after this iteration
- * @param dataOffset prompts of the current pass consumed after this iteration
  */
-public record CheckpointRequest(String store, int keepLast, long dataEpoch, long dataOffset) implements Serializable {
+public record CheckpointRequest(String store, int keepLast) implements Serializable {
   private static final long serialVersionUID = 1L;
 
   public CheckpointRequest {
     Objects.requireNonNull(store, "store");
-    if (keepLast < 1 || dataEpoch < 0 || dataOffset < 0) {
-      throw new IllegalArgumentException("keepLast must be >= 1 and the data position >= 0, got " + keepLast + ", "
-          + dataEpoch + ", " + dataOffset);
+    if (keepLast < 1) {
+      throw new IllegalArgumentException("keepLast must be >= 1, got " + keepLast);
     }
   }
 }

@@ -5,25 +5,34 @@ import ai.cory.common.checkpoint.CheckpointContents;
 import ai.cory.common.checkpoint.CheckpointContents.AgentSnapshot;
 import ai.cory.common.checkpoint.CheckpointState;
 import ai.cory.common.checkpoint.CheckpointState.AgentState;
-import ai.cory.common.checkpoint.CheckpointState.DataPosition;
 import ai.cory.common.config.Settings;
 import ai.cory.common.cory.AgentId;
 import ai.cory.common.cory.Role;
 import ai.cory.common.io.FileSource;
+import ai.cory.common.model.DemoModel;
+import ai.cory.worker.store.CheckpointStore;
+import ai.cory.worker.store.FileSources;
+import ai.cory.worker.store.PendingCheckpoint;
 import ai.cory.worker.train.Agent;
 import ai.cory.worker.train.CoryTrainer;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * A replica's training state in the checkpoint format ({@code ai.cory.common.checkpoint}):
- * each agent's weights with value head, its Adam moments as the buffer {@code <agent>/adam}
- * ((1, 2P): m then v), and in {@code state.json} the iterations completed, who holds which role
- * next, each agent's Adam step count, KL coefficient and running score moments, and the prompt
- * position. Everything random in a run is a pure function of (seed, iteration), so no generator
- * state is needed to continue identically.
+ * The executor's half of a checkpoint: {@link #write} (rank 0, inside the stage) and
+ * {@link #restore} (a replica loading to resume). The driver's half, requesting, committing and
+ * finding the checkpoint to resume from, is {@code RunCheckpoints}; the format is
+ * {@code ai.cory.common.checkpoint}, the store's directories {@link CheckpointStore}.
+ *
+ * <p>What a replica's state is in that format: each agent's weights with value head, its Adam
+ * moments as the buffer {@code <agent>/adam} ((1, 2P): m then v), and in {@code state.json} the
+ * iterations completed, who holds which role next, each agent's Adam step count, KL coefficient
+ * and running score moments. Everything random in a run, and the prompts of each iteration, are
+ * pure functions of (seed, iteration), so no generator state or data position is needed to
+ * continue identically.
  */
 public final class ReplicaCheckpoints {
   /** The run seed, recorded to check that a resumed run continues the same random streams. */
@@ -37,6 +46,22 @@ public final class ReplicaCheckpoints {
   }
 
   /**
+   * Writes {@code replica}'s state after its completed iteration into a temporary directory of
+   * the request's store; the driver commits it once the stage succeeded.
+   *
+   * @param hadoop the executor's FileSystem configuration
+   * @return the handle the driver commits
+   */
+  static PendingCheckpoint write(Replica replica, CheckpointRequest request, Configuration hadoop)
+      throws IOException {
+    Settings settings = replica.spec().settings();
+    String model = settings.model().path();
+    FileSource companions = DemoModel.isDemo(model) ? null : FileSources.open(model, hadoop);
+    CheckpointStore store = new CheckpointStore(request.store(), hadoop, request.keepLast());
+    return store.write(contents(replica.trainer(), settings, replica.completedIteration() + 1, companions));
+  }
+
+  /**
    * The contents of a checkpoint taken after {@code completed} iterations (the trainer's role
    * slots already exchanged for the next one).
    *
@@ -44,7 +69,7 @@ public final class ReplicaCheckpoints {
    *                   or null (the demo model has none)
    */
   static CheckpointContents contents(CoryTrainer trainer, Settings settings, long completed,
-      CheckpointRequest request, FileSource companions) {
+      FileSource companions) {
     Map<String, String> roles = new LinkedHashMap<>();
     Map<String, AgentState> agents = new LinkedHashMap<>();
     Map<String, AgentSnapshot> weights = new LinkedHashMap<>();
@@ -57,7 +82,7 @@ public final class ReplicaCheckpoints {
       buffers.put(adamBuffer(agent.id()), agent.optimizer().state());
     }
     CheckpointState state = new CheckpointState(completed, roles, agents, Map.of(SEED_KEY, settings.run().seed()),
-        new DataPosition(request.dataEpoch(), request.dataOffset()), Map.of());
+        Map.of());
     return new CheckpointContents(state, settings.render(), weights, buffers);
   }
 

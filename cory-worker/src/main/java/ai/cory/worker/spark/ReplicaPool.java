@@ -54,7 +54,7 @@ public final class ReplicaPool {
   private static Replica takeFor(int rank) {
     for (Iterator<Replica> it = IDLE.iterator(); it.hasNext(); ) {
       Replica r = it.next();
-      if (r.lastRank() == rank) {
+      if (r.ring().lastRank() == rank) {
         it.remove();
         return r;
       }
@@ -91,13 +91,6 @@ public final class ReplicaPool {
     }
     closeAll(closing, "at the end of the run");
     return closing.size();
-  }
-
-  /** Idle replicas of {@code run} in this JVM (tests, diagnostics). */
-  public static int idleCount(String run) {
-    synchronized (LOCK) {
-      return run.equals(runId) ? IDLE.size() : 0;
-    }
   }
 
   private static void closeAll(List<Replica> replicas, String why) {

@@ -2,7 +2,7 @@ package ai.cory.worker.spark;
 
 import ai.cory.common.config.RuntimeSettings;
 import ai.cory.common.config.Settings;
-import ai.cory.worker.comm.Transport;
+import ai.cory.common.config.RuntimeSettings.Transport;
 import java.io.Serializable;
 import java.util.Objects;
 

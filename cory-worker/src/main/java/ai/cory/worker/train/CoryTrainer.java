@@ -1,5 +1,6 @@
 package ai.cory.worker.train;
 
+import ai.cory.worker.comm.Collective;
 import ai.cory.common.config.AlgorithmSettings;
 import ai.cory.common.config.Settings;
 import ai.cory.common.cory.AgentId;
@@ -55,7 +56,7 @@ public final class CoryTrainer implements AutoCloseable {
   private final AgentSlots<Agent> slots;    // null for the PPO baseline
   private final Agent single;               // the PPO baseline's agent, else null
   private final Map<AgentId, AgentGenerator> generators = new LinkedHashMap<>();
-  private final TimedCollective collective;
+  private final Collective collective;
   private final PpoStep ppo;
   private final ObserverTemplate template;
   private final int[] stopIds;
@@ -75,7 +76,7 @@ public final class CoryTrainer implements AutoCloseable {
     this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
     this.reward = Objects.requireNonNull(reward, "reward");
     this.reference = Objects.requireNonNull(pretrained, "pretrained");
-    this.collective = new TimedCollective(collective);
+    this.collective = collective;
     this.ppo = new PpoStep(reference, settings.ppo(), settings.model().forwardBatchSize(), this.collective,
         Averaging.of(settings.runtime()));
     this.template = settings.task().observer();
@@ -203,17 +204,20 @@ public final class CoryTrainer implements AutoCloseable {
     double[] r2 = observer == null ? null : score(queries, a2Text);
     double[] collectiveReward = observer == null ? r1 : CollectiveReward.sum(r1, r2);
     timer.rewardNs += System.nanoTime() - tr;
+    // batch means of r1, R_c (and r2) over every worker's rows: one all-reduce
+    double[] means = observer == null ? globalMeans(r1, collectiveReward) : globalMeans(r1, collectiveReward, r2);
+    double collectiveMean = means[1];
 
     // 5. one PPO step per agent, each against the reference on its own prompt
     long tt = System.nanoTime();
     Map<String, Double> metrics = new LinkedHashMap<>();
     PpoStepReport pioneerStep = ppo.step(pioneer, new PpoBatch(pioneerPrompts, a1, padId), collectiveReward,
         plan.shuffleSeed(Role.PIONEER));
-    putAgentMetrics(metrics, pioneer.id(), Role.PIONEER, r1, collectiveReward, pioneerStep);
+    putAgentMetrics(metrics, pioneer.id(), Role.PIONEER, means[0], collectiveMean, pioneerStep);
     if (observer != null) {
       PpoStepReport observerStep = ppo.step(observer, new PpoBatch(observerPrompts, a2, padId), collectiveReward,
           plan.shuffleSeed(Role.OBSERVER));
-      putAgentMetrics(metrics, observer.id(), Role.OBSERVER, r2, collectiveReward, observerStep);
+      putAgentMetrics(metrics, observer.id(), Role.OBSERVER, means[2], collectiveMean, observerStep);
     }
     timer.trainNs += System.nanoTime() - tt;
 
@@ -227,7 +231,7 @@ public final class CoryTrainer implements AutoCloseable {
         slots.agent(AgentId.B).resetTrainingState();
       }
     }
-    metrics.put("env/reward_collective", globalMean(collectiveReward));
+    metrics.put("env/reward_collective", collectiveMean);
     metrics.put("time/rollout", seconds(timer.rolloutNs));
     metrics.put("time/reward", seconds(timer.rewardNs));
     metrics.put("time/sync", seconds(collective.takeElapsedNs()));
@@ -319,26 +323,32 @@ public final class CoryTrainer implements AutoCloseable {
     return scores;
   }
 
-  private void putAgentMetrics(Map<String, Double> metrics, AgentId agent, Role role, double[] ownReward,
-      double[] collectiveReward, PpoStepReport step) {
+  private static void putAgentMetrics(Map<String, Double> metrics, AgentId agent, Role role, double rewardMean,
+      double collectiveMean, PpoStepReport step) {
     String prefix = agent.key() + "/" + role.key() + "/";
-    double rewardMean = globalMean(ownReward);
     metrics.put(prefix + "env/reward_mean", rewardMean);
-    metrics.put(prefix + "env/reward_collective", globalMean(collectiveReward));
+    metrics.put(prefix + "env/reward_collective", collectiveMean);
     // CORY.md section 8: task reward - beta * (mean summed KL), beta as used in this step
     metrics.put(prefix + "objective/combined",
         rewardMean - step.metric("objective/kl_coef") * step.metric("objective/kl"));
     step.metrics().forEach((k, v) -> metrics.put(prefix + k, v));
   }
 
-  /** Mean over every worker's rows. */
-  private double globalMean(double[] values) {
-    double sum = 0;
-    for (double v : values) {
-      sum += v;
+  /** The mean over every worker's rows of each of {@code rows} (arrays of this worker's rows), in one all-reduce. */
+  private double[] globalMeans(double[]... rows) {
+    double[] partial = new double[rows.length + 1];
+    for (int i = 0; i < rows.length; i++) {
+      for (double v : rows[i]) {
+        partial[i] += v;
+      }
     }
-    double[] total = collective.sum(new double[] {sum, values.length});
-    return total[0] / total[1];
+    partial[rows.length] = rows[0].length;
+    double[] total = collective.sum(partial);
+    double[] means = new double[rows.length];
+    for (int i = 0; i < rows.length; i++) {
+      means[i] = total[i] / total[rows.length];
+    }
+    return means;
   }
 
   private static double seconds(long ns) {

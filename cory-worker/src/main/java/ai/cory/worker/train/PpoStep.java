@@ -1,5 +1,6 @@
 package ai.cory.worker.train;
 
+import ai.cory.worker.comm.Collective;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ForwardOptions;
 import ai.cory.common.model.ForwardResult;
@@ -203,7 +204,7 @@ public final class PpoStep {
     double gradNormSum = 0;
     boolean earlyStopped = false;
     for (int epoch = 0; epoch < config.ppoEpochs() && !earlyStopped; epoch++) {
-      int[] order = permutation(rows.count(), CounterRng.deriveSeed(shuffleSeed, SHUFFLE_STREAM + epoch));
+      int[] order = CounterRng.permutation(rows.count(), CounterRng.deriveSeed(shuffleSeed, SHUFFLE_STREAM + epoch));
       LossStats last = null;
       for (int start = 0; start < rows.count(); start += stride * accumulation) {
         policy.zeroGrad();
@@ -421,21 +422,6 @@ public final class PpoStep {
     int b = current == null ? batch : Math.max(batch, current.maxBatch());
     int t = current == null ? seq : Math.max(seq, current.maxSeq());
     return model.newWorkspace(b, Math.min(t, model.config().maxPositions()), training, fullVocab);
-  }
-
-  /** A uniformly random permutation of {@code 0..n-1} (Fisher-Yates on the counter RNG). */
-  static int[] permutation(int n, long seed) {
-    int[] p = new int[n];
-    for (int i = 0; i < n; i++) {
-      p[i] = i;
-    }
-    for (int i = n - 1; i > 0; i--) {
-      int k = (int) Math.floor(CounterRng.uniform(seed, i, 0) * (i + 1));
-      int tmp = p[i];
-      p[i] = p[k];
-      p[k] = tmp;
-    }
-    return p;
   }
 
   /** Running means of the minibatch loss statistics (TRL averages them over the whole step). */

@@ -1,5 +1,6 @@
 package ai.cory.worker.train;
 
+import ai.cory.worker.comm.Collective;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aeron.Aeron;
-import io.aeron.driver.ThreadingMode;
+import ai.cory.worker.comm.MediaDriverSettings.Threading;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -19,7 +19,7 @@ class MediaDriverHolderTest {
 
   @Test
   void embeddedDriverIsSharedAndStopsWithTheLastReference() {
-    MediaDriverSettings settings = MediaDriverSettings.embedded(ThreadingMode.SHARED);
+    MediaDriverSettings settings = MediaDriverSettings.embedded(Threading.SHARED);
     MediaDriverHolder first = MediaDriverHolder.acquire(settings);
     MediaDriverHolder second = MediaDriverHolder.acquire(settings);
     Path directory = Path.of(first.aeronDirectoryName());
@@ -31,7 +31,7 @@ class MediaDriverHolderTest {
           assertThrows(
               IllegalStateException.class,
               () ->
-                  MediaDriverHolder.acquire(MediaDriverSettings.embedded(ThreadingMode.DEDICATED)));
+                  MediaDriverHolder.acquire(MediaDriverSettings.embedded(Threading.DEDICATED)));
       assertTrue(other.getMessage().contains("cannot share"), other.getMessage());
     } finally {
       first.close();
@@ -53,7 +53,7 @@ class MediaDriverHolderTest {
   void configuredDirectoryIsUsedAndRemoved(@TempDir Path parent) {
     Path directory = parent.resolve("aeron");
     MediaDriverSettings settings =
-        new MediaDriverSettings(true, directory.toString(), ThreadingMode.SHARED, 1 << 20);
+        new MediaDriverSettings(true, directory.toString(), Threading.SHARED, 1 << 20);
     try (MediaDriverHolder driver = MediaDriverHolder.acquire(settings)) {
       assertEquals(directory.toString(), driver.aeronDirectoryName());
       assertTrue(Files.exists(directory.resolve("cnc.dat")));

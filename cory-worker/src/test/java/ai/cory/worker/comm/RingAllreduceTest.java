@@ -1,5 +1,6 @@
 package ai.cory.worker.comm;
 
+import ai.cory.common.config.RuntimeSettings.Transport;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.worker.comm.RingHarness.Outcome;
-import io.aeron.driver.ThreadingMode;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,7 +39,7 @@ class RingAllreduceTest {
 
   @BeforeAll
   static void startDriver() {
-    driver = MediaDriverHolder.acquire(MediaDriverSettings.embedded(ThreadingMode.SHARED));
+    driver = MediaDriverHolder.acquire(MediaDriverSettings.embedded(MediaDriverSettings.Threading.SHARED));
   }
 
   @AfterAll

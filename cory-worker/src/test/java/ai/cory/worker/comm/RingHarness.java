@@ -1,5 +1,6 @@
 package ai.cory.worker.comm;
 
+import ai.cory.common.config.RuntimeSettings.Transport;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;

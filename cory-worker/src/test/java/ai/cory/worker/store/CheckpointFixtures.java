@@ -8,7 +8,6 @@ import ai.cory.common.checkpoint.CheckpointContents;
 import ai.cory.common.checkpoint.CheckpointContents.AgentSnapshot;
 import ai.cory.common.checkpoint.CheckpointState;
 import ai.cory.common.checkpoint.CheckpointState.AgentState;
-import ai.cory.common.checkpoint.CheckpointState.DataPosition;
 import ai.cory.common.io.FileSource;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ModelConfig;
@@ -48,7 +47,7 @@ final class CheckpointFixtures {
         Map.of("A", new AgentState(4 * iteration, 0.2 / (1 + seed), new RunningMoments(0.25, 1.5, 1.2,
                 RunningMoments.INITIAL_COUNT + 32 * iteration), Map.of("lr", 1.41e-5)),
             "B", new AgentState(4 * iteration, 0.1, RunningMoments.initial(), Map.of())),
-        Map.of("seed", seed), new DataPosition(iteration / 3, 32 * (iteration % 3)),
+        Map.of("seed", seed),
         Map.of("run", "cory-test"));
     String config = "cory { run { seed = " + seed + ", iterations = 10 } } # résumé ✓\n";
     return new CheckpointContents(state, config,

@@ -145,11 +145,11 @@ class HdfsCheckpointStoreTest {
       tensors.put(name, params.get(name));
     }
     if (sharded) {
-      ai.cory.common.io.SafeTensorsWriter.writeSharded(sink, tensors, ai.cory.common.io.SafeTensorsWriter.Dtype.F32,
+      ai.cory.common.io.SafeTensorsWriter.writeSharded(sink, tensors, ai.cory.common.io.SafeTensorsDtype.F32,
           1 << 12);
     } else {
       ai.cory.common.io.SafeTensorsWriter.write(sink, "model.safetensors", tensors,
-          ai.cory.common.io.SafeTensorsWriter.Dtype.F32);
+          ai.cory.common.io.SafeTensorsDtype.F32);
     }
     try (java.io.OutputStream out = sink.create(ai.cory.common.io.HfConfigReader.CONFIG_FILE)) {
       out.write(ai.cory.common.io.HfConfigWriter.toJson(CheckpointFixtures.GPT2, DataType.FLOAT));

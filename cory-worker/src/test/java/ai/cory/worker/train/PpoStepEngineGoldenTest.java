@@ -1,5 +1,6 @@
 package ai.cory.worker.train;
 
+import ai.cory.worker.comm.Collective;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
