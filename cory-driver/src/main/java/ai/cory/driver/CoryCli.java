@@ -1,7 +1,12 @@
 package ai.cory.driver;
 
+import ai.cory.driver.bench.BenchCommCommand;
+import ai.cory.driver.bench.BenchCommand;
 import ai.cory.driver.cli.Args;
 import ai.cory.driver.cli.Command;
+import ai.cory.driver.cli.GenerateCommand;
+import ai.cory.driver.cli.TrainCommand;
+import ai.cory.driver.spark.TrainingFailedException;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -15,10 +20,10 @@ public final class CoryCli {
   /** Every sub-command, in the order {@code help} lists them. */
   static List<Command> commands() {
     return List.of(
-        new ai.cory.driver.train.TrainCommand(),
-        new ai.cory.driver.cli.GenerateCommand(),
-        new ai.cory.driver.bench.BenchCommand(),
-        new ai.cory.driver.bench.BenchCommCommand());
+        new TrainCommand(),
+        new GenerateCommand(),
+        new BenchCommand(),
+        new BenchCommCommand());
   }
 
   public static void main(String[] argv) {
@@ -68,7 +73,7 @@ public final class CoryCli {
     StringBuilder sb = new StringBuilder();
     String last = null;
     for (Throwable t = e; t != null; t = t.getCause()) {
-      String m = t.getMessage() != null ? ai.cory.driver.spark.TrainingFailedException.oneLine(t.getMessage())
+      String m = t.getMessage() != null ? TrainingFailedException.oneLine(t.getMessage())
           : t.getClass().getSimpleName();
       if (last == null || !last.contains(m)) {
         if (sb.length() > 0) {

@@ -3,8 +3,9 @@ package ai.cory.common.checkpoint;
 import ai.cory.common.checkpoint.CheckpointException.Kind;
 import ai.cory.common.checkpoint.CheckpointManifest.FileEntry;
 import ai.cory.common.io.FileSource;
-import ai.cory.common.io.HfConfigReader;
 import ai.cory.common.io.SafeTensors;
+import ai.cory.common.model.HfConfigReader;
+import ai.cory.common.model.HfExport;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.model.ParamLayout;
 import ai.cory.common.model.Parameters;
@@ -127,7 +128,7 @@ public final class Checkpoint {
     Set<String> expectedModel = new HashSet<>();
     Set<String> expectedValueHead = new HashSet<>();
     for (ParamLayout.Entry e : dst.layout().entries()) {
-      boolean head = e.name().startsWith("v_head.");
+      boolean head = HfExport.isValueHead(e.name());
       (head ? expectedValueHead : expectedModel).add(e.name());
       (head ? valueHead : model).readInto(e.name(), e.shape(), dst.get(e.name()));
     }
@@ -183,21 +184,21 @@ public final class Checkpoint {
   }
 
   /**
-   * The files that make {@code agent} a Hugging Face model directory, relative to this
-   * checkpoint: {@code model.safetensors}, the companions present, {@code config.json} last
-   * (tools take a directory with a config.json for a complete model).
+   * The files of {@code agent}'s Hugging Face model directory ({@link HfExport}), relative to
+   * this checkpoint, {@code config.json} last (tools take a directory with a config.json for a
+   * complete model).
    */
   public List<String> huggingFaceFiles(String agent) {
     requireAgent(agent);
+    String prefix = CheckpointLayout.agentDir(agent) + "/";
+    String config = CheckpointLayout.agentFile(agent, CheckpointLayout.AGENT_CONFIG);
     List<String> files = new ArrayList<>();
-    files.add(CheckpointLayout.agentFile(agent, CheckpointLayout.AGENT_MODEL));
-    for (String companion : CheckpointLayout.COMPANIONS) {
-      String name = CheckpointLayout.agentFile(agent, companion);
-      if (manifest.file(name).isPresent()) {
-        files.add(name);
+    for (FileEntry f : manifest.files()) {
+      if (f.name().startsWith(prefix) && !f.name().equals(config)) {
+        files.add(f.name());
       }
     }
-    files.add(CheckpointLayout.agentFile(agent, CheckpointLayout.AGENT_CONFIG));
+    files.add(config);
     return files;
   }
 

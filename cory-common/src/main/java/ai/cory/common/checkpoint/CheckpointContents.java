@@ -27,7 +27,7 @@ public record CheckpointContents(CheckpointState state, String resolvedConfig,
    *
    * @param weights    the agent's flat parameter buffer: language model and value head
    * @param companions the source model directory whose tokenizer and generation files
-   *                   ({@link CheckpointLayout#COMPANIONS}) are copied beside the weights, so
+   *                   ({@link ai.cory.common.model.HfExport#COMPANIONS}) are copied beside the weights, so
    *                   that an exported agent is a complete Hugging Face model; null for none
    */
   public record AgentSnapshot(Parameters weights, FileSource companions) {

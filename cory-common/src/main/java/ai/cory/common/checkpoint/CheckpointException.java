@@ -1,6 +1,7 @@
 package ai.cory.common.checkpoint;
 
 import java.io.IOException;
+import java.util.Locale;
 
 /**
  * A checkpoint that must not be loaded: torn (never committed, or a file missing) or corrupt
@@ -27,7 +28,7 @@ public final class CheckpointException extends IOException {
    * @param problem  what is wrong, naming the file
    */
   public CheckpointException(Kind kind, String location, String problem, Throwable cause) {
-    super("checkpoint " + location + " is " + kind.name().toLowerCase(java.util.Locale.ROOT) + ": "
+    super("checkpoint " + location + " is " + kind.name().toLowerCase(Locale.ROOT) + ": "
         + problem, cause);
     this.kind = kind;
     this.location = location;

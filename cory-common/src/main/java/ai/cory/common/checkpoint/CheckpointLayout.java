@@ -1,7 +1,9 @@
 package ai.cory.common.checkpoint;
 
+import ai.cory.common.model.HfExport;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -15,10 +17,8 @@ import java.util.regex.Pattern;
  *   state.json                      {@link CheckpointState}
  *   config.conf                     the run's resolved configuration text
  *   buffers.safetensors             named trainer buffers (optimizer moments, ...)
- *   agent-A/config.json             \
- *   agent-A/model.safetensors        } a Hugging Face model directory (no value head)
- *   agent-A/tokenizer.json ...      /  companions copied from the source model, when given
- *   agent-A/value_head.safetensors  v_head.summary.weight (1, C), v_head.summary.bias (1)
+ *   agent-A/                        the agent as a Hugging Face model directory, {@link HfExport}:
+ *     config.json, model.safetensors (no value head), value_head.safetensors, tokenizer files
  * </pre>
  * The iteration in a directory name is the number of iterations completed: a run resumed from
  * {@code iter-000123} continues with iteration 123 (0-based).
@@ -38,18 +38,12 @@ public final class CheckpointLayout {
   public static final String CONFIG = "config.conf";
   /** Named trainer buffers. */
   public static final String BUFFERS = "buffers.safetensors";
-  /** An agent's language-model weights, HF names, without the value head. */
-  public static final String AGENT_MODEL = "model.safetensors";
+  /** An agent's language-model weights, HF names, without the value head ({@link HfExport}). */
+  public static final String AGENT_MODEL = HfExport.MODEL_FILE;
   /** An agent's value head. */
-  public static final String AGENT_VALUE_HEAD = "value_head.safetensors";
+  public static final String AGENT_VALUE_HEAD = HfExport.VALUE_HEAD_FILE;
   /** An agent's Hugging Face {@code config.json}. */
-  public static final String AGENT_CONFIG = "config.json";
-  /**
-   * Files of the source model directory copied next to an agent's weights when present, so
-   * an exported agent loads in other tools with its tokenizer.
-   */
-  public static final List<String> COMPANIONS = List.of("tokenizer.json", "tokenizer_config.json",
-      "special_tokens_map.json", "generation_config.json");
+  public static final String AGENT_CONFIG = HfExport.CONFIG_FILE;
 
   private static final Pattern AGENT_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
   private static final Pattern COMMITTED_DIR = Pattern.compile("iter-(\\d{6,18})");
@@ -64,7 +58,7 @@ public final class CheckpointLayout {
   }
 
   /** {@code _tmp-123-<uuid>}. */
-  public static String tmpDirName(long iteration, java.util.UUID uuid) {
+  public static String tmpDirName(long iteration, UUID uuid) {
     checkIteration(iteration);
     return "_tmp-" + iteration + "-" + uuid;
   }

@@ -3,21 +3,16 @@ package ai.cory.common.checkpoint;
 import ai.cory.common.checkpoint.CheckpointContents.AgentSnapshot;
 import ai.cory.common.checkpoint.CheckpointManifest.FileEntry;
 import ai.cory.common.io.FileSink;
-import ai.cory.common.io.FileSource;
-import ai.cory.common.io.HfConfigWriter;
 import ai.cory.common.io.SafeTensorsWriter;
-import ai.cory.common.model.ParamLayout;
-import ai.cory.common.model.Parameters;
+import ai.cory.common.model.HfExport;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -61,67 +56,55 @@ public final class CheckpointWriter {
     return new Result(manifest, algorithm.of(manifestJson));
   }
 
-  /** config.json + model.safetensors (HF names, no value head) + value head + companions. */
+  /** The agent's Hugging Face directory ({@link HfExport}) under {@code agent-<id>/}, every file checksummed. */
   private static void writeAgent(FileSink sink, String id, AgentSnapshot agent,
       ChecksumAlgorithm algorithm, List<FileEntry> files) throws IOException {
-    Parameters p = agent.weights();
-    TreeMap<String, INDArray> model = new TreeMap<>();
-    TreeMap<String, INDArray> valueHead = new TreeMap<>();
-    for (ParamLayout.Entry e : p.layout().entries()) {
-      (e.name().startsWith("v_head.") ? valueHead : model).put(e.name(), p.get(e.name()));
-    }
-    files.add(writeBytes(sink, CheckpointLayout.agentFile(id, CheckpointLayout.AGENT_CONFIG),
-        HfConfigWriter.toJson(p.layout().config(), p.dataType()), algorithm));
-    files.add(writeTensors(sink, CheckpointLayout.agentFile(id, CheckpointLayout.AGENT_MODEL),
-        model, algorithm));
-    files.add(writeTensors(sink, CheckpointLayout.agentFile(id, CheckpointLayout.AGENT_VALUE_HEAD),
-        valueHead, algorithm));
-    FileSource source = agent.companions();
-    for (String name : source == null ? List.<String>of() : CheckpointLayout.COMPANIONS) {
-      if (source.exists(name)) {
-        files.add(copy(source, name, sink, CheckpointLayout.agentFile(id, name), algorithm));
+    String dir = CheckpointLayout.agentDir(id) + "/";
+    HfExport.write(new FileSink() {
+      @Override
+      public OutputStream create(String name) throws IOException {
+        return new Checksummed(sink.create(dir + name), algorithm, dir + name, files);
       }
-    }
+
+      @Override
+      public String describe(String name) {
+        return sink.describe(dir + name);
+      }
+    }, agent.weights(), agent.companions());
   }
 
   private static FileEntry writeTensors(FileSink sink, String name, Map<String, INDArray> tensors,
       ChecksumAlgorithm algorithm) throws IOException {
-    try (Checksummed out = new Checksummed(sink.create(name), algorithm)) {
-      OutputStream buffered = new BufferedOutputStream(out, BUFFER_BYTES);
-      SafeTensorsWriter.writeLossless(buffered, tensors);
-      buffered.flush();
-      return out.entry(name);
+    List<FileEntry> entry = new ArrayList<>(1);
+    try (OutputStream out = new BufferedOutputStream(new Checksummed(sink.create(name), algorithm, name, entry),
+        BUFFER_BYTES)) {
+      SafeTensorsWriter.writeLossless(out, tensors);
     }
+    return entry.get(0);
   }
 
   private static FileEntry writeBytes(FileSink sink, String name, byte[] bytes,
       ChecksumAlgorithm algorithm) throws IOException {
-    try (Checksummed out = new Checksummed(sink.create(name), algorithm)) {
+    List<FileEntry> entry = new ArrayList<>(1);
+    try (Checksummed out = new Checksummed(sink.create(name), algorithm, name, entry)) {
       out.write(bytes, 0, bytes.length);
-      return out.entry(name);
     }
+    return entry.get(0);
   }
 
-  private static FileEntry copy(FileSource source, String sourceName, FileSink sink, String name,
-      ChecksumAlgorithm algorithm) throws IOException {
-    try (InputStream in = source.open(sourceName, 0);
-        Checksummed out = new Checksummed(sink.create(name), algorithm)) {
-      byte[] buf = new byte[BUFFER_BYTES];
-      for (int n; (n = in.read(buf)) >= 0; ) {
-        out.write(buf, 0, n);
-      }
-      return out.entry(name);
-    }
-  }
-
-  /** Counts and checksums every byte on its way to the file. */
+  /** Counts and checksums every byte on its way to the file; adds its entry on close. */
   private static final class Checksummed extends FilterOutputStream {
     private final ChecksumAlgorithm.Digest digest;
+    private final String name;
+    private final List<FileEntry> entries;
     private long bytes;
+    private boolean closed;
 
-    Checksummed(OutputStream out, ChecksumAlgorithm algorithm) {
+    Checksummed(OutputStream out, ChecksumAlgorithm algorithm, String name, List<FileEntry> entries) {
       super(out);
       this.digest = algorithm.start();
+      this.name = name;
+      this.entries = entries;
     }
 
     @Override
@@ -136,8 +119,14 @@ public final class CheckpointWriter {
       bytes += len;
     }
 
-    FileEntry entry(String name) {
-      return new FileEntry(name, bytes, digest.hex());
+    @Override
+    public void close() throws IOException {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      super.close();
+      entries.add(new FileEntry(name, bytes, digest.hex()));
     }
   }
 }

@@ -2,6 +2,7 @@ package ai.cory.common.config;
 
 import ai.cory.common.io.FileSourceResolver;
 import java.io.Serializable;
+import java.nio.file.Path;
 
 /**
  * {@code cory.run}: what a run is and where it writes.
@@ -23,11 +24,11 @@ public record RunSettings(long seed, int iterations, String dir, boolean exportF
    * The store location as a URI: {@link #store} when set (a local path becomes its absolute
    * {@code file:} URI), else the run directory {@code runDir}'s.
    */
-  public String storeOr(java.nio.file.Path runDir) {
+  public String storeOr(Path runDir) {
     if (store == null) {
       return runDir.toAbsolutePath().toUri().toString();
     }
     return FileSourceResolver.SCHEME.matcher(store).find() ? store
-        : java.nio.file.Path.of(store).toAbsolutePath().toUri().toString();
+        : Path.of(store).toAbsolutePath().toUri().toString();
   }
 }

@@ -21,8 +21,11 @@ import java.io.Serializable;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 
 /**
  * Every setting of a run, read and validated at once from a Typesafe {@link Config} layered
@@ -159,7 +162,7 @@ public record Settings(
 
   /** A value that starts with a URI scheme and {@code //} (in HOCON {@code //} starts a comment). */
   private static boolean isUriValue(String value) {
-    java.util.regex.Matcher scheme = FileSourceResolver.SCHEME.matcher(value);
+    Matcher scheme = FileSourceResolver.SCHEME.matcher(value);
     return scheme.find() && value.startsWith("//", scheme.end());
   }
 
@@ -189,7 +192,7 @@ public record Settings(
       boolean isObject = value.valueType() == ConfigValueType.OBJECT;
       if (expectObject && !isObject) {
         throw new SettingsException(childPath, "must be an object, got " + value.valueType().name()
-            .toLowerCase(java.util.Locale.ROOT) + " (set at " + value.origin().description() + ")");
+            .toLowerCase(Locale.ROOT) + " (set at " + value.origin().description() + ")");
       }
       if (expectObject) {
         rejectUnknownKeys(childPath, (ConfigObject) value, (ConfigObject) expected);
@@ -285,7 +288,7 @@ public record Settings(
     int batch = c.intAtLeast(p + "batch-size", 1);
     int mini = c.intAtLeast(p + "mini-batch-size", 1);
     int accumulation = c.intAtLeast(p + "gradient-accumulation-steps", 1);
-    if (batch % ((long) mini * accumulation) != 0) {
+    if (!PpoConfig.wholeSteps(batch, mini, accumulation)) {
       throw c.bad(p + "batch-size", "must be a multiple of mini-batch-size * gradient-accumulation-steps ("
           + mini + " * " + accumulation + "), got " + batch);
     }
@@ -314,22 +317,17 @@ public record Settings(
   private static RuntimeSettings readRuntime(ConfigValues c, PpoConfig ppo, ModelSettings model) {
     String p = "cory.runtime.";
     int workers = c.intAtLeast("cory.workers", 1);
-    // every worker takes an equal share of each batch
-    if (ppo.batchSize() % workers != 0) {
-      throw c.bad("cory.workers", "must divide cory.ppo.batch-size (" + ppo.batchSize() + "), got " + workers);
-    }
-    // each minibatch is split over the workers, or each takes whole minibatches of every step
-    if (ppo.miniBatchSize() % workers != 0 && ppo.gradientAccumulationSteps() % workers != 0) {
-      throw c.bad("cory.workers", "must divide cory.ppo.mini-batch-size (" + ppo.miniBatchSize()
-          + ") or cory.ppo.gradient-accumulation-steps (" + ppo.gradientAccumulationSteps() + "), got " + workers);
+    String split = ppo.workersProblem(workers);
+    if (split != null) {
+      throw c.bad("cory.workers", split);
     }
     if (workers > 1 && model.precision() != Precision.FLOAT32) {
       throw c.bad("cory.workers", "the Aeron allreduce averages float32 gradients: cory.model.dtype = "
-          + model.precision().name().toLowerCase(java.util.Locale.ROOT) + " needs cory.workers = 1, got " + workers);
+          + model.precision().name().toLowerCase(Locale.ROOT) + " needs cory.workers = 1, got " + workers);
     }
     long timeoutMs;
     try {
-      timeoutMs = c.config().getDuration(p + "collective-timeout", java.util.concurrent.TimeUnit.MILLISECONDS);
+      timeoutMs = c.config().getDuration(p + "collective-timeout", TimeUnit.MILLISECONDS);
     } catch (ConfigException e) {
       throw c.bad(p + "collective-timeout", "must be a duration such as 10m or 90s: " + e.getMessage());
     }

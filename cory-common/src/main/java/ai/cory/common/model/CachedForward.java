@@ -1,5 +1,7 @@
 package ai.cory.common.model;
 
+import java.util.Arrays;
+
 /**
  * Forward of a chunk of n new columns for every row of a {@link KvCache}: the new keys/values
  * are appended to the cache and every new query attends to the cached slots up to its own
@@ -183,7 +185,7 @@ final class CachedForward {
             s[j] = scale * VecMath.dot(q, 0, keys, j * d, d);
           }
           Attention.maskedSoftmax(s, kv.slotMask, b * kv.maxTokens, len - 1, len);
-          java.util.Arrays.fill(y, 0, d, 0.0);
+          Arrays.fill(y, 0, d, 0.0);
           for (int j = 0; j < len; j++) {
             if (s[j] != 0) {
               VecMath.axpy(s[j], values, j * d, y, 0, d);

@@ -1,5 +1,8 @@
 package ai.cory.common.model;
 
+import ai.cory.common.io.FileSource;
+import java.io.IOException;
+import java.util.Arrays;
 import java.util.Objects;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -47,8 +50,8 @@ public final class CausalLm {
    *
    * @param valueHeadSeed seed of the fresh value head when the checkpoint has none
    */
-  public static CausalLm load(ai.cory.common.io.FileSource dir, DataType dataType,
-      long valueHeadSeed) throws java.io.IOException {
+  public static CausalLm load(FileSource dir, DataType dataType,
+      long valueHeadSeed) throws IOException {
     return HfCheckpoint.load(dir, dataType, valueHeadSeed);
   }
 
@@ -143,7 +146,7 @@ public final class CausalLm {
           || referenceLogProbs.dataType() != dataType()) {
         throw new IllegalArgumentException("reference log-probs must be (" + rows + ", "
             + cfg.vocabSize() + ") " + dataType() + ", got "
-            + java.util.Arrays.toString(referenceLogProbs.shape()) + " "
+            + Arrays.toString(referenceLogProbs.shape()) + " "
             + referenceLogProbs.dataType());
       }
       ref = Span.of(referenceLogProbs);
@@ -213,7 +216,7 @@ public final class CausalLm {
       long rows = (long) bsz * opt.columns();
       if (dVocab.length() != rows * cfg.vocabSize() || dVocab.dataType() != dataType()) {
         throw new IllegalArgumentException("dVocab must be (" + rows + ", " + cfg.vocabSize()
-            + ") " + dataType() + ", got " + java.util.Arrays.toString(dVocab.shape()) + " "
+            + ") " + dataType() + ", got " + Arrays.toString(dVocab.shape()) + " "
             + dVocab.dataType());
       }
       dFull = Span.of(dVocab);

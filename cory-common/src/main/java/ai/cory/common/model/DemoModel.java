@@ -1,6 +1,8 @@
 package ai.cory.common.model;
 
+import ai.cory.common.io.FileSource;
 import ai.cory.common.tokenizer.ByteTokenizer;
+import ai.cory.common.tokenizer.Tokenizer;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
@@ -8,7 +10,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * 64 wide, random weights from a fixed seed, with {@link ByteTokenizer}. It produces noise, but
  * it exercises every code path (generation, training, the distributed runtime) on a machine
  * without model files. A model path equal to {@link #NAME} selects it wherever a Hugging Face
- * model directory is expected.
+ * model directory is expected: {@link ModelSource#of} knows it as {@link #SOURCE}.
  */
 public final class DemoModel {
   /** The model path that selects the demo model. */
@@ -24,10 +26,33 @@ public final class DemoModel {
         1e-5, 0, true, ByteTokenizer.BOS, ByteTokenizer.EOS);
   }
 
-  /** True when {@code path} names the demo model rather than a directory. */
-  public static boolean isDemo(String path) {
-    return NAME.equals(path);
-  }
+  /** The demo model as a {@link ModelSource}. */
+  public static final ModelSource SOURCE = new ModelSource() {
+    @Override
+    public String describe() {
+      return "the built-in demo model";
+    }
+
+    @Override
+    public ModelConfig config() {
+      return DemoModel.config();
+    }
+
+    @Override
+    public CausalLm load(DataType dataType, long valueHeadSeed) {
+      return create(dataType);
+    }
+
+    @Override
+    public Tokenizer tokenizer() {
+      return new ByteTokenizer();
+    }
+
+    @Override
+    public FileSource files() {
+      return null;
+    }
+  };
 
   /** The demo model with weights of {@code dataType}, identical in every process. */
   public static CausalLm create(DataType dataType) {

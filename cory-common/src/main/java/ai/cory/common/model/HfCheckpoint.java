@@ -1,7 +1,6 @@
 package ai.cory.common.model;
 
 import ai.cory.common.io.FileSource;
-import ai.cory.common.io.HfConfigReader;
 import ai.cory.common.io.SafeTensors;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -18,7 +17,9 @@ import org.nd4j.linalg.api.buffer.DataType;
  * {@code attn.bias} / {@code attn.masked_bias} causal-mask buffers, Llama's
  * {@code rotary_emb.inv_freq}, and a tied model's redundant {@code lm_head.weight}. Any other
  * tensor the model does not have is an error, as is a missing one. The value head is loaded when
- * present (our own checkpoints) and freshly initialised from {@code valueHeadSeed} otherwise.
+ * present, in the weights (TRL's {@code save_pretrained}) or in {@link HfExport#VALUE_HEAD_FILE}
+ * beside them (our checkpoints and exports), and freshly initialised from {@code valueHeadSeed}
+ * otherwise.
  */
 public final class HfCheckpoint {
   private HfCheckpoint() {}
@@ -30,18 +31,25 @@ public final class HfCheckpoint {
     SafeTensors st = SafeTensors.open(dir);
     Parameters params = Parameters.zeros(ParamLayout.of(cfg), dataType);
     Set<String> used = new HashSet<>();
-    boolean valueHeadPresent = st.contains(ParamLayout.VALUE_WEIGHT);
+    // the value head: inside the weights (TRL's save_pretrained), beside them (HfExport), or none
+    SafeTensors valueHeadFile = st.contains(ParamLayout.VALUE_WEIGHT) ? st
+        : dir.exists(HfExport.VALUE_HEAD_FILE) ? SafeTensors.open(dir, HfExport.VALUE_HEAD_FILE) : null;
     for (ParamLayout.Entry e : params.layout().entries()) {
-      boolean valueHead = e.name().startsWith("v_head.");
-      if (valueHead && !valueHeadPresent) {
+      if (HfExport.isValueHead(e.name())) {
+        if (valueHeadFile != null) {
+          valueHeadFile.readInto(e.name(), e.shape(), params.get(e.name()));
+        }
         continue;
       }
       String stored = storedName(st, e.name(), cfg);
       st.readInto(stored, e.shape(), params.get(e.name()));
       used.add(stored);
     }
-    if (!valueHeadPresent) {
+    if (valueHeadFile == null) {
       params.initValueHead(valueHeadSeed);
+    } else if (valueHeadFile == st) {
+      used.add(ParamLayout.VALUE_WEIGHT);
+      used.add(ParamLayout.VALUE_BIAS);
     }
     List<String> unexpected = new ArrayList<>();
     for (String name : st.names()) {

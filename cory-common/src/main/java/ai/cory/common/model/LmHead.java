@@ -1,5 +1,6 @@
 package ai.cory.common.model;
 
+import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -101,7 +102,7 @@ final class LmHead {
   static void load(Span dst, INDArray src, int rows, int cols, String what) {
     if (src.rank() != 2 || src.size(0) != rows || src.size(1) != cols) {
       throw new IllegalArgumentException(what + " must have shape (" + rows + ", " + cols
-          + "), got " + java.util.Arrays.toString(src.shape()));
+          + "), got " + Arrays.toString(src.shape()));
     }
     dst.view(0, rows, cols).assign(src);
   }

@@ -4,7 +4,7 @@ import java.util.Objects;
 
 /**
  * Shape and hyper-parameters of a causal LM, architecture-neutral. Read from a Hugging Face
- * {@code config.json} by {@code ai.cory.common.io.HfConfigReader}; built directly for presets
+ * {@code config.json} by {@code ai.cory.common.model.HfConfigReader}; built directly for presets
  * (the GPT-2-small benchmark shape, the self-contained demo model).
  *
  * @param arch               GPT-2 or Llama wiring

@@ -2,6 +2,7 @@ package ai.cory.common.model;
 
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -44,7 +45,7 @@ abstract sealed class Span permits Span.F32, Span.F64 {
     if (arr.length() > 1 && (arr.ordering() != 'c' || arr.elementWiseStride() != 1)) {
       throw new IllegalArgumentException("expected a c-order contiguous array, got order "
           + arr.ordering() + " with element-wise stride " + arr.elementWiseStride()
-          + " and shape " + java.util.Arrays.toString(arr.shape()) + "; pass arr.dup('c')");
+          + " and shape " + Arrays.toString(arr.shape()) + "; pass arr.dup('c')");
     }
     long end = arr.offset() + arr.length();
     if (end > Integer.MAX_VALUE) {

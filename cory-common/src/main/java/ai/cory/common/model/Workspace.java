@@ -1,5 +1,6 @@
 package ai.cory.common.model;
 
+import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -121,7 +122,7 @@ public final class Workspace {
     values = alloc(n);
     ones = alloc(Math.max(n, headRowsCapacity));
     double[] one = new double[(int) Math.max(n, headRowsCapacity)];
-    java.util.Arrays.fill(one, 1.0);
+    Arrays.fill(one, 1.0);
     ones.write(0, one, 0, one.length);
     dres = training ? alloc(n * c) : null;
     dnorm = training ? alloc(n * c) : null;

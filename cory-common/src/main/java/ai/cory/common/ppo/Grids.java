@@ -1,5 +1,6 @@
 package ai.cory.common.ppo;
 
+import java.util.Arrays;
 import java.util.Objects;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -104,7 +105,7 @@ public final class Grids {
     Objects.requireNonNull(array, name);
     if (array.rank() != 2) {
       throw new IllegalArgumentException(name + " must be rank 2 (B, T), got shape "
-          + java.util.Arrays.toString(array.shape()));
+          + Arrays.toString(array.shape()));
     }
     return array.toDoubleMatrix();
   }

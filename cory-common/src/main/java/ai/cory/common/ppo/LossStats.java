@@ -1,5 +1,6 @@
 package ai.cory.common.ppo;
 
+import ai.cory.common.metrics.MetricNames;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -56,23 +57,23 @@ public record LossStats(
   /** The statistics under their TRL metric names ({@code ppo/loss/total}, ...), in TRL's order. */
   public Map<String, Double> metrics() {
     Map<String, Double> m = new LinkedHashMap<>();
-    m.put("ppo/loss/policy", policyLoss);
-    m.put("ppo/loss/value", valueLoss);
-    m.put("ppo/loss/total", totalLoss);
-    m.put("ppo/policy/entropy", entropy);
-    m.put("ppo/policy/approxkl", approxKl);
-    m.put("ppo/policy/policykl", policyKl);
-    m.put("ppo/policy/clipfrac", policyClipFrac);
-    m.put("ppo/policy/advantages_mean", advantagesMean);
-    m.put("ppo/policy/ratio_mean", ratioMean);
-    m.put("ppo/returns/mean", returnsMean);
-    m.put("ppo/returns/var", returnsVar);
-    m.put("ppo/val/vpred", valuePredMean);
-    m.put("ppo/val/error", valueError);
-    m.put("ppo/val/clipfrac", valueClipFrac);
-    m.put("ppo/val/mean", valuesMean);
-    m.put("ppo/val/var", valuesVar);
-    m.put("ppo/val/var_explained", varianceExplained());
+    m.put(MetricNames.LOSS_POLICY, policyLoss);
+    m.put(MetricNames.LOSS_VALUE, valueLoss);
+    m.put(MetricNames.LOSS_TOTAL, totalLoss);
+    m.put(MetricNames.POLICY_ENTROPY, entropy);
+    m.put(MetricNames.POLICY_APPROXKL, approxKl);
+    m.put(MetricNames.POLICY_POLICYKL, policyKl);
+    m.put(MetricNames.POLICY_CLIPFRAC, policyClipFrac);
+    m.put(MetricNames.POLICY_ADVANTAGES_MEAN, advantagesMean);
+    m.put(MetricNames.POLICY_RATIO_MEAN, ratioMean);
+    m.put(MetricNames.RETURNS_MEAN, returnsMean);
+    m.put(MetricNames.RETURNS_VAR, returnsVar);
+    m.put(MetricNames.VAL_VPRED, valuePredMean);
+    m.put(MetricNames.VAL_ERROR, valueError);
+    m.put(MetricNames.VAL_CLIPFRAC, valueClipFrac);
+    m.put(MetricNames.VAL_MEAN, valuesMean);
+    m.put(MetricNames.VAL_VAR, valuesVar);
+    m.put(MetricNames.VAL_VAR_EXPLAINED, varianceExplained());
     return m;
   }
 }

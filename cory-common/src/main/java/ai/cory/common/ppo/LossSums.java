@@ -1,5 +1,7 @@
 package ai.cory.common.ppo;
 
+import java.util.Arrays;
+
 /**
  * Additive sums over the masked-in tokens of a minibatch from which {@link PpoLoss#stats}
  * derives the loss and every TRL loss statistic. Workers holding shards of one minibatch
@@ -68,7 +70,7 @@ public record LossSums(
     }
     int m = MaskedMoments.ARRAY_LENGTH;
     return new LossSums(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-        MaskedMoments.fromArray(0.0, java.util.Arrays.copyOfRange(a, SCALARS, SCALARS + m)),
-        MaskedMoments.fromArray(0.0, java.util.Arrays.copyOfRange(a, SCALARS + m, SCALARS + 2 * m)));
+        MaskedMoments.fromArray(0.0, Arrays.copyOfRange(a, SCALARS, SCALARS + m)),
+        MaskedMoments.fromArray(0.0, Arrays.copyOfRange(a, SCALARS + m, SCALARS + 2 * m)));
   }
 }

@@ -76,7 +76,7 @@ public record PpoConfig(
     require(batchSize > 0, "batchSize must be > 0, got " + batchSize);
     require(miniBatchSize > 0, "miniBatchSize must be > 0, got " + miniBatchSize);
     require(gradientAccumulationSteps > 0, "gradientAccumulationSteps must be > 0, got " + gradientAccumulationSteps);
-    require(batchSize % ((long) miniBatchSize * gradientAccumulationSteps) == 0,
+    require(wholeSteps(batchSize, miniBatchSize, gradientAccumulationSteps),
         "batchSize (" + batchSize + ") must be a multiple of miniBatchSize * gradientAccumulationSteps ("
             + miniBatchSize + " * " + gradientAccumulationSteps + ")");
     require(ppoEpochs > 0, "ppoEpochs must be > 0, got " + ppoEpochs);
@@ -234,5 +234,30 @@ public record PpoConfig(
           klPenalty, whitenRewards, useScoreScaling, useScoreNorm, scoreClip, scoreScalingEps, maxGradNorm,
           earlyStopping, targetKl);
     }
+  }
+
+  /**
+   * The rule that a batch is whole optimizer steps: {@code batch} a multiple of
+   * {@code mini * accumulation} (the settings and the constructor both check it).
+   */
+  public static boolean wholeSteps(int batch, int mini, int accumulation) {
+    return batch % ((long) mini * accumulation) == 0;
+  }
+
+  /**
+   * The rule for W data-parallel workers: null when W divides the batch, and the minibatch (each
+   * minibatch split over the workers) or the accumulation steps (each worker takes whole
+   * minibatches of every optimizer step); else what is wrong. Checked by the settings and by
+   * the PPO step.
+   */
+  public String workersProblem(int workers) {
+    if (batchSize % workers != 0) {
+      return "must divide cory.ppo.batch-size (" + batchSize + "), got " + workers;
+    }
+    if (miniBatchSize % workers != 0 && gradientAccumulationSteps % workers != 0) {
+      return "must divide cory.ppo.mini-batch-size (" + miniBatchSize + ") or cory.ppo.gradient-accumulation-steps ("
+          + gradientAccumulationSteps + "), got " + workers;
+    }
+    return null;
   }
 }

@@ -1,5 +1,7 @@
 package ai.cory.common.ppo;
 
+import ai.cory.common.metrics.MetricNames;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -87,16 +89,16 @@ public record RolloutSums(
     return tokens / sequences;
   }
 
-  /** The statistics under TRL's metric names. */
+  /** The rollout statistics of a PPO step under their metric names ({@link MetricNames}). */
   public Map<String, Double> metrics() {
     Map<String, Double> m = new LinkedHashMap<>();
-    m.put("objective/kl", objectiveKl());
-    m.put("objective/entropy", objectiveEntropy());
-    m.put("ppo/mean_non_score_reward", meanNonScoreReward());
-    m.put("ppo/mean_scores", scores.mean());
-    m.put("ppo/std_scores", scores.count() > 1 ? Math.sqrt(scores.variance(true)) : Double.NaN);
-    m.put("ppo/average_reward", meanSequenceReward());
-    m.put("tokens/responses_len_mean", meanResponseLength());
+    m.put(MetricNames.KL, objectiveKl());
+    m.put(MetricNames.ENTROPY, objectiveEntropy());
+    m.put(MetricNames.MEAN_NON_SCORE_REWARD, meanNonScoreReward());
+    m.put(MetricNames.MEAN_SCORES, scores.mean());
+    m.put(MetricNames.STD_SCORES, scores.count() > 1 ? Math.sqrt(scores.variance(true)) : Double.NaN);
+    m.put(MetricNames.AVERAGE_REWARD, meanSequenceReward());
+    m.put(MetricNames.RESPONSES_LEN_MEAN, meanResponseLength());
     return m;
   }
 
@@ -115,6 +117,6 @@ public record RolloutSums(
       throw new IllegalArgumentException("RolloutSums array must have " + ARRAY_LENGTH + " entries, got " + a.length);
     }
     return new RolloutSums(a[0], a[1], a[2], a[3], a[4], a[5],
-        MaskedMoments.fromArray(0.0, java.util.Arrays.copyOfRange(a, SCALARS, ARRAY_LENGTH)));
+        MaskedMoments.fromArray(0.0, Arrays.copyOfRange(a, SCALARS, ARRAY_LENGTH)));
   }
 }

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -39,7 +40,7 @@ public final class JsonlReader {
       }
       if (!node.isTextual()) {
         throw new IOException(where() + ": field '" + field + "' must be a string, got "
-            + node.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
+            + node.getNodeType().toString().toLowerCase(Locale.ROOT));
       }
       return node.asText();
     }
@@ -96,7 +97,7 @@ public final class JsonlReader {
       }
       if (!value.isObject()) {
         throw new IOException(description + ": line " + lineNumber
-            + ": expected a JSON object, got " + value.getNodeType().toString().toLowerCase(java.util.Locale.ROOT));
+            + ": expected a JSON object, got " + value.getNodeType().toString().toLowerCase(Locale.ROOT));
       }
       handler.accept(new JsonlRecord(description, lineNumber, value));
       records++;

@@ -1,7 +1,7 @@
 package ai.cory.driver.bench;
 
+import ai.cory.driver.cli.Args;
 import ai.cory.driver.cli.Command;
-import ai.cory.worker.comm.AllreduceBench;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -61,7 +61,7 @@ public final class BenchCommCommand implements Command {
     try {
       AllreduceBench.main(comm.toArray(String[]::new));
     } catch (IllegalArgumentException e) {
-      throw new ai.cory.driver.cli.Args.UsageException(e.getMessage());
+      throw new Args.UsageException(e.getMessage());
     }
     if (splitIterations > 0) {
       IterationSplitBench.run(splitConfig, splitWorkers, splitIterations, splitOverrides, out);
@@ -71,7 +71,7 @@ public final class BenchCommCommand implements Command {
 
   private static String value(String[] args, int i) {
     if (i >= args.length) {
-      throw new ai.cory.driver.cli.Args.UsageException(args[i - 1] + " needs a value");
+      throw new Args.UsageException(args[i - 1] + " needs a value");
     }
     return args[i];
   }
@@ -81,7 +81,7 @@ public final class BenchCommCommand implements Command {
     try {
       return Integer.parseInt(v);
     } catch (NumberFormatException e) {
-      throw new ai.cory.driver.cli.Args.UsageException(args[i - 1] + " needs an integer, got '" + v + "'");
+      throw new Args.UsageException(args[i - 1] + " needs an integer, got '" + v + "'");
     }
   }
 }

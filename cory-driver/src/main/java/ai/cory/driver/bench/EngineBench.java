@@ -9,6 +9,7 @@ import ai.cory.common.sampling.SamplingParams;
 import ai.cory.worker.rollout.Generator;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -102,7 +103,7 @@ final class EngineBench {
       System.gc();
       double rssAfter = MachineGauges.rssMiB();
       return new Json().put("bench", "memory").put("model", modelName)
-          .put("arch", cfg.arch().name().toLowerCase(java.util.Locale.ROOT))
+          .put("arch", cfg.arch().name().toLowerCase(Locale.ROOT))
           .put("batch", batch).put("prompt", prompt).put("new", steps)
           .put("seconds", s).put("tokens_per_s", batch * steps / s)
           .put("rss_mib_before", rssBefore).put("rss_mib_after", rssAfter)
@@ -142,7 +143,7 @@ final class EngineBench {
     double median = BenchCommand.median(sorted);
     ModelConfig cfg = model.config();
     return new Json().put("bench", bench).put("model", modelName)
-        .put("arch", cfg.arch().name().toLowerCase(java.util.Locale.ROOT))
+        .put("arch", cfg.arch().name().toLowerCase(Locale.ROOT))
         .put("params", model.params().layout().languageModelSize()).put("batch", batch)
         .put("tokens", tokens).put("seconds_median", median).put("seconds_min", sorted[0])
         .put("seconds_max", sorted[sorted.length - 1]).put("tokens_per_s", tokens / median)

@@ -1,8 +1,9 @@
 package ai.cory.driver.bench;
 
 import ai.cory.common.config.Settings;
-import ai.cory.driver.spark.DefaultRun;
-import ai.cory.driver.spark.SparkTraining;
+import ai.cory.common.metrics.MetricNames;
+import ai.cory.driver.train.DefaultRun;
+import ai.cory.driver.train.TrainingLoop;
 import ai.cory.worker.train.IterationReport;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -49,13 +50,13 @@ final class IterationSplitBench {
       all.addAll(List.of("workers=" + workers, "run.iterations=" + iterations, "runtime.checkpoint-every=1",
           "runtime.resume=false", "run.export-final=false", "run.store=null"));
       Settings settings = Settings.load(demo != null ? demo.config() : config, all);
-      List<IterationReport> reports = SparkTraining.run(settings, runDir, new PrintStream(OutputStream.nullOutputStream()));
+      List<IterationReport> reports = TrainingLoop.run(settings, runDir, new PrintStream(OutputStream.nullOutputStream()));
       double[][] seconds = new double[PARTS.size()][reports.size()];
       for (IterationReport r : reports) {
         Json line = new Json().put("bench", "iteration_split").put("workers", workers)
             .put("iteration", r.iteration());
         for (int p = 0; p < PARTS.size(); p++) {
-          double s = r.metrics().getOrDefault("time/" + PARTS.get(p), 0.0);
+          double s = r.metrics().getOrDefault(MetricNames.TIME_PREFIX + PARTS.get(p), 0.0);
           seconds[p][(int) r.iteration()] = s;
           line.put(PARTS.get(p) + "_s", s);
         }

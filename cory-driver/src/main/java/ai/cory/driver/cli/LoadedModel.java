@@ -1,10 +1,8 @@
 package ai.cory.driver.cli;
 
-import ai.cory.common.io.FileSource;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.DemoModel;
-import ai.cory.common.tokenizer.ByteTokenizer;
-import ai.cory.common.tokenizer.HfTokenizer;
+import ai.cory.common.model.ModelSource;
 import ai.cory.common.tokenizer.Tokenizer;
 import ai.cory.worker.store.FileSources;
 import java.io.IOException;
@@ -37,23 +35,21 @@ public record LoadedModel(String name, CausalLm model, Tokenizer tokenizer) impl
         ? SHARED_DEFAULT.toString() : DEMO;
   }
 
-  /** Loads {@code pathOrUri} (or the demo model) with float32 weights. */
+  /** Loads {@code pathOrUri} (a model directory or URI, or the demo model) with float32 weights. */
   public static LoadedModel load(String pathOrUri) throws IOException {
-    if (DEMO.equals(pathOrUri)) {
-      return new LoadedModel(DEMO, DemoModel.create(DataType.FLOAT),
-          new ByteTokenizer());
-    }
-    FileSource dir = FileSources.open(pathOrUri, new Configuration());
-    if (!dir.exists("config.json")) {
-      throw new IOException("not a Hugging Face model directory: missing "
-          + dir.describe("config.json"));
-    }
-    HfTokenizer tokenizer = HfTokenizer.load(dir);
+    ModelSource source = ModelSource.of(pathOrUri, FileSources.resolver(new Configuration()));
+    source.config(); // names a missing config.json or tokenizer.json before anything is read
+    Tokenizer tokenizer = source.tokenizer();
     try {
-      CausalLm model = CausalLm.load(dir, DataType.FLOAT, VALUE_HEAD_SEED);
-      return new LoadedModel(pathOrUri, model, tokenizer);
+      return new LoadedModel(pathOrUri, source.load(DataType.FLOAT, VALUE_HEAD_SEED), tokenizer);
     } catch (IOException | RuntimeException e) {
-      tokenizer.close();
+      if (tokenizer instanceof AutoCloseable c) {
+        try {
+          c.close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
       throw e;
     }
   }

@@ -8,15 +8,15 @@ import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.rdd.RDD;
-import scala.reflect.ClassTag;
 import scala.reflect.ClassTag$;
+import scala.reflect.ClassTag;
 
 /**
  * One iteration as one Spark barrier stage: W partitions of one {@link QueryShard} each, all
  * scheduled together (gang scheduling), each running {@link IterationTask} on an executor and
  * returning a {@link TaskReport}. If any task fails Spark fails the whole stage.
  */
-final class IterationStage {
+public final class IterationStage {
   private static final ClassTag<TaskReport> REPORT = ClassTag$.MODULE$.apply(TaskReport.class);
 
   private IterationStage() {}
@@ -26,9 +26,9 @@ final class IterationStage {
    *
    * @throws TrainingFailedException naming the iteration and the first task failure
    */
-  static List<TaskReport> run(JavaSparkContext spark, IterationTask task, List<QueryShard> shards) {
+  public static List<TaskReport> run(JavaSparkContext spark, IterationTask task, List<QueryShard> shards) {
     long k = task.plan().iteration();
-    spark.setJobGroup("cory-" + task.spec().runId(), "CORY iteration " + k + " (" + shards.size() + " workers)",
+    spark.setJobGroup("cory-" + task.spec().value().runId(), "CORY iteration " + k + " (" + shards.size() + " workers)",
         false);
     try {
       RDD<QueryShard> rdd = spark.parallelize(shards, shards.size()).rdd();

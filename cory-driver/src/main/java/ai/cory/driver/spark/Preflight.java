@@ -3,10 +3,13 @@ package ai.cory.driver.spark;
 import ai.cory.common.config.Settings;
 import ai.cory.common.io.FileSource;
 import ai.cory.common.io.FileSourceResolver;
-import ai.cory.common.io.HfConfigReader;
-import ai.cory.common.model.DemoModel;
+import ai.cory.common.model.HfConfigReader;
 import ai.cory.common.model.ModelConfig;
+import ai.cory.common.model.ModelSource;
+import ai.cory.worker.spark.WorkerAssets;
 import ai.cory.worker.store.FileSources;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueType;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.net.URI;
@@ -14,35 +17,29 @@ import java.net.URISyntaxException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.fs.UnsupportedFileSystemException;
+import org.apache.hadoop.util.VersionInfo;
 
 /**
  * Checks on the driver, before any cluster resource is requested, that what the validated
- * settings name exists: the model directory (its {@code config.json} is read for the context
- * length) and the dataset. A typo in a path fails in seconds instead of after executors start.
+ * settings name exists and loads: the model directory (its {@code config.json} is read for the
+ * context length), the task reward (built once, as every executor will build it) and the dataset.
+ * A typo in a path or a reward type fails in seconds instead of after executors start.
  */
-final class Preflight {
+public final class Preflight {
   private Preflight() {}
 
   /**
    * @return the model's shape (the demo model's, or read from {@code config.json})
    * @throws IOException naming the missing location and its key
    */
-  static ModelConfig check(Settings settings, Configuration hadoop) throws IOException {
-    ModelConfig model;
+  public static ModelConfig check(Settings settings, Configuration hadoop) throws IOException {
     String modelPath = settings.model().path();
-    if (DemoModel.isDemo(modelPath)) {
-      model = DemoModel.config();
-    } else {
+    if (!ModelSource.builtIn(modelPath)) {
       fileSystem("cory.model.path", modelPath, hadoop);
-      FileSource dir = FileSources.open(modelPath, hadoop);
-      for (String required : new String[] {HfConfigReader.CONFIG_FILE, "tokenizer.json"}) {
-        if (!dir.exists(required)) {
-          throw new FileNotFoundException("cory.model.path: not a Hugging Face model directory, missing "
-              + dir.describe(required));
-        }
-      }
-      model = HfConfigReader.read(dir);
     }
+    ModelConfig model = WorkerAssets.model(settings, FileSources.resolver(hadoop)).config();
+    WorkerAssets.reward(settings, FileSources.resolver(hadoop)); // a bad reward fails here, not on an executor
     String data = settings.task().data();
     Path dataPath = hadoopPath(data);
     FileSystem fs = fileSystem("cory.task.data", data, hadoop);
@@ -65,10 +62,10 @@ final class Preflight {
     String scheme = path.toUri().getScheme();
     String hint = "; put the file system's connector on the driver's and executors' classpath (s3a: "
         + "hadoop-aws and its AWS SDK bundle, e.g. spark-submit --packages org.apache.hadoop:hadoop-aws:"
-        + org.apache.hadoop.util.VersionInfo.getVersion() + "; gs: the GCS connector; abfs: hadoop-azure)";
+        + VersionInfo.getVersion() + "; gs: the GCS connector; abfs: hadoop-azure)";
     try {
       return path.getFileSystem(hadoop);
-    } catch (org.apache.hadoop.fs.UnsupportedFileSystemException e) {
+    } catch (UnsupportedFileSystemException e) {
       throw new IOException(key + " = '" + location + "': no Hadoop FileSystem for scheme '" + scheme + "'" + hint, e);
     } catch (RuntimeException e) {
       Throwable cause = e;
@@ -87,20 +84,20 @@ final class Preflight {
    * On a cluster, executors read the model and the reward's file and write to the store
    * themselves, from their own working directory: those locations must be absolute paths or URIs.
    */
-  static void requireClusterPaths(Settings settings) {
+  public static void requireClusterPaths(Settings settings) {
     requireAbsolute("cory.model.path", settings.model().path());
     if (settings.run().store() != null) {
       requireAbsolute("cory.run.store", settings.run().store());
     }
-    com.typesafe.config.Config reward = settings.reward().config();
-    if (reward.hasPath("path") && reward.getValue("path").valueType() == com.typesafe.config.ConfigValueType.STRING) {
+    Config reward = settings.reward().config();
+    if (reward.hasPath("path") && reward.getValue("path").valueType() == ConfigValueType.STRING) {
       requireAbsolute("cory.reward.path", reward.getString("path"));
     }
   }
 
   private static void requireAbsolute(String key, String location) {
     boolean uri = FileSourceResolver.SCHEME.matcher(location).find();
-    if (!DemoModel.isDemo(location) && !uri && !java.nio.file.Path.of(location).isAbsolute()) {
+    if (!ModelSource.builtIn(location) && !uri && !java.nio.file.Path.of(location).isAbsolute()) {
       throw new IllegalArgumentException(key + " = '" + location + "' is relative, but executors of a cluster "
           + "resolve it against their own working directory: give an absolute path on a shared mount or a URI "
           + "(hdfs://, s3a://, file:///...)");

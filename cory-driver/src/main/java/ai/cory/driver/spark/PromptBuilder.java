@@ -4,7 +4,6 @@ import ai.cory.common.config.Settings;
 import ai.cory.common.task.Gsm8kPrompts;
 import ai.cory.common.task.ImdbQueries;
 import ai.cory.common.tokenizer.Tokenizer;
-import ai.cory.driver.train.TaskData;
 import ai.cory.worker.spark.ExecutorEnvironment;
 import ai.cory.worker.spark.QueryShard.Prompt;
 import ai.cory.worker.spark.WorkerAssets;

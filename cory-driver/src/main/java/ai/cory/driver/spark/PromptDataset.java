@@ -6,7 +6,6 @@ import ai.cory.common.task.Gsm8kPrompts;
 import ai.cory.common.task.ImdbQueries;
 import ai.cory.common.task.ImdbQueryConfig;
 import ai.cory.common.task.TaskPrompt;
-import ai.cory.driver.train.TaskData;
 import ai.cory.worker.spark.QueryShard.Prompt;
 import java.io.IOException;
 import java.util.ArrayList;

@@ -1,8 +1,8 @@
 package ai.cory.driver.spark;
 
+import ai.cory.common.config.RuntimeSettings.Transport;
 import ai.cory.common.config.RuntimeSettings;
 import ai.cory.common.config.Settings;
-import ai.cory.common.config.RuntimeSettings.Transport;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -13,6 +13,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import scala.Option;
 import scala.Tuple2;
 
 /**
@@ -26,7 +27,7 @@ import scala.Tuple2;
  * @param transport    the resolved Aeron transport
  * @param bindAddress  what UDP endpoints bind and advertise, null for each executor's host
  */
-record SparkSessions(SparkSession session, boolean owned, boolean local, Transport transport, String bindAddress) {
+public record SparkSessions(SparkSession session, boolean owned, boolean local, Transport transport, String bindAddress) {
   private static final Logger LOG = LoggerFactory.getLogger(SparkSessions.class);
   /**
    * JVM flags every executor needs on Java 17 beyond Spark's own: Agrona/Aeron reach into
@@ -40,12 +41,12 @@ record SparkSessions(SparkSession session, boolean owned, boolean local, Transpo
    * The properties as spark-submit (system properties {@code spark.*}) left them, before any
    * session starts: what the driver reads its Hadoop configuration from.
    */
-  static SparkConf submitted() {
+  public static SparkConf submitted() {
     return new SparkConf(true);
   }
 
   /** A Hadoop configuration with the {@code spark.hadoop.*} properties of {@code conf}. */
-  static Configuration hadoop(SparkConf conf) {
+  public static Configuration hadoop(SparkConf conf) {
     Configuration hadoop = new Configuration();
     for (Tuple2<String, String> kv : conf.getAllWithPrefix("spark.hadoop.")) {
       hadoop.set(kv._1(), kv._2());
@@ -57,7 +58,7 @@ record SparkSessions(SparkSession session, boolean owned, boolean local, Transpo
    * Starts or joins the session for a run of {@code settings}; fails before starting anything
    * when the master cannot host W workers or the transport cannot work there.
    */
-  static SparkSessions start(Settings settings, SparkConf submitted) {
+  public static SparkSessions start(Settings settings, SparkConf submitted) {
     RuntimeSettings runtime = settings.runtime();
     SparkConf conf = submitted.clone();
     if (!conf.contains("spark.master")) {
@@ -109,7 +110,7 @@ record SparkSessions(SparkSession session, boolean owned, boolean local, Transpo
     return new SparkSessions(session, !existed, local, transport, bindAddress);
   }
 
-  private static boolean running(scala.Option<SparkSession> session) {
+  private static boolean running(Option<SparkSession> session) {
     return session.isDefined() && !session.get().sparkContext().isStopped();
   }
 
@@ -142,7 +143,7 @@ record SparkSessions(SparkSession session, boolean owned, boolean local, Transpo
   }
 
   /** The Java view of the context. */
-  JavaSparkContext java() {
+  public JavaSparkContext java() {
     return JavaSparkContext.fromSparkContext(session.sparkContext());
   }
 
@@ -152,7 +153,7 @@ record SparkSessions(SparkSession session, boolean owned, boolean local, Transpo
    *
    * @param timeoutMs how long to wait
    */
-  void awaitExecutors(int workers, long timeoutMs) throws InterruptedException {
+  public void awaitExecutors(int workers, long timeoutMs) throws InterruptedException {
     if (local) {
       return;
     }
@@ -171,7 +172,7 @@ record SparkSessions(SparkSession session, boolean owned, boolean local, Transpo
   }
 
   /** Stops the session when this run started it. */
-  void stopIfOwned() {
+  public void stopIfOwned() {
     if (owned) {
       session.stop();
     }

@@ -12,7 +12,7 @@ public final class TrainingFailedException extends RuntimeException {
    * The distinct messages of a cause chain, outermost first (Spark wraps the executor's
    * exception in "Job aborted due to stage failure: ...", whose message already carries it).
    */
-  static String causes(Throwable e) {
+  public static String causes(Throwable e) {
     StringBuilder sb = new StringBuilder();
     for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
       String m = t.getMessage() == null ? t.getClass().getSimpleName() : oneLine(t.getMessage());

@@ -2,6 +2,7 @@ package ai.cory.driver.train;
 
 import ai.cory.common.cory.AgentId;
 import ai.cory.common.cory.Role;
+import ai.cory.common.metrics.MetricNames;
 import ai.cory.worker.train.IterationReport;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -90,17 +91,21 @@ public final class MetricsLog implements Closeable {
         iterations, r.generationLength()));
     for (AgentId agent : AgentId.values()) {
       for (Role role : Role.values()) {
-        String prefix = agent.key() + "/" + role.key() + "/";
-        if (r.metrics().containsKey(prefix + "env/reward_mean")) {
-          sb.append(String.format(Locale.ROOT, " | %s %s reward %.3f kl %.3f beta %.3f loss %.3f", agent.key(),
-              role.key(), r.metric(prefix + "env/reward_mean"), r.metric(prefix + "objective/kl"),
-              r.metric(prefix + "objective/kl_coef"), r.metric(prefix + "ppo/loss/total")));
+        String a = agent.key();
+        String o = role.key();
+        if (r.metrics().containsKey(MetricNames.ofAgent(a, o, MetricNames.REWARD_MEAN))) {
+          sb.append(String.format(Locale.ROOT, " | %s %s reward %.3f kl %.3f beta %.3f loss %.3f", a, o,
+              r.metric(MetricNames.ofAgent(a, o, MetricNames.REWARD_MEAN)),
+              r.metric(MetricNames.ofAgent(a, o, MetricNames.KL)),
+              r.metric(MetricNames.ofAgent(a, o, MetricNames.KL_COEF)),
+              r.metric(MetricNames.ofAgent(a, o, MetricNames.LOSS_TOTAL))));
         }
       }
     }
     sb.append(String.format(Locale.ROOT, " | R_c %.3f | %.1f s (rollout %.1f, reward %.1f, train %.1f, sync %.1f)",
-        r.metric("env/reward_collective"), r.metric("time/iteration"), r.metric("time/rollout"),
-        r.metric("time/reward"), r.metric("time/train"), r.metric("time/sync")));
+        r.metric(MetricNames.REWARD_COLLECTIVE), r.metric(MetricNames.TIME_ITERATION),
+        r.metric(MetricNames.TIME_ROLLOUT), r.metric(MetricNames.TIME_REWARD), r.metric(MetricNames.TIME_TRAIN),
+        r.metric(MetricNames.TIME_SYNC)));
     if (r.exchanged()) {
       sb.append(" | roles exchanged");
     }

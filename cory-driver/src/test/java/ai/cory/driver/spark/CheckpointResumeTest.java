@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.config.Settings;
+import ai.cory.driver.train.DefaultRun;
 import ai.cory.driver.train.MetricsLog;
+import ai.cory.driver.train.TrainingLoop;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
@@ -50,7 +52,7 @@ final class CheckpointResumeTest {
 
   private static String run(Settings settings, Path runDir) throws Exception {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    SparkTraining.run(settings, runDir, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    TrainingLoop.run(settings, runDir, new PrintStream(bytes, true, StandardCharsets.UTF_8));
     String out = bytes.toString(StandardCharsets.UTF_8);
     System.out.print(out);
     return out;

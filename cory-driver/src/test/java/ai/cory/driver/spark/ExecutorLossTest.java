@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.cory.driver.train.DefaultRun;
 import ai.cory.driver.train.MetricsLog;
+import ai.cory.driver.train.TrainingLoop;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,7 +71,7 @@ final class ExecutorLossTest {
     for (int k = 0; k < ITERATIONS; k++) {
       assertEquals(k, metrics.get(k).get("iteration").asInt());
     }
-    for (JsonNode line : SparkTrainingTest.jsonLines(runDir.resolve(SparkTraining.REPLICAS_FILE))) {
+    for (JsonNode line : SparkTrainingTest.jsonLines(runDir.resolve(TrainingLoop.REPLICAS_FILE))) {
       JsonNode workers = line.get("workers");
       assertEquals(workers.get(0).get("checksum"), workers.get(1).get("checksum"), line.toString());
     }

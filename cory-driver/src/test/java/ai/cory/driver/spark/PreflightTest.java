@@ -22,9 +22,11 @@ final class PreflightTest {
   private Settings settings(String... overrides) throws IOException {
     Path data = tmp.resolve("d.jsonl");
     Files.writeString(data, "{\"text\": \"good\", \"label\": 1}\n");
+    Path words = tmp.resolve("words.tsv");
+    Files.writeString(words, "#bias\t0.0\ngood\t1.0\nbad\t-1.0\n");
     Path conf = tmp.resolve("run.conf");
     Files.writeString(conf, "cory.model.path = demo\ncory.task.data = \"" + data + "\"\n"
-        + "cory.reward.path = \"/abs/words.tsv\"\n");
+        + "cory.reward.path = \"" + words + "\"\n");
     return Settings.load(conf, List.of(overrides));
   }
 
@@ -49,5 +51,28 @@ final class PreflightTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> Preflight.requireClusterPaths(settings("run.store=\"runs/x\"")));
     assertTrue(e.getMessage().startsWith("cory.run.store = 'runs/x' is relative"), e.getMessage());
+  }
+
+  @Test
+  void aBadRewardFailsOnTheDriverBeforeAnyExecutor() throws Exception {
+    IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
+        () -> Preflight.check(settings("reward.type=bag-of-wrods"), new Configuration()));
+    assertTrue(typo.getMessage().startsWith("cory.reward: ") && typo.getMessage().contains("bag-of-wrods"),
+        typo.getMessage());
+    Exception missing = assertThrows(Exception.class,
+        () -> Preflight.check(settings("reward.path=\"" + tmp.resolve("nowhere.tsv") + "\""), new Configuration()));
+    assertTrue(missing.getMessage().contains("nowhere.tsv"), missing.getMessage());
+  }
+
+  @Test
+  void aModelDirectoryWithoutItsTokenizerFailsNamingTheKeyAndTheFile() throws Exception {
+    Path model = tmp.resolve("model");
+    Files.createDirectories(model);
+    Files.writeString(model.resolve("config.json"), "{}");
+    IOException e = assertThrows(IOException.class,
+        () -> Preflight.check(settings("model.path=\"" + model + "\""), new Configuration()));
+    assertTrue(e.getMessage().startsWith("cory.model.path: not a Hugging Face model directory, missing"),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("tokenizer.json"), e.getMessage());
   }
 }

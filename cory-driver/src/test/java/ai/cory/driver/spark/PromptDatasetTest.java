@@ -12,8 +12,8 @@ import ai.cory.common.testing.SharedAssets;
 import ai.cory.common.tokenizer.ByteTokenizer;
 import ai.cory.common.tokenizer.HfTokenizer;
 import ai.cory.common.tokenizer.Tokenizer;
-import ai.cory.driver.train.TaskData;
-import ai.cory.worker.train.TrainerAssets;
+import ai.cory.driver.train.DefaultRun;
+import ai.cory.worker.store.FileSources;
 import com.typesafe.config.ConfigUtil;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -62,7 +62,7 @@ final class PromptDatasetTest {
   }
 
   private static List<TaskPrompt> singleJvm(Settings settings, Tokenizer tokenizer, int context) throws IOException {
-    return TaskData.load(settings, tokenizer, TrainerAssets.resolver(new Configuration()), context);
+    return TaskData.load(settings, tokenizer, FileSources.resolver(new Configuration()), context);
   }
 
   @Test

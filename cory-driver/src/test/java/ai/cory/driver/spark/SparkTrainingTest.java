@@ -1,5 +1,6 @@
 package ai.cory.driver.spark;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,7 +10,10 @@ import ai.cory.common.io.LocalFileSource;
 import ai.cory.common.io.SafeTensors;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.DemoModel;
+import ai.cory.common.model.HfExport;
+import ai.cory.driver.train.DefaultRun;
 import ai.cory.driver.train.MetricsLog;
+import ai.cory.driver.train.TrainingLoop;
 import ai.cory.worker.train.IterationReport;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -25,10 +29,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -81,16 +85,16 @@ final class SparkTrainingTest {
     String mini = "ppo.mini-batch-size=" + miniBatchSize;
     String acc = "ppo.gradient-accumulation-steps=" + accumulation;
     ByteArrayOutputStream console = new ByteArrayOutputStream();
-    List<IterationReport> w2 = SparkTraining.run(demo(w2Dir, "workers=2", mini, acc), w2Dir,
+    List<IterationReport> w2 = TrainingLoop.run(demo(w2Dir, "workers=2", mini, acc), w2Dir,
         new PrintStream(console, true, StandardCharsets.UTF_8));
-    List<IterationReport> w1 = SparkTraining.run(demo(w1Dir, "workers=1", mini, acc), w1Dir,
+    List<IterationReport> w1 = TrainingLoop.run(demo(w1Dir, "workers=1", mini, acc), w1Dir,
         new PrintStream(console, true, StandardCharsets.UTF_8));
     String out = console.toString(StandardCharsets.UTF_8);
     System.out.print(out);
     assertTrue(out.contains("2 worker(s)") && out.contains("replicas identical"), out);
 
     // replicas.jsonl: every iteration, both ranks fingerprinted, fingerprints equal
-    List<JsonNode> replicas = jsonLines(w2Dir.resolve(SparkTraining.REPLICAS_FILE));
+    List<JsonNode> replicas = jsonLines(w2Dir.resolve(TrainingLoop.REPLICAS_FILE));
     assertEquals(2, replicas.size());
     for (JsonNode line : replicas) {
       JsonNode workers = line.get("workers");
@@ -168,13 +172,13 @@ final class SparkTrainingTest {
   void parameterAveragingLeavesEveryIterationWithIdenticalReplicas() throws Exception {
     Path dir = tmp.resolve("params");
     ByteArrayOutputStream console = new ByteArrayOutputStream();
-    List<IterationReport> reports = SparkTraining.run(demo(dir, "workers=2", "ppo.mini-batch-size=2",
+    List<IterationReport> reports = TrainingLoop.run(demo(dir, "workers=2", "ppo.mini-batch-size=2",
         "runtime.sync=parameters", "runtime.parameter-sync-every=2", "run.iterations=3"), dir,
         new PrintStream(console, true, StandardCharsets.UTF_8));
     String out = console.toString(StandardCharsets.UTF_8);
     System.out.print(out);
     assertEquals(3, reports.size());
-    List<JsonNode> replicas = jsonLines(dir.resolve(SparkTraining.REPLICAS_FILE));
+    List<JsonNode> replicas = jsonLines(dir.resolve(TrainingLoop.REPLICAS_FILE));
     assertEquals(3, replicas.size());
     for (JsonNode line : replicas) {
       JsonNode workers = line.get("workers");
@@ -207,7 +211,7 @@ final class SparkTrainingTest {
     String storeUri = store.toUri().toString();
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     PrintStream progress = new PrintStream(console, true, StandardCharsets.UTF_8);
-    SparkTraining.run(demo(dir, "workers=2", "run.store=" + storeUri), dir, progress);
+    TrainingLoop.run(demo(dir, "workers=2", "run.store=" + storeUri), dir, progress);
     assertTrue(Files.isRegularFile(store.resolve("checkpoints/iter-000002/_COMMITTED")), "last iteration checkpointed");
     CausalLm exported = CausalLm.load(new LocalFileSource(store.resolve("final/A")), DataType.FLOAT, 0);
     assertEquals(DemoModel.config(), exported.config());
@@ -222,8 +226,21 @@ final class SparkTrainingTest {
       assertEquals(List.of(), files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".")).toList(),
           "a clean Hugging Face directory (no Hadoop .crc side files)");
     }
+    // one exporter: the final agents are byte for byte the agents of the last checkpoint
+    for (String agent : List.of("A", "B")) {
+      Path exportedDir = store.resolve("final/" + agent);
+      Path checkpointed = store.resolve("checkpoints/iter-000002/agent-" + agent);
+      try (var files = Files.list(exportedDir)) {
+        List<String> names = files.map(p -> p.getFileName().toString()).sorted().toList();
+        assertEquals(List.of(HfExport.CONFIG_FILE, HfExport.MODEL_FILE, HfExport.VALUE_HEAD_FILE), names);
+        for (String name : names) {
+          assertArrayEquals(Files.readAllBytes(checkpointed.resolve(name)), Files.readAllBytes(exportedDir.resolve(name)),
+              agent + "/" + name);
+        }
+      }
+    }
 
-    SparkTraining.run(demo(dir, "workers=2", "run.store=" + storeUri, "run.iterations=3"), dir, progress);
+    TrainingLoop.run(demo(dir, "workers=2", "run.store=" + storeUri, "run.iterations=3"), dir, progress);
     String out = console.toString(StandardCharsets.UTF_8);
     System.out.print(out);
     assertTrue(out.contains("resuming after iteration 1 from file:" + store.resolve("checkpoints/iter-000002")), out);
@@ -246,14 +263,17 @@ final class SparkTrainingTest {
     return out;
   }
 
+  /** Every tensor of an exported agent: the language model and the value head beside it. */
   static Map<String, float[]> tensors(Path dir) throws Exception {
-    SafeTensors st = SafeTensors.open(new LocalFileSource(dir));
     Map<String, float[]> out = new LinkedHashMap<>();
-    for (String name : st.names()) {
-      long[] shape = st.info(name).shape();
-      INDArray dst = Nd4j.create(DataType.FLOAT, shape);
-      st.readInto(name, shape, dst);
-      out.put(name, dst.data().asFloat());
+    for (String file : List.of(HfExport.MODEL_FILE, HfExport.VALUE_HEAD_FILE)) {
+      SafeTensors st = SafeTensors.open(new LocalFileSource(dir), file);
+      for (String name : st.names()) {
+        long[] shape = st.info(name).shape();
+        INDArray dst = Nd4j.create(DataType.FLOAT, shape);
+        st.readInto(name, shape, dst);
+        out.put(name, dst.data().asFloat());
+      }
     }
     return out;
   }

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.cory.driver.train.DefaultRun;
 import ai.cory.driver.train.MetricsLog;
+import ai.cory.driver.train.TrainingLoop;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,8 +58,8 @@ final class StandaloneClusterTest {
     assertTrue(driverLog.contains("iter   2/2") && driverLog.contains("replicas identical"), driverLog);
 
     driverLog.lines().filter(l -> l.startsWith("iter ")).forEach(System.out::println);
-    Files.readAllLines(runDir.resolve(SparkTraining.REPLICAS_FILE)).forEach(System.out::println);
-    List<JsonNode> replicas = SparkTrainingTest.jsonLines(runDir.resolve(SparkTraining.REPLICAS_FILE));
+    Files.readAllLines(runDir.resolve(TrainingLoop.REPLICAS_FILE)).forEach(System.out::println);
+    List<JsonNode> replicas = SparkTrainingTest.jsonLines(runDir.resolve(TrainingLoop.REPLICAS_FILE));
     assertEquals(2, replicas.size(), driverLog);
     for (JsonNode line : replicas) {
       JsonNode r0 = line.get("workers").get(0);

@@ -12,6 +12,7 @@ import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ParamLayout;
 import ai.cory.common.testing.SharedAssets;
 import ai.cory.driver.cli.Args;
+import ai.cory.driver.cli.TrainCommand;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -114,7 +115,7 @@ final class TrainingLoopTest {
     for (String name : List.of("env/reward_mean", "env/reward_collective", "objective/kl", "objective/kl_coef",
         "objective/combined", "ppo/loss/policy", "ppo/loss/value", "ppo/loss/total", "ppo/policy/clipfrac",
         "ppo/policy/approxkl", "ppo/policy/entropy", "ppo/returns/mean", "ppo/val/mean",
-        "tokens/response_len_mean")) {
+        "tokens/responses_len_mean")) {
       assertTrue(first.has("A/pioneer/" + name), name);
       assertTrue(first.has("B/observer/" + name), name);
       assertTrue(m1.get(1).has("B/pioneer/" + name), name);

@@ -6,7 +6,7 @@ import java.io.Serializable;
  * Per-channel Aeron parameters put into the channel URIs the ring creates, so they apply with an
  * embedded or an external media driver alike.
  *
- * <p>Values come from {@link AllreduceBench} on loopback (2 cores, W = 2, 16 MiB buffers, 64 KiB
+ * <p>Values come from {@code bin/cory bench-comm} on loopback (2 cores, W = 2, 16 MiB buffers, 64 KiB
  * chunks): UDP with Aeron's defaults (1408-byte MTU, default socket buffers and window) moved 17-52
  * MiB/s, an 8 KiB MTU with 4 MiB socket buffers and window 62-111 MiB/s, a 64 KiB MTU 213-425
  * MiB/s; 64 MiB terms were slower than 16 MiB ones (more memory to touch, no gain in window).

@@ -31,7 +31,7 @@ public record RingConfig(
     implements Serializable {
 
   /**
-   * A good {@code chunkBytes} on loopback and LAN ({@link AllreduceBench}): small enough that a
+   * A good {@code chunkBytes} on loopback and LAN ({@code bin/cory bench-comm}): small enough that a
    * rank forwards data while the rest of a segment is still arriving, large enough that the
    * per-message cost is negligible.
    */

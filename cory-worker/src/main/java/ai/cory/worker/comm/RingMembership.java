@@ -11,6 +11,7 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -329,29 +330,26 @@ public final class RingMembership implements Collective, AutoCloseable {
 
   @Override
   public double[] sum(double[] values) {
-    long t0 = System.nanoTime();
-    try {
-      return ring().sum(values);
-    } finally {
-      elapsedNs += System.nanoTime() - t0;
-    }
+    return timed(() -> ring().sum(values));
   }
 
   @Override
   public double[] allGather(double[] values) {
-    long t0 = System.nanoTime();
-    try {
-      return ring().allGather(values);
-    } finally {
-      elapsedNs += System.nanoTime() - t0;
-    }
+    return timed(() -> ring().allGather(values));
   }
 
   @Override
   public void averageInPlace(INDArray flat) {
+    timed(() -> {
+      ring().averageInPlace(flat);
+      return null;
+    });
+  }
+
+  private <T> T timed(Supplier<T> collective) {
     long t0 = System.nanoTime();
     try {
-      ring().averageInPlace(flat);
+      return collective.get();
     } finally {
       elapsedNs += System.nanoTime() - t0;
     }

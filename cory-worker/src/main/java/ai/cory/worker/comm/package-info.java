@@ -1,32 +1,25 @@
 /**
- * The data plane of CORY's distributed runtime: collectives among the W data-parallel workers.
+ * The data plane of CORY's distributed runtime: collectives among the W data-parallel workers,
+ * and the only package that touches Aeron.
  *
- * <p>After every PPO minibatch each worker holds a flat gradient buffer; {@link
- * ai.cory.worker.comm.Allreduce#averageInPlace} replaces it by the element-wise mean, with the same
- * bits on every worker so the replicas stay identical. Batch-wide statistics (sums and counts for
- * advantage whitening, score moments, KL) go through {@link ai.cory.worker.comm.Allreduce#sum},
- * which returns the exact sum rounded once.
+ * <ul>
+ *   <li>{@link ai.cory.worker.comm.Collective}: the one collective interface (sum, all-gather,
+ *       in-place average of the flat gradient buffer), bit-identical results on every worker so
+ *       the replicas stay identical; {@code Collective.single()} for one worker;
+ *   <li>{@link ai.cory.worker.comm.RingAllreduce}: the collectives as a ring over Aeron
+ *       ({@link ai.cory.worker.comm.RingTransfer} moves the bytes);
+ *   <li>{@link ai.cory.worker.comm.RingMembership}: a replica's place in its run's ring: the
+ *       rendezvous before each task (over the ring itself when every member is in step, else
+ *       through the caller's all-gather), ring reuse and rebuilds, and the collective the trainer
+ *       uses;
+ *   <li>{@link ai.cory.worker.comm.MediaDriverHolder}: one embedded media driver per JVM (or an
+ *       external one), reference-counted.
+ * </ul>
  *
- * <p>Wiring on an executor (endpoints travel through Spark's {@code BarrierTaskContext.allGather},
- * as strings):
- *
- * <pre>{@code
- * try (MediaDriverHolder driver = MediaDriverHolder.acquire(MediaDriverSettings.embedded(SHARED))) {
- *   Endpoint mine = Endpoint.freeLocalUdp(executorHost, streamId);
- *   List<Endpoint> all = allGather(mine.toString()).stream().map(Endpoint::parse).toList();
- *   RingConfig config = new RingConfig(rank, all, RingConfig.DEFAULT_CHUNK_BYTES,
- *       TimeUnit.MINUTES.toNanos(2), IdleMode.BACKOFF, ChannelTuning.defaults());
- *   try (Allreduce ring = RingAllreduce.connect(driver.aeronDirectoryName(), config)) {
- *     ring.barrier();                  // every peer connected
- *     ring.averageInPlace(gradients);  // (P) flat FLOAT buffer, in place
- *   }
- * }
- * }</pre>
- *
- * <p>In local mode the W workers are threads of one JVM sharing the embedded driver; use {@link
- * ai.cory.worker.comm.Endpoint#ipc} stream ids (fastest) or loopback UDP with {@link
- * ai.cory.worker.comm.ChannelTuning#loopback()}. JVM flag needed by Aeron/Agrona on Java 17: {@code
- * --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED}. {@link
- * ai.cory.worker.comm.AllreduceBench} measures throughput and latency.
+ * <p>In local mode the W workers are threads of one JVM sharing the embedded driver over IPC; on
+ * a cluster each executor's ring endpoint is UDP ({@link ai.cory.worker.comm.ChannelTuning}).
+ * JVM flag needed by Aeron/Agrona on Java 17: {@code
+ * --add-exports=java.base/jdk.internal.misc=ALL-UNNAMED}. {@code bin/cory bench-comm} measures
+ * throughput and latency.
  */
 package ai.cory.worker.comm;

@@ -6,6 +6,7 @@ import ai.cory.worker.train.IterationReport;
 import java.io.Serializable;
 import java.util.Objects;
 import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.broadcast.Broadcast;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -27,12 +28,13 @@ import org.slf4j.LoggerFactory;
  * A replica whose task fails mid-iteration is discarded. Static code holding only Serializable
  * records (ARCHITECTURE.md decision 8).
  *
- * @param spec       the run's replica spec
+ * @param spec       the run's replica spec, broadcast: each executor receives and validates the
+ *                   settings once per run, not once per task
  * @param plan       the iteration's plan (identical for every task)
  * @param verify     whether to fingerprint the replicas after this iteration
  * @param checkpoint what rank 0 checkpoints after this iteration, or null
  */
-public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify, CheckpointRequest checkpoint)
+public record IterationTask(Broadcast<ReplicaSpec> spec, IterationPlan plan, boolean verify, CheckpointRequest checkpoint)
     implements Serializable {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(IterationTask.class);
@@ -50,7 +52,7 @@ public record IterationTask(ReplicaSpec spec, IterationPlan plan, boolean verify
       throw new IllegalStateException("partition " + rank + " received the shard of rank " + shard.rank());
     }
     String host = ExecutorEnvironment.host();
-    Replica replica = ReplicaPool.checkout(spec, rank, host, ExecutorEnvironment.hadoopConfiguration()); // 1
+    Replica replica = ReplicaPool.checkout(spec.value(), rank, host, ExecutorEnvironment.hadoopConfiguration()); // 1
     boolean loaded = replica.startTask() == 0;
     boolean healthy = false;
     try {

@@ -100,6 +100,11 @@ public final class Replica implements AutoCloseable {
     return trainer;
   }
 
+  /** The model, tokenizer and reward this replica was built from. */
+  public WorkerAssets assets() {
+    return assets;
+  }
+
   /** This replica's place in the run's ring. */
   public RingMembership ring() {
     return ring;

@@ -1,17 +1,15 @@
 package ai.cory.worker.spark;
 
 import ai.cory.common.checkpoint.Checkpoint;
-import ai.cory.common.checkpoint.CheckpointContents;
 import ai.cory.common.checkpoint.CheckpointContents.AgentSnapshot;
-import ai.cory.common.checkpoint.CheckpointState;
+import ai.cory.common.checkpoint.CheckpointContents;
 import ai.cory.common.checkpoint.CheckpointState.AgentState;
+import ai.cory.common.checkpoint.CheckpointState;
 import ai.cory.common.config.Settings;
 import ai.cory.common.cory.AgentId;
 import ai.cory.common.cory.Role;
 import ai.cory.common.io.FileSource;
-import ai.cory.common.model.DemoModel;
 import ai.cory.worker.store.CheckpointStore;
-import ai.cory.worker.store.FileSources;
 import ai.cory.worker.store.PendingCheckpoint;
 import ai.cory.worker.train.Agent;
 import ai.cory.worker.train.CoryTrainer;
@@ -54,11 +52,9 @@ public final class ReplicaCheckpoints {
    */
   static PendingCheckpoint write(Replica replica, CheckpointRequest request, Configuration hadoop)
       throws IOException {
-    Settings settings = replica.spec().settings();
-    String model = settings.model().path();
-    FileSource companions = DemoModel.isDemo(model) ? null : FileSources.open(model, hadoop);
     CheckpointStore store = new CheckpointStore(request.store(), hadoop, request.keepLast());
-    return store.write(contents(replica.trainer(), settings, replica.completedIteration() + 1, companions));
+    return store.write(contents(replica.trainer(), replica.spec().settings(), replica.completedIteration() + 1,
+        replica.assets().model().files()));
   }
 
   /**
@@ -66,7 +62,7 @@ public final class ReplicaCheckpoints {
    * slots already exchanged for the next one).
    *
    * @param companions the pretrained model directory whose tokenizer files go beside each agent,
-   *                   or null (the demo model has none)
+   *                   or null (a built-in model has none)
    */
   static CheckpointContents contents(CoryTrainer trainer, Settings settings, long completed,
       FileSource companions) {

@@ -6,13 +6,15 @@ import ai.cory.worker.train.CoryTrainer;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.zip.CRC32C;
-import org.nd4j.linalg.api.concurrency.AffinityManager;
 import org.bytedeco.javacpp.BytePointer;
+import org.nd4j.linalg.api.concurrency.AffinityManager;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
@@ -92,8 +94,8 @@ public record ReplicaChecksum(long iteration, Map<String, Long> crc32c, long byt
    * The entries where {@code other} differs from this one (empty when identical), e.g.
    * {@code "A/params 1a2b3c4d != 5e6f7a8b"}.
    */
-  public java.util.List<String> differences(ReplicaChecksum other) {
-    java.util.List<String> out = new java.util.ArrayList<>();
+  public List<String> differences(ReplicaChecksum other) {
+    List<String> out = new ArrayList<>();
     if (other.iteration != iteration) {
       out.add("iteration " + iteration + " != " + other.iteration);
     }

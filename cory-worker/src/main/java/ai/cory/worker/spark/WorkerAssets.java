@@ -1,74 +1,109 @@
 package ai.cory.worker.spark;
 
 import ai.cory.common.config.Settings;
+import ai.cory.common.io.FileSourceResolver;
 import ai.cory.common.model.CausalLm;
-import ai.cory.common.model.DemoModel;
+import ai.cory.common.model.ModelSource;
 import ai.cory.common.reward.RewardContext;
 import ai.cory.common.reward.RewardFactory;
 import ai.cory.common.reward.RewardFunction;
-import ai.cory.common.tokenizer.ByteTokenizer;
-import ai.cory.common.tokenizer.HfTokenizer;
 import ai.cory.common.tokenizer.Tokenizer;
-import ai.cory.worker.train.TrainerAssets;
+import ai.cory.worker.store.FileSources;
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.util.Objects;
 import org.apache.hadoop.conf.Configuration;
 
 /**
- * What a worker loads from the settings where it runs (never shipped through Spark): the
- * pretrained model theta_0 read from {@code cory.model.path} (a Hugging Face directory on a local
- * path or any Hadoop URI, or {@link DemoModel#NAME}), its tokenizer and the task reward.
+ * What a worker loads from the settings where it runs (never shipped through Spark), the one
+ * loader of a run's inputs: the pretrained model theta_0 named by {@code cory.model.path}
+ * ({@link ModelSource}: a Hugging Face directory on a local path or any Hadoop URI, or the
+ * built-in demo model), its tokenizer and the task reward. The driver builds the reward with
+ * {@link #reward} during preflight too, so a bad reward fails before any executor is requested.
  *
+ * @param model      where the model came from (its files go beside exported agents)
  * @param pretrained theta_0 in the configured precision
  * @param tokenizer  the model's tokenizer
  * @param reward     the task reward
- * @param closer     releases what the tokenizer holds (native memory)
  */
-public record WorkerAssets(CausalLm pretrained, Tokenizer tokenizer, RewardFunction reward, AutoCloseable closer)
+public record WorkerAssets(ModelSource model, CausalLm pretrained, Tokenizer tokenizer, RewardFunction reward)
     implements AutoCloseable {
 
   public WorkerAssets {
+    Objects.requireNonNull(model, "model");
     Objects.requireNonNull(pretrained, "pretrained");
     Objects.requireNonNull(tokenizer, "tokenizer");
     Objects.requireNonNull(reward, "reward");
-    Objects.requireNonNull(closer, "closer");
   }
 
   /**
    * Loads the model, tokenizer and reward that {@code settings} name.
    *
    * @param hadoop the FileSystem configuration (the executor's, with {@code spark.hadoop.*})
-   * @throws IOException naming the missing or malformed file
+   * @throws IOException naming the missing or malformed file and its key
    */
   public static WorkerAssets load(Settings settings, Configuration hadoop) throws IOException {
-    if (DemoModel.isDemo(settings.model().path())) {
-      RewardFunction reward;
-      try {
-        reward = RewardFactory.create(settings.reward().config(), new RewardContext(TrainerAssets.resolver(hadoop)));
-      } catch (RuntimeException e) {
-        throw new IllegalArgumentException("cory.reward: " + e.getMessage(), e);
-      }
-      return new WorkerAssets(DemoModel.create(settings.model().precision().dataType()), new ByteTokenizer(), reward,
-          () -> { });
+    FileSourceResolver files = FileSources.resolver(hadoop);
+    ModelSource model = model(settings, files);
+    Tokenizer tokenizer = tokenizer(model);
+    try {
+      CausalLm pretrained = model.load(settings.model().precision().dataType(), settings.model().valueHeadSeed());
+      return new WorkerAssets(model, pretrained, tokenizer, reward(settings, files));
+    } catch (IOException | RuntimeException e) {
+      close(tokenizer);
+      throw e;
     }
-    TrainerAssets assets = TrainerAssets.load(settings, hadoop);
-    return new WorkerAssets(assets.pretrained(), assets.tokenizer(), assets.reward(), assets);
   }
 
-  /** Loads only the tokenizer of {@code cory.model.path} (reading prompts needs no weights). */
-  public static Tokenizer loadTokenizer(Settings settings, Configuration hadoop) throws IOException {
-    if (DemoModel.isDemo(settings.model().path())) {
-      return new ByteTokenizer();
+  /** The model {@code cory.model.path} names, its required files checked. */
+  public static ModelSource model(Settings settings, FileSourceResolver files) throws IOException {
+    ModelSource model = ModelSource.of(settings.model().path(), files);
+    try {
+      model.config();
+    } catch (FileNotFoundException e) {
+      throw new FileNotFoundException("cory.model.path: " + e.getMessage());
     }
-    return HfTokenizer.load(TrainerAssets.resolver(hadoop).directory(settings.model().path()));
+    return model;
+  }
+
+  /** The tokenizer of {@code cory.model.path} alone (reading prompts needs no weights). */
+  public static Tokenizer loadTokenizer(Settings settings, Configuration hadoop) throws IOException {
+    return tokenizer(ModelSource.of(settings.model().path(), FileSources.resolver(hadoop)));
+  }
+
+  private static Tokenizer tokenizer(ModelSource model) throws IOException {
+    try {
+      return model.tokenizer();
+    } catch (FileNotFoundException e) {
+      throw new FileNotFoundException("cory.model.path: " + e.getMessage());
+    }
+  }
+
+  /**
+   * The task reward {@code cory.reward} describes, its files read through {@code files}.
+   *
+   * @throws IllegalArgumentException naming {@code cory.reward} and what is wrong
+   */
+  public static RewardFunction reward(Settings settings, FileSourceResolver files) {
+    try {
+      return RewardFactory.create(settings.reward().config(), new RewardContext(files));
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("cory.reward: " + e.getMessage(), e);
+    }
   }
 
   @Override
   public void close() {
-    try {
-      closer.close();
-    } catch (Exception e) {
-      throw new IllegalStateException("closing the assets of " + pretrained.config().arch() + " model", e);
+    close(tokenizer);
+  }
+
+  private static void close(Tokenizer tokenizer) {
+    if (tokenizer instanceof AutoCloseable c) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        throw new IllegalStateException("closing the tokenizer failed", e);
+      }
     }
   }
 }

@@ -6,11 +6,17 @@ import ai.cory.common.io.LocalFileSource;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.file.Path;
 import org.apache.hadoop.conf.Configuration;
 
 /** Chooses the {@link FileSource} for a user-given location (CLI flag, config value). */
 public final class FileSources {
   private FileSources() {}
+
+  /** Opens every user-given location through {@link #open} with {@code conf}. */
+  public static FileSourceResolver resolver(Configuration conf) {
+    return pathOrUri -> open(pathOrUri, conf);
+  }
 
   /**
    * A plain path (no scheme) opens a {@link LocalFileSource}; any URI with a scheme ({@code
@@ -18,7 +24,7 @@ public final class FileSources {
    */
   public static FileSource open(String pathOrUri, Configuration conf) throws IOException {
     if (!FileSourceResolver.SCHEME.matcher(pathOrUri).find()) {
-      return new LocalFileSource(java.nio.file.Path.of(pathOrUri));
+      return new LocalFileSource(Path.of(pathOrUri));
     }
     URI uri;
     try {

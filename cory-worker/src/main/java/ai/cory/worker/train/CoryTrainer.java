@@ -1,6 +1,5 @@
 package ai.cory.worker.train;
 
-import ai.cory.worker.comm.Collective;
 import ai.cory.common.config.AlgorithmSettings;
 import ai.cory.common.config.Settings;
 import ai.cory.common.cory.AgentId;
@@ -9,6 +8,7 @@ import ai.cory.common.cory.CollectiveReward;
 import ai.cory.common.cory.IterationPlan;
 import ai.cory.common.cory.ObserverTemplate;
 import ai.cory.common.cory.Role;
+import ai.cory.common.metrics.MetricNames;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.Parameters;
 import ai.cory.common.ppo.KlController;
@@ -17,8 +17,10 @@ import ai.cory.common.reward.RewardInput;
 import ai.cory.common.sampling.CounterRng;
 import ai.cory.common.task.TaskPrompt;
 import ai.cory.common.tokenizer.Tokenizer;
+import ai.cory.worker.comm.Collective;
 import ai.cory.worker.rollout.Generator;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -231,12 +233,12 @@ public final class CoryTrainer implements AutoCloseable {
         slots.agent(AgentId.B).resetTrainingState();
       }
     }
-    metrics.put("env/reward_collective", collectiveMean);
-    metrics.put("time/rollout", seconds(timer.rolloutNs));
-    metrics.put("time/reward", seconds(timer.rewardNs));
-    metrics.put("time/sync", seconds(collective.takeElapsedNs()));
-    metrics.put("time/train", seconds(timer.trainNs));
-    metrics.put("time/iteration", seconds(System.nanoTime() - t0));
+    metrics.put(MetricNames.REWARD_COLLECTIVE, collectiveMean);
+    metrics.put(MetricNames.TIME_ROLLOUT, seconds(timer.rolloutNs));
+    metrics.put(MetricNames.TIME_REWARD, seconds(timer.rewardNs));
+    metrics.put(MetricNames.TIME_SYNC, seconds(collective.takeElapsedNs()));
+    metrics.put(MetricNames.TIME_TRAIN, seconds(timer.trainNs));
+    metrics.put(MetricNames.TIME_ITERATION, seconds(System.nanoTime() - t0));
     return new IterationReport(plan.iteration(), plan.pioneer(), length, exchanged, metrics, samples);
   }
 
@@ -294,7 +296,7 @@ public final class CoryTrainer implements AutoCloseable {
     for (int j = 0; j < responses.size(); j++) {
       int[] prompt = prompts.get(j);
       int[] response = responses.get(j);
-      int[] both = java.util.Arrays.copyOf(prompt, prompt.length + response.length);
+      int[] both = Arrays.copyOf(prompt, prompt.length + response.length);
       System.arraycopy(response, 0, both, prompt.length, response.length);
       String full = tokenizer.decode(both, true);
       String head = tokenizer.decode(prompt, true);
@@ -325,13 +327,12 @@ public final class CoryTrainer implements AutoCloseable {
 
   private static void putAgentMetrics(Map<String, Double> metrics, AgentId agent, Role role, double rewardMean,
       double collectiveMean, PpoStepReport step) {
-    String prefix = agent.key() + "/" + role.key() + "/";
-    metrics.put(prefix + "env/reward_mean", rewardMean);
-    metrics.put(prefix + "env/reward_collective", collectiveMean);
+    metrics.put(MetricNames.ofAgent(agent.key(), role.key(), MetricNames.REWARD_MEAN), rewardMean);
+    metrics.put(MetricNames.ofAgent(agent.key(), role.key(), MetricNames.REWARD_COLLECTIVE), collectiveMean);
     // CORY.md section 8: task reward - beta * (mean summed KL), beta as used in this step
-    metrics.put(prefix + "objective/combined",
-        rewardMean - step.metric("objective/kl_coef") * step.metric("objective/kl"));
-    step.metrics().forEach((k, v) -> metrics.put(prefix + k, v));
+    metrics.put(MetricNames.ofAgent(agent.key(), role.key(), MetricNames.COMBINED),
+        rewardMean - step.metric(MetricNames.KL_COEF) * step.metric(MetricNames.KL));
+    step.metrics().forEach((k, v) -> metrics.put(MetricNames.ofAgent(agent.key(), role.key(), k), v));
   }
 
   /** The mean over every worker's rows of each of {@code rows} (arrays of this worker's rows), in one all-reduce. */

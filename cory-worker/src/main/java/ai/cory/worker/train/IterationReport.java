@@ -14,7 +14,7 @@ import java.util.Objects;
  * {@code A/pioneer/env/reward_mean} or {@code B/observer/objective/kl}, with {@code <name>} a TRL
  * metric name ({@code env/reward_mean}, {@code env/reward_collective}, {@code objective/kl},
  * {@code objective/kl_coef}, {@code objective/combined}, {@code ppo/loss/total},
- * {@code ppo/policy/clipfrac}, {@code tokens/response_len_mean}, ...). An agent's curve over a
+ * {@code ppo/policy/clipfrac}, {@code tokens/responses_len_mean}, ...). An agent's curve over a
  * run is {@code <agent>/*}{@code /<name>} (its role changes at each exchange), a role's curve
  * {@code *}{@code /<role>/<name>}. Iteration-wide: {@code env/reward_collective} and the
  * timings {@code time/rollout}, {@code time/reward}, {@code time/train}, {@code time/sync},

@@ -1,6 +1,6 @@
 package ai.cory.worker.train;
 
-import ai.cory.worker.comm.Collective;
+import ai.cory.common.metrics.MetricNames;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ForwardOptions;
 import ai.cory.common.model.ForwardResult;
@@ -19,12 +19,15 @@ import ai.cory.common.ppo.Rewards;
 import ai.cory.common.ppo.RolloutSums;
 import ai.cory.common.ppo.ScoreTransform;
 import ai.cory.common.sampling.CounterRng;
+import ai.cory.worker.comm.Collective;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.OptionalDouble;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * One PPO step of one agent on a batch of rollouts, with TRL 0.7.9 {@code PPOTrainer.step}
@@ -98,12 +101,9 @@ public final class PpoStep {
     if (forwardBatchSize < 1) {
       throw new IllegalArgumentException("forwardBatchSize must be >= 1, got " + forwardBatchSize);
     }
-    int w = collective.worldSize();
-    if (config.batchSize() % w != 0
-        || (config.miniBatchSize() % w != 0 && config.gradientAccumulationSteps() % w != 0)) {
-      throw new IllegalArgumentException("batch-size (" + config.batchSize() + ") and mini-batch-size ("
-          + config.miniBatchSize() + ") or gradient-accumulation-steps (" + config.gradientAccumulationSteps()
-          + ") must be multiples of the " + w + " workers");
+    String split = config.workersProblem(collective.worldSize());
+    if (split != null) {
+      throw new IllegalArgumentException("the number of workers " + split);
     }
     this.forwardBatchSize = forwardBatchSize;
     this.loss = PpoLoss.from(config);
@@ -212,7 +212,7 @@ public final class PpoStep {
           int from = split
               ? start + j * stride + (gather ? rank * share : 0)   // my share of minibatch j
               : start + (rank * perStep + j) * mini;             // my j-th whole minibatch
-          int[] mine = java.util.Arrays.copyOfRange(order, from, from + share);
+          int[] mine = Arrays.copyOfRange(order, from, from + share);
           last = accumulateGradients(agent, rows, mine, gradientScale, split);
           lossMeans.add(last);
           skipped += last.skipped() ? 1 : 0;
@@ -246,19 +246,14 @@ public final class PpoStep {
     // 7. KL controller, on the whole batch's objective/kl
     RolloutSums sums = prepared.sums();
     agent.setKl(agent.kl().updated(sums.objectiveKl(), Math.round(sums.sequences())));
-    Map<String, Double> metrics = new LinkedHashMap<>();
-    metrics.put("objective/kl", sums.objectiveKl());
-    metrics.put("objective/kl_coef", prepared.klCoef());
-    metrics.put("objective/entropy", sums.objectiveEntropy());
-    metrics.put("ppo/mean_non_score_reward", sums.meanNonScoreReward());
-    metrics.put("ppo/mean_scores", sums.scores().mean());
-    metrics.put("ppo/std_scores", sums.scores().count() > 1 ? Math.sqrt(sums.scores().variance(true)) : Double.NaN);
-    metrics.put("tokens/response_len_mean", sums.meanResponseLength());
+    Map<String, Double> metrics = new LinkedHashMap<>(sums.metrics());
+    metrics.put(MetricNames.KL_COEF, prepared.klCoef());
     metrics.putAll(lossMeans.means());
     // TRL computes var_explained from the averaged error and returns variance
-    metrics.put("ppo/val/var_explained", 1 - metrics.get("ppo/val/error") / metrics.get("ppo/returns/var"));
-    metrics.put("ppo/grad_norm", gradNormSum / optimizerSteps);
-    metrics.put("ppo/skipped_minibatches", (double) skipped);
+    metrics.put(MetricNames.VAL_VAR_EXPLAINED,
+        1 - metrics.get(MetricNames.VAL_ERROR) / metrics.get(MetricNames.RETURNS_VAR));
+    metrics.put(MetricNames.GRAD_NORM, gradNormSum / optimizerSteps);
+    metrics.put(MetricNames.SKIPPED_MINIBATCHES, (double) skipped);
     return new PpoStepReport(metrics, optimizerSteps, skipped, earlyStopped, agent.kl().coef());
   }
 
@@ -306,8 +301,8 @@ public final class PpoStep {
     LossGradients grads = loss.gradients(in, stats).scaleInPlace(gradientScale);
     INDArray dLogp = grads.logProbsArray(policy.dataType());                   // (b, T-1)
     INDArray dValues = Nd4j.zeros(policy.dataType(), rows.length, seq);        // (b, T): no loss on the last column
-    dValues.get(org.nd4j.linalg.indexing.NDArrayIndex.all(),
-        org.nd4j.linalg.indexing.NDArrayIndex.interval(0, cols)).assign(grads.valuePredsArray(policy.dataType()));
+    dValues.get(NDArrayIndex.all(),
+        NDArrayIndex.interval(0, cols)).assign(grads.valuePredsArray(policy.dataType()));
     policy.backward(training, dLogp, null, dValues);
     return stats;
   }
@@ -408,7 +403,7 @@ public final class PpoStep {
     double[][] all = bt.toDoubleMatrix();
     double[][] out = new double[all.length][];
     for (int j = 0; j < all.length; j++) {
-      out[j] = java.util.Arrays.copyOf(all[j], cols);
+      out[j] = Arrays.copyOf(all[j], cols);
     }
     return out;
   }

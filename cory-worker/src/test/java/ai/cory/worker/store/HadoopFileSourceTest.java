@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.io.FileSource;
-import ai.cory.common.io.HfConfigReader;
 import ai.cory.common.io.LocalFileSource;
 import ai.cory.common.io.SafeTensors;
+import ai.cory.common.model.HfConfigReader;
 import ai.cory.common.testing.SharedAssets;
 import ai.cory.common.tokenizer.HfTokenizer;
 import java.io.FileNotFoundException;

@@ -151,8 +151,8 @@ class HdfsCheckpointStoreTest {
       ai.cory.common.io.SafeTensorsWriter.write(sink, "model.safetensors", tensors,
           ai.cory.common.io.SafeTensorsDtype.F32);
     }
-    try (java.io.OutputStream out = sink.create(ai.cory.common.io.HfConfigReader.CONFIG_FILE)) {
-      out.write(ai.cory.common.io.HfConfigWriter.toJson(CheckpointFixtures.GPT2, DataType.FLOAT));
+    try (java.io.OutputStream out = sink.create(ai.cory.common.model.HfConfigReader.CONFIG_FILE)) {
+      out.write(ai.cory.common.model.HfConfigWriter.toJson(CheckpointFixtures.GPT2, DataType.FLOAT));
     }
   }
 

@@ -1,6 +1,5 @@
 package ai.cory.worker.train;
 
-import ai.cory.worker.comm.Collective;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,6 +14,7 @@ import ai.cory.common.cory.AgentId;
 import ai.cory.common.cory.IterationPlan;
 import ai.cory.common.cory.RoleSchedule;
 import ai.cory.common.io.LocalFileSource;
+import ai.cory.common.metrics.MetricNames;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.ppo.RunningMoments;
 import ai.cory.common.reward.BagOfWordsSentimentReward;
@@ -22,6 +22,7 @@ import ai.cory.common.reward.RewardFunction;
 import ai.cory.common.task.TaskPrompt;
 import ai.cory.common.testing.SharedAssets;
 import ai.cory.common.tokenizer.HfTokenizer;
+import ai.cory.worker.comm.Collective;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,6 +31,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The CORY iteration of {@link CoryTrainer} with real components (stories260K, its tokenizer,
@@ -222,12 +224,26 @@ final class CoryTrainerTest {
     List<Double> first;
     try (CoryTrainer trainer = new CoryTrainer(s, pretrained, tokenizer, reward, Collective.single())) {
       assertTrue(trainer.agent(AgentId.A).policy().params().flat().get(
-          org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 1000)).equalsWithEps(pretrained.params().flat().get(
-          org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 1000)), 0), "theta_0");
+          NDArrayIndex.interval(0, 1000)).equalsWithEps(pretrained.params().flat().get(
+          NDArrayIndex.interval(0, 1000)), 0), "theta_0");
       first = numbers(run(trainer, s, 2));
     }
     try (CoryTrainer trainer = new CoryTrainer(s, pretrained, tokenizer, reward, Collective.single())) {
       assertEquals(first, numbers(run(trainer, s, 2)));
+    }
+  }
+
+  @Test
+  void everyMetricAnIterationWritesIsNamedInTheOneTable() {
+    Settings s = settings("");
+    try (CoryTrainer trainer = new CoryTrainer(s, pretrained, tokenizer, reward, Collective.single())) {
+      IterationReport r = run(trainer, s, 1).get(0);
+      for (String key : r.metrics().keySet()) {
+        String name = key.matches("[AB]/(pioneer|observer)/.*") ? key.split("/", 3)[2] : key;
+        assertTrue(MetricNames.ALL.contains(name), key + " is not in MetricNames");
+      }
+      assertTrue(r.metrics().containsKey(MetricNames.ofAgent("A", "pioneer", MetricNames.RESPONSES_LEN_MEAN)),
+          "TRL's spelling: " + r.metrics().keySet());
     }
   }
 

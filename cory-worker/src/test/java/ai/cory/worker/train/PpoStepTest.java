@@ -1,6 +1,5 @@
 package ai.cory.worker.train;
 
-import ai.cory.worker.comm.Collective;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,6 +13,7 @@ import ai.cory.common.ppo.KlController;
 import ai.cory.common.ppo.KlPenalty;
 import ai.cory.common.ppo.PpoConfig;
 import ai.cory.common.testing.SharedAssets;
+import ai.cory.worker.comm.Collective;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -204,7 +204,7 @@ final class PpoStepTest {
         .amax().getDouble(0);
     assertTrue(maxDiff < 1e-10, "2 workers vs 1: max |delta param| = " + maxDiff);
     for (String k : List.of("objective/kl", "ppo/loss/total", "ppo/policy/approxkl", "ppo/val/error",
-        "ppo/mean_scores", "ppo/std_scores", "tokens/response_len_mean", "ppo/grad_norm")) {
+        "ppo/mean_scores", "ppo/std_scores", "tokens/responses_len_mean", "ppo/grad_norm")) {
       assertEquals(whole.metric(k), rank0.metric(k), 1e-9 * Math.max(1, Math.abs(whole.metric(k))), k);
     }
     assertEquals(single.kl().coef(), agents[0].kl().coef(), 1e-15, "KL controller sees the whole batch");

@@ -1,4 +1,4 @@
-package ai.cory.driver.spark;
+package ai.cory.driver.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,6 +1,13 @@
-package ai.cory.worker.comm;
+package ai.cory.driver.bench;
 
 import ai.cory.common.config.RuntimeSettings.Transport;
+import ai.cory.worker.comm.ChannelTuning;
+import ai.cory.worker.comm.Endpoint;
+import ai.cory.worker.comm.IdleMode;
+import ai.cory.worker.comm.MediaDriverHolder;
+import ai.cory.worker.comm.MediaDriverSettings;
+import ai.cory.worker.comm.RingAllreduce;
+import ai.cory.worker.comm.RingConfig;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package ai.cory.driver.spark;
+package ai.cory.driver.train;
 
 /**
  * The workers' replicas no longer hold the same state: their parameter fingerprints or their

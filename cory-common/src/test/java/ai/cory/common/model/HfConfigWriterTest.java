@@ -1,8 +1,10 @@
-package ai.cory.common.io;
+package ai.cory.common.model;
+
+
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import ai.cory.common.model.ModelConfig;
+import ai.cory.common.io.LocalFileSource;
 import ai.cory.common.model.ModelConfig.Arch;
 import ai.cory.common.testing.SharedAssets;
 import java.io.IOException;

@@ -1,6 +1,6 @@
-package ai.cory.common.io;
+package ai.cory.common.model;
 
-import ai.cory.common.model.ModelConfig;
+import ai.cory.common.io.FileSource;
 import ai.cory.common.model.ModelConfig.Arch;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,4 +1,4 @@
-package ai.cory.driver.spark;
+package ai.cory.driver.train;
 
 import ai.cory.common.checkpoint.Checkpoint;
 import ai.cory.common.checkpoint.CheckpointLayout;

@@ -1,5 +1,6 @@
-package ai.cory.driver.spark;
+package ai.cory.driver.train;
 
+import ai.cory.common.metrics.MetricNames;
 import ai.cory.worker.spark.ReplicaChecksum;
 import ai.cory.worker.spark.TaskReport;
 import ai.cory.worker.train.IterationReport;
@@ -22,9 +23,6 @@ import java.util.Map;
  * (slowest replica checkout, endpoint exchange and ring set-up).
  */
 final class StageReports {
-  /** Prefix of the per-worker timings. */
-  static final String TIME_PREFIX = "time/";
-
   private StageReports() {}
 
   /**
@@ -53,7 +51,7 @@ final class StageReports {
     checkMetrics(iteration, byRank);
     Map<String, Double> merged = new LinkedHashMap<>();
     first.report().metrics().forEach((name, value) -> {
-      if (name.startsWith(TIME_PREFIX)) {
+      if (name.startsWith(MetricNames.TIME_PREFIX)) {
         double slowest = value;
         for (TaskReport t : byRank) {
           slowest = Math.max(slowest, t.report().metric(name));
@@ -69,11 +67,11 @@ final class StageReports {
       setup = Math.max(setup, t.setupSeconds());
       checkpoint = Math.max(checkpoint, t.checkpointSeconds());
     }
-    merged.put("time/setup", setup);
+    merged.put(MetricNames.TIME_SETUP, setup);
     // rank 0's checkpoint write inside the stage (0 when this iteration writes none); the
     // driver's commit (a rename and a marker) comes after and is not included
-    merged.put("time/checkpoint", checkpoint);
-    merged.put("time/stage", stageSeconds);
+    merged.put(MetricNames.TIME_CHECKPOINT, checkpoint);
+    merged.put(MetricNames.TIME_STAGE, stageSeconds);
     IterationReport r = first.report();
     return new IterationReport(r.iteration(), r.pioneer(), r.generationLength(), r.exchanged(), merged, r.samples());
   }
@@ -111,7 +109,7 @@ final class StageReports {
             + other.metrics().keySet() + ", rank 0 " + reference.metrics().keySet());
       }
       for (Map.Entry<String, Double> e : reference.metrics().entrySet()) {
-        if (e.getKey().startsWith(TIME_PREFIX)) {
+        if (e.getKey().startsWith(MetricNames.TIME_PREFIX)) {
           continue;
         }
         double mine = other.metric(e.getKey());

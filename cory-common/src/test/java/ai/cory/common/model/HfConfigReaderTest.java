@@ -1,11 +1,12 @@
-package ai.cory.common.io;
+package ai.cory.common.model;
+
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.cory.common.model.ModelConfig;
+import ai.cory.common.io.LocalFileSource;
 import ai.cory.common.model.ModelConfig.Arch;
 import ai.cory.common.testing.SharedAssets;
 import java.io.FileNotFoundException;

@@ -1,4 +1,4 @@
-package ai.cory.driver.spark;
+package ai.cory.driver.train;
 
 import com.typesafe.config.ConfigUtil;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package ai.cory.driver.train;
+package ai.cory.driver.spark;
 
 import ai.cory.common.config.Settings;
 import ai.cory.common.config.TaskSettings;

@@ -1,4 +1,4 @@
-package ai.cory.driver.spark;
+package ai.cory.driver.train;
 
 import ai.cory.worker.spark.TaskReport;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,10 +1,8 @@
-package ai.cory.driver.train;
+package ai.cory.driver.cli;
 
 import ai.cory.common.config.Settings;
-import ai.cory.driver.cli.Args;
-import ai.cory.driver.cli.Command;
-import ai.cory.driver.spark.DefaultRun;
-import ai.cory.driver.spark.SparkTraining;
+import ai.cory.driver.train.DefaultRun;
+import ai.cory.driver.train.TrainingLoop;
 import com.typesafe.config.ConfigUtil;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -15,7 +13,7 @@ import java.util.Set;
 /**
  * {@code bin/cory train [--config FILE] [--run-dir DIR] [path=value ...]}: a whole training run
  * on {@code cory.workers} data-parallel workers, each iteration one Spark barrier stage
- * ({@link SparkTraining}); by default in this JVM ({@code local[W]}), or on the cluster of
+ * ({@link TrainingLoop}); by default in this JVM ({@code local[W]}), or on the cluster of
  * {@code spark-submit} / {@code cory.runtime.master}. Without {@code --config} it runs the
  * default run ({@link DefaultRun}: two workers on the stories260K IMDB config when
  * {@code ../shared} exists, else on the built-in demo preset). Each {@code path=value} overrides
@@ -71,7 +69,7 @@ public final class TrainCommand implements Command {
       out.println("bin/cory train: no --config, running " + preset.name() + " on " + settings.runtime().workers()
           + " workers");
     }
-    SparkTraining.run(settings, runDir, out);
+    TrainingLoop.run(settings, runDir, out);
     out.println("run directory: " + runDir.toAbsolutePath());
     return 0;
   }
