@@ -1,10 +1,10 @@
 package ai.cory.driver.architecture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,9 +34,12 @@ final class ArchitectureTest {
   private static final Pattern PACKAGE = Pattern.compile("^package ([\\w.]+);", Pattern.MULTILINE);
   private static final Pattern REFERENCE = Pattern.compile("\\b(ai\\.cory(?:\\.[a-z]\\w*)+)\\.[A-Z]");
   private static final Pattern IMPORT = Pattern.compile("^import (?:static )?([\\w.]+);", Pattern.MULTILINE);
-  /** A method or constructor declaration opening its body on the same line. */
-  private static final Pattern METHOD = Pattern.compile("^\\s+(?!(?:if|for|while|switch|catch|else|try|do|return"
-      + "|new|throw|synchronized)\\b)[\\w<>\\[\\],.?@ ]*\\b\\w+\\s*\\([^;]*\\)\\s*(?:throws [\\w., ]+)?\\{\\s*$");
+  /** A statement that opens a block but is no method: control flow. */
+  private static final Pattern CONTROL = Pattern.compile("^(?:if|for|while|switch|catch|synchronized|else|try|do"
+      + "|finally)\\b");
+  /** Declarations and expressions whose block is no method body. */
+  private static final Pattern NOT_A_METHOD = Pattern.compile("\\b(?:new|record|class|enum|interface)\\b|->");
+  private static final Pattern THROWS = Pattern.compile("\\s*throws\\s+[\\w.,\\s<>]+$");
   private static List<Source> sources;
 
   /** One production source file. */
@@ -152,25 +155,25 @@ final class ArchitectureTest {
       if (lines.length > MAX_CLASS_LINES) {
         long_.add(s.path() + ": " + lines.length + " lines");
       }
-      String[] code = s.code().split("\n", -1);
-      for (int i = 0; i < code.length; i++) {
-        if (!METHOD.matcher(code[i]).matches()) {
-          continue;
-        }
-        int depth = 0;
-        int j = i;
-        for (; j < code.length; j++) {
-          depth += count(code[j], '{') - count(code[j], '}');
-          if (depth == 0) {
-            break;
-          }
-        }
-        if (j - i + 1 > MAX_METHOD_LINES) {
-          long_.add(s.path() + ":" + (i + 1) + " " + code[i].strip() + " " + (j - i + 1) + " lines");
-        }
-      }
+      long_.addAll(longMethods(s, MAX_METHOD_LINES));
     }
     assertEquals(List.of(), long_);
+  }
+
+  /** The length rule itself: a method is measured whatever its declaration spans; blocks are not methods. */
+  @Test
+  void theMethodRuleMeasuresDeclarationToClosingBrace() {
+    String body = "    x++;\n".repeat(96); // wrapped: 4 + 96 + 1 = 101 lines, fits: 1 + 98 + 1 = 100
+    String text = "class T {\n"
+        + "  @Override\n  public void wrapped(int a,\n      int b) throws java.io.IOException {\n" + body + "  x++;\n  }\n"
+        + "  void fits() {\n" + body + "  x++;\n    x++;\n  }\n"
+        + "  void blocks() {\n    if (a) {\n" + body + "    }\n    Runnable r = () -> {\n    };\n  }\n"
+        + "}\n";
+    Source src = new Source(Path.of("T.java"), "t", text, withoutCommentsAndStrings(text));
+    List<String> found = longMethods(src, 100);
+    assertEquals(2, found.size(), found.toString());
+    assertTrue(found.get(0).contains("wrapped(int a, int b)") && found.get(0).endsWith("101 lines"), found.get(0));
+    assertTrue(found.get(1).contains("blocks()") && found.get(1).endsWith("102 lines"), found.get(1));
   }
 
   @Test
@@ -187,6 +190,51 @@ final class ArchitectureTest {
     assertEquals(List.of(), spelled);
   }
 
+  /**
+   * Every method or constructor of {@code source} longer than {@code max} lines, declaration to
+   * closing brace: a block opened right after a parameter list (and a throws clause) that is not
+   * control flow, a type declaration, an anonymous class or a lambda.
+   */
+  static List<String> longMethods(Source source, int max) {
+    String code = source.code();
+    List<String> out = new ArrayList<>();
+    int last = 0;
+    for (int i = 0; i < code.length(); i++) {
+      char ch = code.charAt(i);
+      if (ch == ';' || ch == '}') {
+        last = i + 1;
+      } else if (ch == '{') {
+        String statement = code.substring(last, i).strip();
+        int start = last + code.substring(last, i).indexOf(statement);
+        last = i + 1;
+        String head = THROWS.matcher(statement).replaceFirst("");
+        if (!head.endsWith(")") || CONTROL.matcher(statement).find() || NOT_A_METHOD.matcher(statement).find()) {
+          continue;
+        }
+        int end = closingBrace(code, i);
+        int lines = count(code.substring(start, end), '\n') + 1;
+        if (lines > max) {
+          out.add(source.path() + ":" + (count(code.substring(0, start), '\n') + 1) + " "
+              + statement.lines().map(String::strip).reduce((a, b) -> a + " " + b).orElse("") + ": " + lines
+              + " lines");
+        }
+      }
+    }
+    return out;
+  }
+
+  private static int closingBrace(String code, int open) {
+    int depth = 0;
+    for (int j = open; j < code.length(); j++) {
+      if (code.charAt(j) == '{') {
+        depth++;
+      } else if (code.charAt(j) == '}' && --depth == 0) {
+        return j;
+      }
+    }
+    return code.length() - 1;
+  }
+
   private static int count(String s, char c) {
     int n = 0;
     for (int i = 0; i < s.length(); i++) {
@@ -195,14 +243,5 @@ final class ArchitectureTest {
       }
     }
     return n;
-  }
-
-  static {
-    // fail early and clearly if a test is run from outside the repository
-    try {
-      Path.of("").toRealPath();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }
