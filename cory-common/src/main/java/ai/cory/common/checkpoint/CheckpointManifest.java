@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * {@code manifest.json}: every file of a checkpoint (paths relative to its directory) with its
@@ -26,6 +27,7 @@ public record CheckpointManifest(
     @JsonProperty("iteration") long iteration,
     @JsonProperty("checksum_algorithm") ChecksumAlgorithm checksumAlgorithm,
     @JsonProperty("files") List<FileEntry> files) {
+  private static final Pattern SAFE_PART = Pattern.compile("[A-Za-z0-9._-]+");
 
   /** Value of {@code format}. */
   public static final String FORMAT = "cory-checkpoint";
@@ -114,12 +116,17 @@ public record CheckpointManifest(
     return CheckpointJson.read(json, CheckpointManifest.class, where);
   }
 
-  /** Names are plain relative paths that cannot escape the directory or shadow the metadata. */
+  /**
+   * Names are plain relative paths that cannot escape the directory or shadow the metadata: parts
+   * of letters, digits, '.', '_' and '-' joined by '/', none of them "." or "..". No ':' (Hadoop's
+   * {@code new Path(dir, "file:/etc/hostname")} reads a URI and leaves the checkpoint), no '\\',
+   * no '%', no space.
+   */
   private static void checkName(String name) {
-    boolean ok = name != null && !name.isEmpty() && !name.startsWith("/") && !name.contains("\\")
-        && !name.equals(CheckpointLayout.MANIFEST) && !name.equals(CheckpointLayout.MARKER);
+    boolean ok = name != null && !name.isEmpty() && !name.equals(CheckpointLayout.MANIFEST)
+        && !name.equals(CheckpointLayout.MARKER);
     for (String part : ok ? name.split("/", -1) : new String[0]) {
-      ok &= !part.isEmpty() && !part.equals(".") && !part.equals("..");
+      ok &= SAFE_PART.matcher(part).matches() && !part.equals(".") && !part.equals("..");
     }
     if (!ok) {
       throw new IllegalArgumentException("file name must be a relative path inside the checkpoint"

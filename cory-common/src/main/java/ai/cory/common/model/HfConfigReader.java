@@ -108,10 +108,13 @@ public final class HfConfigReader {
       throw k.error("scale_attn_weights", "false is unsupported (scores are always divided by "
           + "sqrt(head_dim))");
     }
-    int hidden = k.requiredInt("n_embd");
-    int heads = k.requiredInt("n_head");
-    return new ModelConfig(Arch.GPT2, k.requiredInt("vocab_size"), hidden, k.requiredInt("n_layer"),
-        heads, heads, k.optionalInt("n_inner", 4 * hidden), k.requiredInt("n_positions"),
+    int hidden = k.positiveInt("n_embd");
+    int heads = k.positiveInt("n_head");
+    if (4L * hidden > Integer.MAX_VALUE && k.present("n_inner") == null) {
+      throw k.error("n_embd", hidden + " is too large: the default n_inner = 4 * n_embd overflows");
+    }
+    return new ModelConfig(Arch.GPT2, k.positiveInt("vocab_size"), hidden, k.positiveInt("n_layer"),
+        heads, heads, k.optionalInt("n_inner", 4 * hidden), k.positiveInt("n_positions"),
         k.number("layer_norm_epsilon", 1e-5), 0.0, k.bool("tie_word_embeddings", true),
         k.tokenId("bos_token_id", 50256), k.tokenId("eos_token_id", 50256));
   }
@@ -127,16 +130,16 @@ public final class HfConfigReader {
     }
     k.refuseTrue("attention_bias");
     k.refuseTrue("mlp_bias");
-    int hidden = k.requiredInt("hidden_size");
-    int heads = k.requiredInt("num_attention_heads");
+    int hidden = k.positiveInt("hidden_size");
+    int heads = k.positiveInt("num_attention_heads");
     int headDim = k.optionalInt("head_dim", hidden / heads);
     if (headDim * heads != hidden) {
       throw k.error("head_dim", "head_dim " + headDim + " * num_attention_heads " + heads
           + " != hidden_size " + hidden + " is unsupported");
     }
-    return new ModelConfig(Arch.LLAMA, k.requiredInt("vocab_size"), hidden,
-        k.requiredInt("num_hidden_layers"), heads, k.optionalInt("num_key_value_heads", heads),
-        k.requiredInt("intermediate_size"), k.requiredInt("max_position_embeddings"),
+    return new ModelConfig(Arch.LLAMA, k.positiveInt("vocab_size"), hidden,
+        k.positiveInt("num_hidden_layers"), heads, k.optionalInt("num_key_value_heads", heads),
+        k.positiveInt("intermediate_size"), k.positiveInt("max_position_embeddings"),
         k.number("rms_norm_eps", 1e-6), k.number("rope_theta", 10000.0),
         k.bool("tie_word_embeddings", false), k.tokenId("bos_token_id", 1),
         k.tokenId("eos_token_id", 2));
@@ -158,6 +161,15 @@ public final class HfConfigReader {
         throw error(key, "missing required key");
       }
       return optionalInt(key, 0);
+    }
+
+    /** A required integer {@code > 0} (sizes and counts: a zero would divide by zero later). */
+    int positiveInt(String key) {
+      int v = requiredInt(key);
+      if (v <= 0) {
+        throw error(key, "must be > 0, got " + v);
+      }
+      return v;
     }
 
     int optionalInt(String key, int fallback) {

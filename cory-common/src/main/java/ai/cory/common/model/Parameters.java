@@ -1,6 +1,9 @@
 package ai.cory.common.model;
 
+import com.sun.management.OperatingSystemMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -12,6 +15,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * optimizer, the allreduce and the checkpoint writer each walk one contiguous buffer.
  */
 public final class Parameters {
+  private static final double GIB = 1024.0 * 1024 * 1024;
   private final ParamLayout layout;
   private final INDArray flat; // (size) rank 1
   private final Span span;
@@ -27,8 +31,31 @@ public final class Parameters {
     if (dataType != DataType.FLOAT && dataType != DataType.DOUBLE) {
       throw new IllegalArgumentException("parameters are FLOAT or DOUBLE, got " + dataType);
     }
+    requireMemoryFor(layout, dataType);
     INDArray flat = Nd4j.create(dataType, layout.size());
     return new Parameters(layout, flat);
+  }
+
+  /**
+   * Refuses a buffer larger than this machine's (or container's) memory before allocating it: a
+   * native allocation that fails is a JVM crash, not an exception. (JavaCPP's byte limit does not
+   * apply: ND4J allocates outside it.)
+   *
+   * @throws IllegalArgumentException naming the model's size and the memory there is
+   */
+  static void requireMemoryFor(ParamLayout layout, DataType dataType) {
+    long bytes;
+    try {
+      bytes = Math.multiplyExact(layout.size(), (long) dataType.width());
+    } catch (ArithmeticException e) {
+      bytes = Long.MAX_VALUE;
+    }
+    long total = ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+    if (total > 0 && bytes > total) {
+      throw new IllegalArgumentException(String.format(Locale.ROOT, "the %s model of %,d parameters (%s) needs "
+          + "%.2f GiB as %s, more than the %.2f GiB of memory of this machine", layout.config().arch(),
+          layout.size(), layout.config(), bytes / GIB, dataType, total / GIB));
+    }
   }
 
   /** A new buffer with the same layout and dtype, filled with zeros. */

@@ -80,8 +80,13 @@ class CheckpointStateTest {
         .replace("\"format_version\" : 1", "\"format_version\" : 2").getBytes(StandardCharsets.UTF_8);
     IOException e = assertThrows(IOException.class, () -> CheckpointManifest.fromJson(v2, "m.json"));
     assertTrue(e.getMessage().contains("unsupported checkpoint format_version 2"), e.getMessage());
-    for (String bad : new String[] {"../x", "/abs", "a//b", "manifest.json", "_COMMITTED", "a/./b"}) {
+    for (String bad : new String[] {"../x", "/abs", "a//b", "manifest.json", "_COMMITTED", "a/./b",
+        // read as URIs by Hadoop's new Path(dir, name): a manifest could open any file or cluster
+        "file:/etc/hostname", "hdfs://nn/secret", "agent-A/s3a:x", "C:\\x", "a b", "%2e%2e/x"}) {
       assertThrows(IllegalArgumentException.class, () -> new FileEntry(bad, 1, "0123abcd"), bad);
+    }
+    for (String good : new String[] {"agent-A/model.safetensors", "special_tokens_map.json", "config.conf"}) {
+      assertEquals(good, new FileEntry(good, 1, "0123abcd").name());
     }
   }
 

@@ -141,4 +141,20 @@ class HfCheckpointTest {
     SafeTensorsWriter.write(dir.resolve("model.safetensors"), tensors, SafeTensorsDtype.F32);
     return dir;
   }
+
+  /**
+   * A config.json asking for more memory than the machine has ({@code vocab_size: 2147483647}
+   * used to crash the JVM in the native allocation) fails before anything is allocated.
+   */
+  @Test
+  void aModelLargerThanTheMachineIsRefusedBeforeAllocating(@TempDir Path dir) throws IOException {
+    Files.writeString(dir.resolve("config.json"), """
+        {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "vocab_size": 2147483647,
+         "n_embd": 64, "n_layer": 1, "n_head": 4, "n_positions": 32}""");
+    SafeTensorsWriter.write(dir.resolve("model.safetensors"),
+        Map.of("wte.weight", Nd4j.zeros(DataType.FLOAT, 1, 1)), SafeTensorsDtype.F32); // (1, 1)
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> HfCheckpoint.load(new LocalFileSource(dir), DataType.FLOAT, 0));
+    assertTrue(e.getMessage().contains("GiB") && e.getMessage().contains("memory of this machine"), e.getMessage());
+  }
 }

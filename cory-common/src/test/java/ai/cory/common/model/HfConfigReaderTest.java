@@ -108,6 +108,17 @@ class HfConfigReaderTest {
         e.getMessage());
   }
 
+  /** Sizes that used to divide by zero, overflow or crash the JVM fail on reading, naming the key. */
+  @Test
+  void zeroAndOverflowingSizesAreRefusedNamingTheKey() throws IOException {
+    expectError(config(LLAMA.formatted("").replace("\"num_attention_heads\": 8", "\"num_attention_heads\": 0")),
+        "num_attention_heads", "must be > 0");
+    expectError(config(GPT2.formatted("").replace("\"n_head\": 4", "\"n_head\": 0")), "n_head", "must be > 0");
+    expectError(config(GPT2.formatted("").replace("\"vocab_size\": 50257", "\"vocab_size\": -1")), "vocab_size");
+    expectError(config(GPT2.formatted("").replace("\"n_embd\": 96", "\"n_embd\": 1073741824")
+        .replace("\"n_head\": 4", "\"n_head\": 1")), "n_embd", "overflows");
+  }
+
   private static void expectError(LocalFileSource dir, String... fragments) {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> HfConfigReader.read(dir));

@@ -7,11 +7,14 @@ import ai.cory.worker.spark.CheckpointRequest;
 import ai.cory.worker.spark.TaskReport;
 import ai.cory.worker.store.CheckpointStore;
 import ai.cory.worker.store.PendingCheckpoint;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -141,18 +144,44 @@ final class RunCheckpoints {
 
   /**
    * Before a resumed run appends to its JSON-lines files: drops the lines of iterations at or
-   * after {@code from} (logged after the checkpoint by the interrupted run; they run again).
+   * after {@code from} (logged after the checkpoint by the interrupted run; they run again). A
+   * torn last line (what a kill during a write leaves) is cut; any other line that is not JSON
+   * fails naming the file and line. The file is replaced atomically (a temporary sibling renamed
+   * over it), so a crash here leaves the old file or the new one, never a mix.
+   *
+   * @return a warning when a torn last line was cut, else null
+   * @throws IOException naming the file and line of a malformed line before the last
    */
-  static void truncateFrom(Path jsonl, long from) throws IOException {
+  static String truncateFrom(Path jsonl, long from) throws IOException {
     if (!Files.exists(jsonl)) {
-      return;
+      return null;
     }
+    List<String> lines = Files.readAllLines(jsonl, StandardCharsets.UTF_8);
     List<String> kept = new ArrayList<>();
-    for (String line : Files.readAllLines(jsonl, StandardCharsets.UTF_8)) {
-      if (!line.isBlank() && JSON.readTree(line).path("iteration").asLong(Long.MAX_VALUE) < from) {
+    String warning = null;
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i);
+      if (line.isBlank()) {
+        continue;
+      }
+      JsonNode node;
+      try {
+        node = JSON.readTree(line);
+      } catch (JsonProcessingException e) {
+        if (i < lines.size() - 1) {
+          throw new IOException(jsonl + ": line " + (i + 1) + " is not JSON (" + e.getOriginalMessage() + ")", e);
+        }
+        warning = jsonl + ": cut its torn last line " + (i + 1) + " (" + line.length() + " characters)";
+        LOG.warn("{}", warning);
+        continue;
+      }
+      if (node.path("iteration").asLong(Long.MAX_VALUE) < from) {
         kept.add(line);
       }
     }
-    Files.write(jsonl, kept, StandardCharsets.UTF_8);
+    Path tmp = jsonl.resolveSibling("." + jsonl.getFileName() + ".tmp");
+    Files.write(tmp, kept, StandardCharsets.UTF_8);
+    Files.move(tmp, jsonl, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    return warning;
   }
 }

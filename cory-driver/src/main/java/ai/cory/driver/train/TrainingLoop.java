@@ -93,6 +93,15 @@ public final class TrainingLoop {
     Files.writeString(runDir.resolve(RESOLVED_CONFIG), settings.render() + "\n", StandardCharsets.UTF_8);
     RunCheckpoints checkpoints = new RunCheckpoints(settings, runDir, SparkSessions.hadoop(submitted));
     Optional<Checkpoint> resume = checkpoints.resumable();
+    long first = resume.map(Checkpoint::iteration).orElse(0L);
+    if (first > 0) { // the logs go back to the checkpoint before anything is started
+      for (String file : List.of(MetricsLog.METRICS_FILE, MetricsLog.SAMPLES_FILE, REPLICAS_FILE)) {
+        String cut = RunCheckpoints.truncateFrom(runDir.resolve(file), first);
+        if (cut != null) {
+          progress.println("warning: " + cut);
+        }
+      }
+    }
     SparkSessions spark = SparkSessions.start(settings, submitted);
     String runId = UUID.randomUUID().toString();
     try {
@@ -100,9 +109,8 @@ public final class TrainingLoop {
         Preflight.requireClusterPaths(settings);
       }
       spark.awaitExecutors(settings.runtime().workers(), EXECUTOR_WAIT_MS);
-      ReplicaSpec spec = new ReplicaSpec(runId, settings, spark.transport(), spark.bindAddress(),
+      ReplicaSpec spec = ReplicaSpec.withFreshToken(runId, settings, spark.transport(), spark.bindAddress(),
           resume.map(Checkpoint::location).orElse(null));
-      long first = resume.map(Checkpoint::iteration).orElse(0L);
       if (first > 0) {
         progress.println("resuming after iteration " + (first - 1) + " from " + resume.get().location());
       }
@@ -139,11 +147,6 @@ public final class TrainingLoop {
         String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e9), workers, runDir.toAbsolutePath());
     List<IterationReport> reports = new ArrayList<>();
     boolean resumed = first > 0;
-    if (resumed) {
-      for (String file : List.of(MetricsLog.METRICS_FILE, MetricsLog.SAMPLES_FILE, REPLICAS_FILE)) {
-        RunCheckpoints.truncateFrom(runDir.resolve(file), first);
-      }
-    }
     try (MetricsLog log = new MetricsLog(runDir, resumed);
         ReplicaLog replicas = new ReplicaLog(runDir.resolve(REPLICAS_FILE), resumed)) {
       for (long k = first; k < iterations; k++) {

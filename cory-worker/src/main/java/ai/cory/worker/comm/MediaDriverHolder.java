@@ -4,12 +4,20 @@ import io.aeron.CommonContext;
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
 import java.io.File;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.agrona.IoUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -135,6 +143,9 @@ public final class MediaDriverHolder implements AutoCloseable {
     }
 
     static SharedDriver launch(final MediaDriverSettings settings) {
+      if (settings.directory() == null) {
+        removeStaleDirectories(baseDirectory());
+      }
       final String directory =
           settings.directory() != null ? settings.directory() : uniqueDirectory();
       final long startNs = System.nanoTime();
@@ -150,6 +161,7 @@ public final class MediaDriverHolder implements AutoCloseable {
                   .publicationTermBufferLength(settings.termLengthBytes())
                   .ipcTermBufferLength(settings.termLengthBytes())
                   .errorHandler(t -> LOG.warn("Aeron media driver error in {}", directory, t)));
+      restrictToOwner(Path.of(directory));
       LOG.info(
           "launched embedded Aeron media driver in {} ({}, {} ms)",
           directory,
@@ -172,13 +184,65 @@ public final class MediaDriverHolder implements AutoCloseable {
 
     /** /dev/shm when present (memory-backed, Aeron's own Linux default), else java.io.tmpdir. */
     private static String uniqueDirectory() {
-      final Path shm = Path.of("/dev/shm");
-      final Path base =
-          Files.isDirectory(shm) && Files.isWritable(shm)
-              ? shm
-              : Path.of(System.getProperty("java.io.tmpdir"));
-      return base.resolve("cory-aeron-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID())
+      return baseDirectory()
+          .resolve(DIRECTORY_PREFIX + ProcessHandle.current().pid() + "-" + UUID.randomUUID())
           .toString();
+    }
+  }
+
+  /** Prefix of the embedded drivers' generated directories: {@code cory-aeron-<pid>-<uuid>}. */
+  static final String DIRECTORY_PREFIX = "cory-aeron-";
+
+  private static final Pattern GENERATED =
+      Pattern.compile(Pattern.quote(DIRECTORY_PREFIX) + "(\\d+)-[0-9a-f-]{36}");
+
+  /** Where generated directories go: /dev/shm (memory-backed) when writable, else java.io.tmpdir. */
+  static Path baseDirectory() {
+    final Path shm = Path.of("/dev/shm");
+    return Files.isDirectory(shm) && Files.isWritable(shm)
+        ? shm
+        : Path.of(System.getProperty("java.io.tmpdir"));
+  }
+
+  /**
+   * Deletes the generated driver directories under {@code base} whose process is gone (a JVM
+   * killed with SIGKILL leaves its directory, 65 MB of memory under /dev/shm, behind). Directories
+   * of live processes are left alone.
+   *
+   * @return the directories removed
+   */
+  static List<Path> removeStaleDirectories(final Path base) {
+    final List<Path> removed = new ArrayList<>();
+    try (DirectoryStream<Path> entries = Files.newDirectoryStream(base, DIRECTORY_PREFIX + "*")) {
+      for (final Path dir : entries) {
+        final Matcher m = GENERATED.matcher(dir.getFileName().toString());
+        if (!m.matches()) {
+          continue;
+        }
+        final long pid = Long.parseLong(m.group(1));
+        if (pid == ProcessHandle.current().pid() || ProcessHandle.of(pid).isPresent()) {
+          continue;
+        }
+        IoUtil.delete(dir.toFile(), true);
+        if (!Files.exists(dir)) {
+          removed.add(dir);
+          LOG.info("removed the Aeron directory {} of process {}, which is gone", dir, pid);
+        }
+      }
+    } catch (final IOException | RuntimeException e) {
+      LOG.warn("could not look for stale Aeron directories in {}: {}", base, e.toString());
+    }
+    return removed;
+  }
+
+  /** Only this user may read the driver's files (its buffers carry gradients). */
+  static void restrictToOwner(final Path directory) {
+    try {
+      Files.setPosixFilePermissions(directory, PosixFilePermissions.fromString("rwx------"));
+    } catch (final UnsupportedOperationException e) {
+      LOG.debug("{}: no POSIX permissions on this file system", directory);
+    } catch (final IOException e) {
+      LOG.warn("could not restrict {} to its owner: {}", directory, e.toString());
     }
   }
 }

@@ -5,9 +5,9 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
 /**
- * The 40-byte header in front of every ring message's payload, little-endian. It lets the receiver
- * check that a message belongs to the operation, step and byte range it expects, so ranks that fall
- * out of step fail loudly instead of summing the wrong data.
+ * The 48-byte header in front of every ring message's payload, little-endian. It lets the receiver
+ * check that a message belongs to the run ({@code runToken}), and to the operation, step and byte
+ * range it expects, so ranks that fall out of step fail loudly instead of summing the wrong data.
  *
  * <pre>
  *   0  long opSeq        operation number on this instance, 1-based
@@ -17,13 +17,14 @@ import org.agrona.MutableDirectBuffer;
  *  28  int  step         ring step 0..2(W-1)-1
  *  32  int  senderRank
  *  36  int  payloadBytes bytes of payload following the header (across Aeron fragments)
+ *  40  long runToken     the run's secret ({@link RingConfig#runToken()})
  * </pre>
  *
- * 40 is a multiple of 8, and Aeron fragments carry multiples of 32 bytes, so no float or double of
+ * 48 is a multiple of 8, and Aeron fragments carry multiples of 32 bytes, so no float or double of
  * the payload straddles two fragments.
  */
 final class MessageHeader {
-  static final int LENGTH = 40;
+  static final int LENGTH = 48;
   private static final int OP_SEQ_OFFSET = 0;
   private static final int TOTAL_BYTES_OFFSET = 8;
   private static final int OFFSET_BYTES_OFFSET = 16;
@@ -31,6 +32,7 @@ final class MessageHeader {
   private static final int STEP_OFFSET = 28;
   private static final int SENDER_RANK_OFFSET = 32;
   private static final int PAYLOAD_BYTES_OFFSET = 36;
+  private static final int RUN_TOKEN_OFFSET = 40;
   private static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
 
   /** Which collective a message belongs to. */
@@ -74,7 +76,8 @@ final class MessageHeader {
       final OpKind kind,
       final int step,
       final int senderRank,
-      final int payloadBytes) {
+      final int payloadBytes,
+      final long runToken) {
     buffer.putLong(OP_SEQ_OFFSET, opSeq, ORDER);
     buffer.putLong(TOTAL_BYTES_OFFSET, totalBytes, ORDER);
     buffer.putLong(OFFSET_BYTES_OFFSET, offsetBytes, ORDER);
@@ -82,6 +85,11 @@ final class MessageHeader {
     buffer.putInt(STEP_OFFSET, step, ORDER);
     buffer.putInt(SENDER_RANK_OFFSET, senderRank, ORDER);
     buffer.putInt(PAYLOAD_BYTES_OFFSET, payloadBytes, ORDER);
+    buffer.putLong(RUN_TOKEN_OFFSET, runToken, ORDER);
+  }
+
+  static long runToken(final DirectBuffer buffer, final int offset) {
+    return buffer.getLong(offset + RUN_TOKEN_OFFSET, ORDER);
   }
 
   static long opSeq(final DirectBuffer buffer, final int offset) {

@@ -48,6 +48,7 @@ public final class RingAllreduce implements Collective, AutoCloseable {
   private final IdleStrategy idleStrategy;
   private UnsafeBuffer gatherBuffer = new UnsafeBuffer(new byte[0]);
   private long opSeq;
+  private long reportedForeignFrames;
   private AllreduceException failure;
   private boolean closed;
 
@@ -64,7 +65,8 @@ public final class RingAllreduce implements Collective, AutoCloseable {
     }
     final Endpoint self = config.endpoints().get(config.rank());
     final Endpoint right = config.endpoints().get(config.rightRank());
-    final RingTransfer.ImageWatch leftWatch = new RingTransfer.ImageWatch();
+    final int leftSessionId = config.sessionId(config.leftRank());
+    final RingTransfer.ImageWatch leftWatch = new RingTransfer.ImageWatch(leftSessionId);
     ExclusivePublication publication = null;
     Subscription subscription = null;
     try {
@@ -73,7 +75,8 @@ public final class RingAllreduce implements Collective, AutoCloseable {
               subscriptionChannel(self, config.tuning()), self.streamId(), null, leftWatch);
       publication =
           aeron.addExclusivePublication(
-              publicationChannel(right, config.tuning()), right.streamId());
+              publicationChannel(right, config.tuning(), config.sessionId(config.rank())),
+              right.streamId());
     } catch (final RuntimeException e) {
       CloseHelper.quietCloseAll(publication, subscription);
       throw new AllreduceException(
@@ -90,7 +93,14 @@ public final class RingAllreduce implements Collective, AutoCloseable {
         Math.min(config.chunkBytes(), maxPayloadBytes) / Double.BYTES * Double.BYTES;
     this.transfer =
         new RingTransfer(
-            config.rank(), config.worldSize(), publication, subscription, leftWatch, chunkBytes);
+            config.rank(),
+            config.worldSize(),
+            publication,
+            subscription,
+            leftWatch,
+            chunkBytes,
+            config.runToken(),
+            leftSessionId);
     LOG.debug(
         "rank {}: ring of {} over {}: receiving on {}, sending to rank {} at {}, chunk {} bytes",
         config.rank(),
@@ -151,9 +161,10 @@ public final class RingAllreduce implements Collective, AutoCloseable {
     return builder.build();
   }
 
-  static String publicationChannel(final Endpoint right, final ChannelTuning tuning) {
+  static String publicationChannel(
+      final Endpoint right, final ChannelTuning tuning, final int sessionId) {
     final ChannelUriStringBuilder builder =
-        new ChannelUriStringBuilder().termLength(tuning.termLengthBytes());
+        new ChannelUriStringBuilder().termLength(tuning.termLengthBytes()).sessionId(sessionId);
     if (right.transport() == Transport.IPC) {
       return builder.media("ipc").mtu(tuning.ipcMtuBytes()).build();
     }
@@ -340,11 +351,34 @@ public final class RingAllreduce implements Collective, AutoCloseable {
         }
         idleStrategy.idle(workCount);
       }
+      reportForeignFrames();
     } catch (final AllreduceException e) {
       throw fail(e);
     } catch (final RuntimeException e) {
       throw fail(
           new AllreduceException("rank " + config.rank() + ": " + operation + " failed: " + e, e));
+    }
+  }
+
+  /**
+   * Frames this rank dropped because they came from another Aeron session than its left
+   * neighbour's or carried another run token (strangers' traffic on its port), since it joined.
+   */
+  public long foreignFrames() {
+    return transfer == null ? 0 : transfer.foreignFrames();
+  }
+
+  private void reportForeignFrames() {
+    final long foreign = transfer.foreignFrames();
+    if (foreign > reportedForeignFrames) {
+      LOG.warn(
+          "rank {}: dropped {} frame(s) on {} from another session or run (total {}): check who "
+              + "sends to this port",
+          config.rank(),
+          foreign - reportedForeignFrames,
+          config.endpoints().get(config.rank()),
+          foreign);
+      reportedForeignFrames = foreign;
     }
   }
 

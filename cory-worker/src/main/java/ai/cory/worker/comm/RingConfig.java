@@ -20,6 +20,10 @@ import java.util.Set;
  *     the slowest peer to arrive; size it for the largest buffer
  * @param idleMode what the calling thread does while waiting on neighbours
  * @param tuning Aeron channel parameters
+ * @param runToken a secret of the run, identical on every rank and unknown outside it: every
+ *     message carries it, and each rank's Aeron session id is derived from it ({@link
+ *     #sessionId(int)}), so a receiver drops (and counts) frames of any other session or token:
+ *     another run's or a stranger's traffic to its port is never summed into a gradient
  */
 public record RingConfig(
     int rank,
@@ -27,7 +31,8 @@ public record RingConfig(
     int chunkBytes,
     long timeoutNs,
     IdleMode idleMode,
-    ChannelTuning tuning)
+    ChannelTuning tuning,
+    long runToken)
     implements Serializable {
 
   /**
@@ -37,7 +42,7 @@ public record RingConfig(
    */
   public static final int DEFAULT_CHUNK_BYTES = 64 * 1024;
 
-  /** Smallest accepted {@code chunkBytes}: below this the 40-byte header dominates. */
+  /** Smallest accepted {@code chunkBytes}: below this the message header dominates. */
   public static final int MIN_CHUNK_BYTES = 256;
 
   public RingConfig {
@@ -78,6 +83,33 @@ public record RingConfig(
     if (timeoutNs <= 0) {
       throw new IllegalArgumentException("timeoutNs must be > 0, got " + timeoutNs);
     }
+  }
+
+  /**
+   * A ring in one process (tests, benchmarks): run token 0. Rings of a training run use the run's
+   * random token.
+   */
+  public RingConfig(
+      int rank,
+      List<Endpoint> endpoints,
+      int chunkBytes,
+      long timeoutNs,
+      IdleMode idleMode,
+      ChannelTuning tuning) {
+    this(rank, endpoints, chunkBytes, timeoutNs, idleMode, tuning, 0L);
+  }
+
+  /**
+   * The Aeron session id of rank {@code r}'s publication (to its right neighbour): a function of
+   * the run token, the receiver's stream id and r, so both ends know it without an exchange and
+   * nobody without the token can predict it.
+   */
+  public int sessionId(final int r) {
+    final Endpoint receiver = endpoints.get((r + 1) % worldSize());
+    long z = runToken ^ (0x9E3779B97F4A7C15L * (receiver.streamId() + 1L)) ^ (0xC2B2AE3D27D4EB4FL * (r + 1L));
+    z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+    z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+    return (int) (z ^ (z >>> 31));
   }
 
   /** Number of ranks in the ring. */

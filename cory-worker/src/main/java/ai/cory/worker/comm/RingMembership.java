@@ -69,9 +69,11 @@ public final class RingMembership implements Collective, AutoCloseable {
    * @param aeronDirectory an external media driver's directory, or null for this JVM's embedded one
    * @param chunkBytes     payload of one ring message
    * @param timeoutMs      longest one collective may take
+   * @param runToken       the run's secret ({@link RingConfig#runToken()}): rings of other runs,
+   *                       and strangers, cannot feed this one
    */
   public record Options(int worldSize, Transport transport, String bindHost, String aeronDirectory, int chunkBytes,
-      long timeoutMs) {
+      long timeoutMs, long runToken) {
     public Options {
       Objects.requireNonNull(transport, "transport");
       Objects.requireNonNull(bindHost, "bindHost");
@@ -226,7 +228,7 @@ public final class RingMembership implements Collective, AutoCloseable {
     closeRing();
     ChannelTuning tuning = isLoopback(endpoints) ? ChannelTuning.loopback() : ChannelTuning.defaults();
     RingConfig config = new RingConfig(rank, endpoints, options.chunkBytes(),
-        TimeUnit.MILLISECONDS.toNanos(options.timeoutMs()), IdleMode.BACKOFF, tuning);
+        TimeUnit.MILLISECONDS.toNanos(options.timeoutMs()), IdleMode.BACKOFF, tuning, options.runToken());
     ring = RingAllreduce.connect(mediaDriver == null ? "" : mediaDriver.aeronDirectoryName(), config);
     ringKey = key;
     lastRank = rank;

@@ -50,6 +50,8 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
   private final Subscription fromLeft;
   private final ImageWatch leftWatch;
   private final int chunkBytes;
+  private final long runToken;
+  private final int leftSessionId;
   private final UnsafeBuffer headerBuffer =
       new UnsafeBuffer(BufferUtil.allocateDirectAligned(MessageHeader.LENGTH, Long.BYTES));
   private final UnsafeBuffer payloadBuffer = new UnsafeBuffer(new byte[0]);
@@ -68,7 +70,9 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
   private int recvStep;
   private long recvPosBytes;
   private boolean inMessage;
+  private boolean skippingMessage;
   private long messageRemainingBytes;
+  private long foreignFrames;
 
   private boolean rightWasConnected;
   private AllreduceException receiveFailure;
@@ -79,6 +83,9 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
   /**
    * @param chunkBytes largest payload per message; a multiple of 8 so that chunk boundaries never
    *     split a float or a double
+   * @param runToken the run's secret, written into and expected in every message header
+   * @param leftSessionId the Aeron session id of the left neighbour's publication; frames of any
+   *     other session on the subscription are dropped and counted
    */
   RingTransfer(
       final int rank,
@@ -86,7 +93,9 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
       final ExclusivePublication toRight,
       final Subscription fromLeft,
       final ImageWatch leftWatch,
-      final int chunkBytes) {
+      final int chunkBytes,
+      final long runToken,
+      final int leftSessionId) {
     if (chunkBytes <= 0 || chunkBytes % Double.BYTES != 0) {
       throw new IllegalArgumentException(
           "chunkBytes must be a positive multiple of 8, got " + chunkBytes);
@@ -99,6 +108,16 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
     this.fromLeft = fromLeft;
     this.leftWatch = leftWatch;
     this.chunkBytes = chunkBytes;
+    this.runToken = runToken;
+    this.leftSessionId = leftSessionId;
+  }
+
+  /**
+   * Frames dropped since construction because they came from another Aeron session than the left
+   * neighbour's, or carried another run token: strangers' traffic, never applied.
+   */
+  long foreignFrames() {
+    return foreignFrames;
   }
 
   /**
@@ -175,7 +194,7 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
       attempts++;
       final long offsetBytes = segmentStartBytes[segment] + sendPosBytes;
       MessageHeader.write(
-          headerBuffer, opSeq, totalBytes, offsetBytes, kind, sendStep, rank, payloadBytes);
+          headerBuffer, opSeq, totalBytes, offsetBytes, kind, sendStep, rank, payloadBytes, runToken);
       payloadBuffer.wrap(baseAddress + offsetBytes, payloadBytes);
       final long result =
           toRight.offer(headerBuffer, 0, MessageHeader.LENGTH, payloadBuffer, 0, payloadBytes);
@@ -223,6 +242,15 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
   @Override
   public Action onFragment(
       final DirectBuffer buffer, final int offset, final int length, final Header header) {
+    if (header.sessionId() != leftSessionId) {
+      foreignFrames++; // not the left neighbour's publication: consumed and dropped
+      return Action.CONTINUE;
+    }
+    if (skippingMessage || isForeignMessageStart(buffer, offset, length, header.flags())) {
+      foreignFrames++;
+      skippingMessage = (header.flags() & FrameDescriptor.END_FRAG_FLAG) == 0;
+      return Action.CONTINUE;
+    }
     if (recvStep == totalSteps || receiveFailure != null) {
       return Action.ABORT; // the next operation's data: leave it in the image until then
     }
@@ -235,6 +263,14 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
       receiveFailure = e;
       return Action.ABORT;
     }
+  }
+
+  /** The first fragment of a message with another run's token (in the left neighbour's session). */
+  private boolean isForeignMessageStart(
+      final DirectBuffer buffer, final int offset, final int length, final byte flags) {
+    return (flags & FrameDescriptor.BEGIN_FRAG_FLAG) != 0
+        && length >= MessageHeader.LENGTH
+        && MessageHeader.runToken(buffer, offset) != runToken;
   }
 
   private void receiveFragment(
@@ -433,11 +469,19 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
    * the driver's image liveness timeout). Aeron calls it on the client conductor thread.
    */
   static final class ImageWatch implements UnavailableImageHandler {
+    private final int sessionId;
     private volatile int lostImages;
+
+    /** @param sessionId the left neighbour's session: images of other sessions are not watched */
+    ImageWatch(final int sessionId) {
+      this.sessionId = sessionId;
+    }
 
     @Override
     public void onUnavailableImage(final Image image) {
-      lostImages++; // single writer: the client conductor thread
+      if (image.sessionId() == sessionId) {
+        lostImages++; // single writer: the client conductor thread
+      }
     }
 
     int lostImages() {

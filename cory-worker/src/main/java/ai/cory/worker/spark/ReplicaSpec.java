@@ -1,9 +1,10 @@
 package ai.cory.worker.spark;
 
+import ai.cory.common.config.RuntimeSettings.Transport;
 import ai.cory.common.config.RuntimeSettings;
 import ai.cory.common.config.Settings;
-import ai.cory.common.config.RuntimeSettings.Transport;
 import java.io.Serializable;
+import java.security.SecureRandom;
 import java.util.Objects;
 
 /**
@@ -18,15 +19,25 @@ import java.util.Objects;
  * @param bindAddress address a UDP endpoint binds and advertises, or null for the executor host
  * @param resumeFrom  the committed checkpoint a new replica starts from (its location URI), or
  *                    null to start from the pretrained model
+ * @param ringToken   the run's random secret for its Aeron rings ({@code RingConfig.runToken}):
+ *                    it reaches executors through Spark (protect Spark's RPC with
+ *                    {@code spark.authenticate} on shared clusters), never the data plane
  */
 public record ReplicaSpec(String runId, Settings settings, Transport transport, String bindAddress,
-    String resumeFrom) implements Serializable {
-  private static final long serialVersionUID = 1L;
+    String resumeFrom, long ringToken) implements Serializable {
+  private static final long serialVersionUID = 2L;
+  private static final SecureRandom TOKENS = new SecureRandom();
 
   public ReplicaSpec {
     Objects.requireNonNull(runId, "runId");
     Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(transport, "transport");
+  }
+
+  /** A spec with a fresh random ring token. */
+  public static ReplicaSpec withFreshToken(String runId, Settings settings, Transport transport, String bindAddress,
+      String resumeFrom) {
+    return new ReplicaSpec(runId, settings, transport, bindAddress, resumeFrom, TOKENS.nextLong());
   }
 
   /** W. */

@@ -2,8 +2,8 @@ package ai.cory.worker.store;
 
 import ai.cory.common.checkpoint.Checkpoint;
 import ai.cory.common.checkpoint.CheckpointContents;
-import ai.cory.common.checkpoint.CheckpointException;
 import ai.cory.common.checkpoint.CheckpointException.Kind;
+import ai.cory.common.checkpoint.CheckpointException;
 import ai.cory.common.checkpoint.CheckpointLayout;
 import ai.cory.common.checkpoint.CheckpointManifest;
 import ai.cory.common.checkpoint.CheckpointWriter;
@@ -221,8 +221,9 @@ public final class CheckpointStore {
 
   /**
    * Writes {@code agent} of {@code checkpoint} as a Hugging Face model directory at {@code
-   * targetDir} (any file system): {@code model.safetensors} (no value head), the tokenizer files
-   * the checkpoint holds, {@code config.json} last. Existing files of those names are replaced.
+   * targetDir} (any file system): the files {@code HfExport} wrote for it ({@code
+   * model.safetensors} without the value head, {@code value_head.safetensors}, the tokenizer
+   * files), {@code config.json} last. Existing files of those names are replaced.
    * Every byte is checked against the manifest on the way; a damaged file is deleted and
    * reported.
    *

@@ -5,10 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.aeron.Aeron;
 import ai.cory.worker.comm.MediaDriverSettings.Threading;
+import io.aeron.Aeron;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -68,5 +71,34 @@ class MediaDriverHolderTest {
             IllegalStateException.class,
             () -> MediaDriverHolder.acquire(MediaDriverSettings.external(empty.toString())));
     assertTrue(e.getMessage().contains(empty.toString()), e.getMessage());
+  }
+
+  @Test
+  void theDriversDirectoryIsItsOwnersAlone(@TempDir Path parent) throws Exception {
+    Path directory = parent.resolve("aeron");
+    try (MediaDriverHolder driver =
+        MediaDriverHolder.acquire(new MediaDriverSettings(true, directory.toString(), Threading.SHARED, 1 << 20))) {
+      assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(directory)));
+    }
+  }
+
+  @Test
+  void directoriesOfDeadProcessesAreRemovedAndLiveOnesKept(@TempDir Path base) throws Exception {
+    Process gone = new ProcessBuilder("true").start();
+    gone.waitFor();
+    long deadPid = gone.pid();
+    Path dead = base.resolve(MediaDriverHolder.DIRECTORY_PREFIX + deadPid + "-" + UUID.randomUUID());
+    Path mine = base.resolve(MediaDriverHolder.DIRECTORY_PREFIX + ProcessHandle.current().pid() + "-"
+        + UUID.randomUUID());
+    Path live = base.resolve(MediaDriverHolder.DIRECTORY_PREFIX + ProcessHandle.current().parent().orElseThrow().pid()
+        + "-" + UUID.randomUUID());
+    Path other = base.resolve(MediaDriverHolder.DIRECTORY_PREFIX + "not-ours");
+    for (Path p : new Path[] {dead, mine, live, other}) {
+      Files.createDirectories(p);
+      Files.write(p.resolve("cnc.dat"), new byte[4096]);
+    }
+    assertEquals(List.of(dead), MediaDriverHolder.removeStaleDirectories(base));
+    assertFalse(Files.exists(dead));
+    assertTrue(Files.exists(mine) && Files.exists(live) && Files.exists(other));
   }
 }

@@ -1,6 +1,5 @@
 package ai.cory.worker.comm;
 
-import ai.cory.common.config.RuntimeSettings.Transport;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.cory.common.config.RuntimeSettings.Transport;
 import ai.cory.worker.comm.RingHarness.Outcome;
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -49,7 +49,7 @@ class RingAllreduceTest {
 
   static Stream<Arguments> rings() {
     List<Arguments> rings = new ArrayList<>();
-    for (Transport transport : Transport.values()) {
+    for (Transport transport : List.of(Transport.UDP, Transport.IPC)) {
       for (int worldSize = 2; worldSize <= 4; worldSize++) {
         rings.add(Arguments.of(transport, worldSize));
       }
