@@ -53,13 +53,23 @@ final class RunCheckpoints {
    * The newest committed checkpoint when {@code runtime.resume} is on and one exists.
    *
    * @throws IllegalStateException when it was written with other settings (naming the first
-   *                               differing block) or is past {@code run.iterations}
+   *                               differing block) or is past {@code run.iterations}, or when
+   *                               committed checkpoints exist but every one is damaged
    */
   Optional<Checkpoint> resumable() throws IOException {
     if (!settings.runtime().resume()) {
       return Optional.empty();
     }
     Optional<Checkpoint> latest = store.latestCommitted();
+    if (latest.isEmpty()) {
+      List<Long> committed = store.committedIterations();
+      if (!committed.isEmpty()) { // starting over would replace the only evidence of what happened
+        throw new IllegalStateException("every committed checkpoint in " + store.checkpointsDir() + " (after "
+            + "iterations " + committed + ") is damaged (the warnings above say how); they are left untouched. "
+            + "Restore them, or start over with cory.runtime.resume = false (which replaces them) or another "
+            + "run directory or cory.run.store");
+      }
+    }
     if (latest.isPresent()) {
       Checkpoint c = latest.get();
       String differs = firstDifference(Settings.parse(c.resolvedConfig()), settings);

@@ -5,13 +5,26 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.cory.common.checkpoint.CheckpointContents.AgentSnapshot;
+import ai.cory.common.checkpoint.CheckpointContents;
+import ai.cory.common.checkpoint.CheckpointState.AgentState;
+import ai.cory.common.checkpoint.CheckpointState;
+import ai.cory.common.config.Settings;
+import ai.cory.common.model.DemoModel;
+import ai.cory.common.model.Parameters;
+import ai.cory.common.ppo.RunningMoments;
+import ai.cory.worker.store.CheckpointStore;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
 
 /** Cutting a run's JSON-lines logs back to a checkpoint before a resume. */
 final class RunCheckpointsTest {
@@ -46,5 +59,32 @@ final class RunCheckpointsTest {
     IOException e = assertThrows(IOException.class, () -> RunCheckpoints.truncateFrom(log, 2));
     assertTrue(e.getMessage().startsWith(log + ": line 2 is not JSON"), e.getMessage());
     assertEquals(3, Files.readAllLines(log).size(), "nothing rewritten");
+  }
+
+  /**
+   * A store whose every committed checkpoint is damaged is not silently started over (which would
+   * replace the evidence): the run refuses, naming the directory, and leaves it as it was.
+   */
+  @Test
+  void aStoreWhoseEveryCheckpointIsDamagedIsRefusedAndLeftAlone() throws Exception {
+    Path run = tmp.resolve("run");
+    Settings settings = Settings.parse("cory.model.path = demo\ncory.task.data = x.jsonl\n"
+        + "cory.reward.path = w.tsv\ncory.run.iterations = 10\n");
+    CheckpointStore store = new CheckpointStore(run.toUri().toString(), new Configuration(), 2);
+    Parameters weights = DemoModel.create(DataType.FLOAT).params();
+    CheckpointState state = new CheckpointState(4, Map.of("A", "pioneer"),
+        Map.of("A", new AgentState(4, 0.1, RunningMoments.initial(), Map.of())), Map.of("run.seed", 0L), Map.of());
+    String committed = store.commit(store.write(new CheckpointContents(state, settings.render(),
+        Map.of("A", new AgentSnapshot(weights, null)), Map.of())));
+    Path stateFile = Path.of(URI.create(committed)).resolve("state.json");
+    Files.writeString(stateFile, Files.readString(stateFile).replace("\"kl_coef\" : 0.1", "\"kl_coef\" : 0.2"));
+
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> new RunCheckpoints(settings, run, new Configuration()).resumable());
+    assertTrue(e.getMessage().startsWith("every committed checkpoint in ") && e.getMessage().contains("[4]")
+        && e.getMessage().contains("resume = false"), e.getMessage());
+    assertTrue(Files.readString(stateFile).contains("0.2"), "left as it was");
+    Settings over = Settings.parse(settings.render() + "\ncory.runtime.resume = false\n");
+    assertTrue(new RunCheckpoints(over, run, new Configuration()).resumable().isEmpty(), "unless told to start over");
   }
 }
