@@ -75,6 +75,7 @@ public record SparkSessions(SparkSession session, boolean owned, boolean local, 
       }
       conf.setIfMissing("spark.driver.host", "127.0.0.1");
       conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+      closeLocalUi(conf, System.getenv("SPARK_LOCAL_IP"));
     } else {
       for (String flag : EXECUTOR_JVM_FLAGS) {
         appendJavaOption(conf, "spark.executor.extraJavaOptions", flag);
@@ -133,6 +134,23 @@ public record SparkSessions(SparkSession session, boolean owned, boolean local, 
         yield Transport.IPC;
       }
     };
+  }
+
+  /**
+   * A local run's web UI: no kill button, and only on loopback. Spark binds the UI to
+   * {@code SPARK_LOCAL_IP} or else to every interface, and no property changes that, so unless
+   * that variable is a loopback address (or the user set {@code spark.ui.enabled}), the UI of a
+   * local run is off.
+   */
+  static void closeLocalUi(SparkConf conf, String sparkLocalIp) {
+    conf.setIfMissing("spark.ui.killEnabled", "false");
+    boolean loopback = sparkLocalIp != null && (sparkLocalIp.startsWith("127.") || sparkLocalIp.equals("::1")
+        || sparkLocalIp.equals("localhost"));
+    if (!loopback && !conf.contains("spark.ui.enabled")) {
+      conf.set("spark.ui.enabled", "false");
+      LOG.info("Spark UI off for this local run (it would listen on every interface); "
+          + "SPARK_LOCAL_IP=127.0.0.1 serves it on loopback");
+    }
   }
 
   private static void appendJavaOption(SparkConf conf, String key, String option) {
