@@ -1,5 +1,6 @@
 package ai.cory.driver;
 
+import ai.cory.common.config.SettingsException;
 import ai.cory.driver.bench.BenchCommCommand;
 import ai.cory.driver.bench.BenchCommand;
 import ai.cory.driver.cli.Args;
@@ -7,7 +8,15 @@ import ai.cory.driver.cli.Command;
 import ai.cory.driver.cli.GenerateCommand;
 import ai.cory.driver.cli.TrainCommand;
 import ai.cory.driver.spark.TrainingFailedException;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,7 +39,20 @@ public final class CoryCli {
     System.exit(run(argv, System.out, System.err));
   }
 
-  /** Runs one invocation; returns the exit code (0 ok, 1 failure, 2 usage error). */
+  /** Success. */
+  static final int OK = 0;
+  /** A failure of ours (a bug, or a state the run cannot handle): the message says what. */
+  static final int FAILED = 1;
+  /** A command line that does not parse: the usage is printed. */
+  static final int USAGE = 2;
+  /** Settings that do not validate: the message names the key and where it was set. */
+  static final int BAD_SETTINGS = 3;
+  /** An input (model, data, reward file, checkpoint, path) missing, unreadable or malformed. */
+  static final int BAD_INPUT = 4;
+  /** The distributed run failed (an executor or task lost): resumable from its last checkpoint. */
+  static final int RUN_FAILED = 5;
+
+  /** Runs one invocation; returns the exit code ({@link #OK} ... {@link #RUN_FAILED}). */
   public static int run(String[] argv, PrintStream out, PrintStream err) {
     Map<String, Command> byName = new LinkedHashMap<>();
     for (Command c : commands()) {
@@ -42,13 +64,13 @@ public final class CoryCli {
         return 0;
       }
       printHelp(out, byName);
-      return argv.length == 0 ? 2 : 0;
+      return argv.length == 0 ? USAGE : OK;
     }
     Command cmd = byName.get(argv[0]);
     if (cmd == null) {
       err.println("cory: unknown command '" + argv[0] + "'");
       printHelp(err, byName);
-      return 2;
+      return USAGE;
     }
     String[] rest = Arrays.copyOfRange(argv, 1, argv.length);
     try {
@@ -56,7 +78,7 @@ public final class CoryCli {
     } catch (Args.UsageException e) {
       err.println("cory " + cmd.name() + ": " + e.getMessage());
       err.println(cmd.usage());
-      return 2;
+      return USAGE;
     } catch (Exception e) {
       err.println("cory " + cmd.name() + ": " + describe(e));
       if (Boolean.getBoolean("cory.stacktrace")) {
@@ -64,8 +86,22 @@ public final class CoryCli {
       } else {
         err.println("(run with CORY_JAVA_OPTS=-Dcory.stacktrace=true for the stack trace)");
       }
-      return 1;
+      return exitCode(e);
     }
+  }
+
+  /** The exit code that tells a scheduler what kind of failure {@code e} is. */
+  static int exitCode(Throwable e) {
+    if (e instanceof SettingsException) {
+      return BAD_SETTINGS;
+    }
+    if (e instanceof TrainingFailedException) {
+      return RUN_FAILED;
+    }
+    if (e instanceof IOException || e instanceof UncheckedIOException || e instanceof IllegalArgumentException) {
+      return BAD_INPUT;
+    }
+    return FAILED;
   }
 
   /** The message chain of an exception, outermost first, without repeats. */
@@ -73,7 +109,8 @@ public final class CoryCli {
     StringBuilder sb = new StringBuilder();
     String last = null;
     for (Throwable t = e; t != null; t = t.getCause()) {
-      String m = t.getMessage() != null ? TrainingFailedException.oneLine(t.getMessage())
+      String m = t instanceof FileSystemException fs ? plain(fs)
+          : t.getMessage() != null ? TrainingFailedException.oneLine(t.getMessage())
           : t.getClass().getSimpleName();
       if (last == null || !last.contains(m)) {
         if (sb.length() > 0) {
@@ -84,6 +121,18 @@ public final class CoryCli {
       last = m;
     }
     return sb.toString();
+  }
+
+  /** A file-system error as a sentence ({@code permission denied: /runs/x}), not just its path. */
+  static String plain(FileSystemException e) {
+    String what = e instanceof AccessDeniedException ? "permission denied"
+        : e instanceof NoSuchFileException ? "no such file or directory"
+        : e instanceof FileAlreadyExistsException ? "a file is in the way"
+        : e instanceof NotDirectoryException ? "not a directory"
+        : e instanceof DirectoryNotEmptyException ? "directory not empty"
+        : e.getReason() != null ? e.getReason() : e.getClass().getSimpleName();
+    String where = e.getFile() + (e.getOtherFile() != null ? " -> " + e.getOtherFile() : "");
+    return what + ": " + where;
   }
 
   private static void printHelp(PrintStream out, Map<String, Command> byName) {

@@ -4,12 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.testing.SharedAssets;
+import ai.cory.driver.spark.TrainingFailedException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class CoryCliTest {
 
@@ -45,7 +52,7 @@ class CoryCliTest {
   @Test
   void missingModelDirectoryFailsNamingThePath() {
     Run r = run("generate", "--model", "/nonexistent/model-dir", "--prompt", "x");
-    assertEquals(1, r.code());
+    assertEquals(CoryCli.BAD_INPUT, r.code());
     assertTrue(r.err().contains("/nonexistent/model-dir"), r.err());
   }
 
@@ -88,5 +95,24 @@ class CoryCliTest {
       assertTrue(n.get("tokens_per_s").asDouble() > 0, line);
       assertTrue(n.get("gemm_gflops").asDouble() > 0, line);
     }
+  }
+
+  /** Each kind of failure has its own exit code, and file-system errors read as sentences. */
+  @Test
+  void failuresExitWithTheirKindAndFileErrorsSayWhatHappened(@TempDir Path tmp) throws Exception {
+    Run badKey = run("train", "--run-dir", tmp.resolve("r").toString(), "ppo.minibatch-size=3");
+    assertEquals(CoryCli.BAD_SETTINGS, badKey.code(), badKey.err());
+    assertTrue(badKey.err().contains("cory.ppo.minibatch-size"), badKey.err());
+
+    Path file = Files.writeString(tmp.resolve("a-file"), "x");
+    Run blocked = run("train", "--run-dir", file.resolve("run").toString());
+    assertEquals(CoryCli.BAD_INPUT, blocked.code(), blocked.err());
+    assertTrue(blocked.err().contains(file.toString()) && !blocked.err().contains("Exception"), blocked.err());
+
+    assertEquals(CoryCli.RUN_FAILED, CoryCli.exitCode(new TrainingFailedException("iteration 3 failed", null)));
+    assertEquals(CoryCli.FAILED, CoryCli.exitCode(new IllegalStateException("unexpected")));
+    assertEquals("permission denied: /runs/x", CoryCli.describe(new AccessDeniedException("/runs/x")));
+    String wrapped = CoryCli.describe(new UncheckedIOException(new NoSuchFileException("/m/config.json")));
+    assertTrue(wrapped.endsWith("no such file or directory: /m/config.json"), wrapped);
   }
 }

@@ -71,9 +71,21 @@ public interface ModelSource {
       return HfCheckpoint.load(files, dataType, valueHeadSeed);
     }
 
+    /**
+     * The directory's tokenizer, refused when it has ids the model cannot embed (an added token
+     * past {@code vocab_size} would index past the embedding table).
+     */
     @Override
     public Tokenizer tokenizer() throws IOException {
-      return HfTokenizer.load(files);
+      ModelConfig model = config();
+      HfTokenizer tokenizer = HfTokenizer.load(files);
+      if (tokenizer.vocabSize() > model.vocabSize()) {
+        tokenizer.close();
+        throw new IOException(files.describe(HfTokenizer.TOKENIZER_FILE) + " has token ids up to "
+            + (tokenizer.vocabSize() - 1) + " but " + files.describe(HfConfigReader.CONFIG_FILE) + " says vocab_size "
+            + model.vocabSize() + ": the model cannot embed ids past " + (model.vocabSize() - 1));
+      }
+      return tokenizer;
     }
   }
 }

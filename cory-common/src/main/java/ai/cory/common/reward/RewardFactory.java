@@ -101,7 +101,8 @@ public final class RewardFactory {
     Class<?> raw;
     try {
       ClassLoader loader = Thread.currentThread().getContextClassLoader();
-      raw = Class.forName(name, true, loader != null ? loader : RewardFactory.class.getClassLoader());
+      // not initialised: no static code of a class runs before it is known to be a reward
+      raw = Class.forName(name, false, loader != null ? loader : RewardFactory.class.getClassLoader());
     } catch (ClassNotFoundException | LinkageError e) {
       throw new IllegalArgumentException("unknown reward '" + name + "': not a built-in "
           + builtInNames() + " and no class of that name on the classpath", e);

@@ -2,6 +2,7 @@ package ai.cory.common.reward;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +11,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 class RewardFactoryTest {
@@ -44,6 +46,16 @@ class RewardFactoryTest {
     RewardFunction r = RewardFactory.create(config, RewardContext.local());
     // 2 * [1, 0] + 1 * 0.1 * [9, 8]
     assertArrayEquals(new double[] {2.9, 0.8}, r.score(ITEMS), 1e-15);
+  }
+
+  /** Set by {@link NotARewardWithStaticCode}'s static initialiser. */
+  static final AtomicBoolean STATIC_CODE_RAN = new AtomicBoolean();
+
+  @Test
+  void aClassThatIsNoRewardIsRefusedBeforeAnyOfItsCodeRuns() {
+    assertMessage("does not implement ai.cory.common.reward.RewardFunction",
+        () -> RewardFactory.create("ai.cory.common.reward.NotARewardWithStaticCode", ConfigFactory.empty()));
+    assertFalse(STATIC_CODE_RAN.get(), "reward.type ran the static initialiser of a class that is no reward");
   }
 
   @Test

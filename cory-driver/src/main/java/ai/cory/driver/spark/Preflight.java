@@ -14,6 +14,7 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -39,6 +40,11 @@ public final class Preflight {
       fileSystem("cory.model.path", modelPath, hadoop);
     }
     ModelConfig model = WorkerAssets.model(settings, FileSources.resolver(hadoop)).config();
+    int maxNew = settings.generation().maxNewTokens();
+    if (maxNew >= model.maxPositions()) {
+      throw new IllegalArgumentException("cory.generation.max-new-tokens = " + maxNew + " leaves no room for a "
+          + "prompt in the model's context of " + model.maxPositions() + " positions (" + modelPath + ")");
+    }
     WorkerAssets.reward(settings, FileSources.resolver(hadoop)); // a bad reward fails here, not on an executor
     String data = settings.task().data();
     Path dataPath = hadoopPath(data);
@@ -47,10 +53,25 @@ public final class Preflight {
       throw new FileNotFoundException("cory.task.data: no such file or directory " + fs.makeQualified(dataPath));
     }
     String store = settings.run().store();
-    if (store != null) {
-      fileSystem("cory.run.store", store, hadoop); // checkpoints are written there after the first stages
+    if (store != null) { // checkpoints are written there after the first stages: find out now
+      requireWritable("cory.run.store", fileSystem("cory.run.store", store, hadoop), hadoopPath(store));
     }
     return model;
+  }
+
+  /** Creates {@code dir} and a probe file in it, then deletes the probe; fails naming the key. */
+  static void requireWritable(String key, FileSystem fs, Path dir) throws IOException {
+    Path qualified = fs.makeQualified(dir);
+    Path probe = new Path(qualified, "_cory-write-probe-" + UUID.randomUUID());
+    try {
+      if (!fs.mkdirs(qualified)) {
+        throw new IOException("mkdirs returned false");
+      }
+      fs.create(probe, false).close();
+      fs.delete(probe, false);
+    } catch (IOException e) {
+      throw new IOException(key + ": cannot write to " + qualified + " (" + e.getMessage() + ")", e);
+    }
   }
 
   /**

@@ -75,4 +75,25 @@ final class PreflightTest {
         e.getMessage());
     assertTrue(e.getMessage().contains("tokenizer.json"), e.getMessage());
   }
+
+  @Test
+  void aStoreThatCannotBeWrittenAndAGenerationLongerThanTheContextFailBeforeAnyExecutor() throws Exception {
+    Path file = Files.writeString(tmp.resolve("a-file"), "x");
+    IOException store = assertThrows(IOException.class,
+        () -> Preflight.check(settings("run.store=" + file.resolve("store").toUri()), new Configuration()));
+    assertTrue(store.getMessage().startsWith("cory.run.store: cannot write to "), store.getMessage());
+    try (var left = Files.list(tmp)) {
+      assertTrue(left.noneMatch(p -> p.getFileName().toString().startsWith("_cory-write-probe")), "no probe left");
+    }
+    IllegalArgumentException context = assertThrows(IllegalArgumentException.class,
+        () -> Preflight.check(settings("generation.max-new-tokens=" + DemoModel.config().maxPositions()),
+            new Configuration()));
+    assertTrue(context.getMessage().startsWith("cory.generation.max-new-tokens = 512 leaves no room"),
+        context.getMessage());
+    // a writable store passes and keeps no probe
+    Preflight.check(settings("run.store=" + tmp.resolve("store").toUri()), new Configuration());
+    try (var left = Files.list(tmp.resolve("store"))) {
+      assertEquals(0, left.count());
+    }
+  }
 }
