@@ -30,10 +30,13 @@ import java.util.Objects;
  * @param parameterSyncEvery  with {@link Sync#PARAMETERS}: optimizer steps between two averagings
  *                            of the parameters and Adam moments, {@code >= 1} (they are also
  *                            averaged at the end of every PPO step)
+ * @param maxRecoveries       in-job recoveries from executor loss per run, {@code >= 0}
+ * @param recoveryWaitMs      longest wait for the executors to be back to W in a recovery, {@code > 0}
  */
 public record RuntimeSettings(int workers, String master, Transport transport, String bindAddress,
     String aeronDirectory, long collectiveTimeoutMs, int chunkBytes, int verifyReplicasEvery, int checkpointEvery,
-    int checkpointsKept, boolean resume, Sync sync, int parameterSyncEvery) implements Serializable {
+    int checkpointsKept, boolean resume, Sync sync, int parameterSyncEvery, int maxRecoveries, long recoveryWaitMs)
+    implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /** Smallest ring message payload (the 40-byte header would dominate below). */
@@ -83,6 +86,10 @@ public record RuntimeSettings(int workers, String master, Transport transport, S
     if (verifyReplicasEvery < 0 || checkpointEvery < 0) {
       throw new IllegalArgumentException("verifyReplicasEvery and checkpointEvery must be >= 0, got "
           + verifyReplicasEvery + ", " + checkpointEvery);
+    }
+    if (maxRecoveries < 0 || recoveryWaitMs <= 0) {
+      throw new IllegalArgumentException("maxRecoveries must be >= 0 and recoveryWaitMs > 0, got " + maxRecoveries
+          + ", " + recoveryWaitMs);
     }
     if (checkpointsKept < 1) {
       throw new IllegalArgumentException("checkpointsKept must be >= 1, got " + checkpointsKept);

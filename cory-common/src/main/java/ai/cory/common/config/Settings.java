@@ -334,12 +334,22 @@ public record Settings(
     if (timeoutMs <= 0) {
       throw c.bad(p + "collective-timeout", "must be > 0, got " + timeoutMs + " ms");
     }
+    long recoveryWaitMs;
+    try {
+      recoveryWaitMs = c.config().getDuration(p + "recovery-wait", TimeUnit.MILLISECONDS);
+    } catch (ConfigException e) {
+      throw c.bad(p + "recovery-wait", "must be a duration such as 5m or 90s: " + e.getMessage());
+    }
+    if (recoveryWaitMs <= 0) {
+      throw c.bad(p + "recovery-wait", "must be > 0, got " + recoveryWaitMs + " ms");
+    }
     return new RuntimeSettings(workers, c.nullableString(p + "master"),
         c.enumValue(p + "transport", RuntimeSettings.Transport.class), c.nullableString(p + "bind-address"),
         c.nullableString(p + "aeron-dir"), timeoutMs, c.intAtLeast(p + "chunk-bytes", RuntimeSettings.MIN_CHUNK_BYTES),
         c.intAtLeast(p + "verify-replicas-every", 0), c.intAtLeast(p + "checkpoint-every", 0),
         c.intAtLeast(p + "checkpoints-kept", 1), c.bool(p + "resume"),
-        c.enumValue(p + "sync", RuntimeSettings.Sync.class), c.intAtLeast(p + "parameter-sync-every", 1));
+        c.enumValue(p + "sync", RuntimeSettings.Sync.class), c.intAtLeast(p + "parameter-sync-every", 1),
+        c.intAtLeast(p + "max-recoveries", 0), recoveryWaitMs);
   }
 
   private static OptimizerSettings readOptimizer(ConfigValues c) {

@@ -71,6 +71,8 @@ public final class MetricNames {
   public static final String TIME_CHECKPOINT = "time/checkpoint";
   /** The whole barrier stage as the driver sees it. */
   public static final String TIME_STAGE = "time/stage";
+  /** In-job recoveries from executor loss so far in this application. */
+  public static final String RECOVERIES = "run/recoveries";
 
   /** Every name above, for documentation checks. */
   public static final List<String> ALL = List.of(KL, KL_COEF, ENTROPY, MEAN_NON_SCORE_REWARD, MEAN_SCORES,
@@ -78,7 +80,7 @@ public final class MetricNames {
       POLICY_POLICYKL, POLICY_CLIPFRAC, POLICY_ADVANTAGES_MEAN, POLICY_RATIO_MEAN, RETURNS_MEAN, RETURNS_VAR,
       VAL_VPRED, VAL_ERROR, VAL_CLIPFRAC, VAL_MEAN, VAL_VAR, VAL_VAR_EXPLAINED, GRAD_NORM, SKIPPED_MINIBATCHES,
       REWARD_MEAN, COMBINED, REWARD_COLLECTIVE, TIME_ROLLOUT, TIME_REWARD, TIME_TRAIN, TIME_SYNC, TIME_ITERATION,
-      TIME_SETUP, TIME_CHECKPOINT, TIME_STAGE);
+      TIME_SETUP, TIME_CHECKPOINT, TIME_STAGE, RECOVERIES);
 
   private MetricNames() {}
 

@@ -9,6 +9,21 @@ public final class TrainingFailedException extends RuntimeException {
   }
 
   /**
+   * True when the failure is the loss of an executor (its JVM exited or stopped answering): the
+   * replicas on it are gone, but the others and the run's checkpoints are intact, so the run can
+   * recover in the same application.
+   */
+  public boolean executorLost() {
+    for (Throwable t = this; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      String m = t.getMessage();
+      if (m != null && (m.contains("ExecutorLostFailure") || m.contains("ExecutorDeadException"))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * The distinct messages of a cause chain, outermost first (Spark wraps the executor's
    * exception in "Job aborted due to stage failure: ...", whose message already carries it).
    */

@@ -85,6 +85,11 @@ final class RunCheckpoints {
     return latest;
   }
 
+  /** The newest committed checkpoint that verifies, whatever {@code runtime.resume} says (recoveries). */
+  Optional<Checkpoint> newestCommitted() throws IOException {
+    return store.latestCommitted();
+  }
+
   /** The first settings block that must match for a resume, or null when all do. */
   static String firstDifference(Settings stored, Settings now) {
     if (stored.run().seed() != now.run().seed()) {

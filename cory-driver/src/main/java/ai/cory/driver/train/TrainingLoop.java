@@ -5,6 +5,7 @@ import ai.cory.common.config.RuntimeSettings;
 import ai.cory.common.config.Settings;
 import ai.cory.common.cory.IterationPlan;
 import ai.cory.common.cory.RoleSchedule;
+import ai.cory.common.metrics.MetricNames;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.task.TaskPrompt;
 import ai.cory.driver.spark.IterationStage;
@@ -62,7 +63,9 @@ import scala.reflect.ClassTag;
  * iterations rank 0 writes its replica's state inside the stage and the driver commits it after
  * {@link StageReports#merge} accepted the stage; a run started on a run directory with a
  * committed checkpoint continues from it (replicas load it instead of the pretrained model,
- * the JSON-lines files are cut back to it and appended to).
+ * the JSON-lines files are cut back to it and appended to). A stage that fails because an
+ * executor was lost is recovered in the same application ({@code runtime.max-recoveries}): the
+ * executors are awaited back to W and every replica returns to the newest committed checkpoint.
  */
 public final class TrainingLoop {
   /** The resolved settings, inside the run directory. */
@@ -104,6 +107,7 @@ public final class TrainingLoop {
     }
     SparkSessions spark = SparkSessions.start(settings, submitted);
     String runId = UUID.randomUUID().toString();
+    Loop loop = null;
     try {
       if (!spark.local()) {
         Preflight.requireClusterPaths(settings);
@@ -114,70 +118,171 @@ public final class TrainingLoop {
       if (first > 0) {
         progress.println("resuming after iteration " + (first - 1) + " from " + resume.get().location());
       }
-      // shipped once per executor (and validated there once), not with every iteration's tasks
-      Broadcast<ReplicaSpec> shared = spark.java().broadcast(spec);
-      try {
-        return loop(spark, shared, model, runDir, first, checkpoints, progress);
-      } finally {
-        shared.destroy();
-      }
+      loop = new Loop(spark, spec, model, runDir, checkpoints, progress);
+      return loop.run(first);
     } finally {
-      if (spark.local()) {
-        ReplicaPool.release(runId); // executors are this JVM: nothing may outlive the run
+      try {
+        if (loop != null) {
+          loop.close();
+        }
+      } finally {
+        if (spark.local()) { // executors are this JVM: nothing may outlive the run
+          ReplicaPool.release(loop != null ? loop.spec.runId() : runId);
+        }
+        spark.stopIfOwned();
       }
-      spark.stopIfOwned();
     }
   }
 
-  private static List<IterationReport> loop(SparkSessions spark, Broadcast<ReplicaSpec> shared, ModelConfig model,
-      Path runDir,
-      long first, RunCheckpoints checkpoints, PrintStream progress) throws IOException {
-    JavaSparkContext jsc = spark.java();
-    ReplicaSpec spec = shared.value();
-    Settings settings = spec.settings();
-    RuntimeSettings runtime = settings.runtime();
-    int workers = runtime.workers();
-    long t0 = System.nanoTime();
-    List<TaskPrompt> dataset = PromptDataset.load(spark.session(), settings, model.maxPositions());
-    QueryBatches batches = new QueryBatches(dataset, settings.ppo().batchSize(), settings.run().seed());
-    RoleSchedule schedule = new RoleSchedule(settings.twoAgents() ? settings.algorithm().roleExchangePeriod() : 0);
-    int iterations = settings.run().iterations();
-    LOG.info("run {}: {} iteration(s) of {} on {} prompts from {} (read in {} s), {} worker(s), run directory {}",
-        spec.runId(), iterations, settings.algorithm().mode(), dataset.size(), settings.task().data(),
-        String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e9), workers, runDir.toAbsolutePath());
-    List<IterationReport> reports = new ArrayList<>();
-    boolean resumed = first > 0;
-    try (MetricsLog log = new MetricsLog(runDir, resumed);
-        ReplicaLog replicas = new ReplicaLog(runDir.resolve(REPLICAS_FILE), resumed)) {
-      for (long k = first; k < iterations; k++) {
-        IterationPlan plan = IterationPlan.of(settings.run().seed(), k, schedule,
-            settings.generation().minNewTokens(), settings.generation().maxNewTokens());
-        boolean verify = runtime.verifiesAfter(k, iterations);
-        CheckpointRequest checkpoint = checkpoints.requestAfter(k);
-        List<QueryShard> shards = QueryShard.split(batches.batch(k), workers);
-        long stageStart = System.nanoTime();
-        List<TaskReport> taskReports;
+  /**
+   * The iterations of one application, with their logs and the in-job recoveries: when a stage
+   * fails because an executor was lost, the executors are awaited back to W, every replica
+   * returns to the newest committed checkpoint (a new replica generation, so no replica of the
+   * failed stage is reused) and the iterations continue from there.
+   */
+  private static final class Loop implements AutoCloseable {
+    private final SparkSessions spark;
+    private final Settings settings;
+    private final RuntimeSettings runtime;
+    private final Path runDir;
+    private final RunCheckpoints checkpoints;
+    private final PrintStream progress;
+    private final QueryBatches batches;
+    private final RoleSchedule schedule;
+    private final int iterations;
+    private final List<IterationReport> reports = new ArrayList<>();
+    private ReplicaSpec spec;
+    // the spec is shipped once per executor (and validated there once), not with every task
+    private Broadcast<ReplicaSpec> shared;
+    private MetricsLog log;
+    private ReplicaLog replicas;
+    private int recoveries;
+
+    Loop(SparkSessions spark, ReplicaSpec spec, ModelConfig model, Path runDir, RunCheckpoints checkpoints,
+        PrintStream progress) throws IOException {
+      this.spark = spark;
+      this.spec = spec;
+      this.settings = spec.settings();
+      this.runtime = settings.runtime();
+      this.runDir = runDir;
+      this.checkpoints = checkpoints;
+      this.progress = progress;
+      long t0 = System.nanoTime();
+      List<TaskPrompt> dataset = PromptDataset.load(spark.session(), settings, model.maxPositions());
+      this.batches = new QueryBatches(dataset, settings.ppo().batchSize(), settings.run().seed());
+      this.schedule = new RoleSchedule(settings.twoAgents() ? settings.algorithm().roleExchangePeriod() : 0);
+      this.iterations = settings.run().iterations();
+      this.shared = spark.java().broadcast(spec);
+      LOG.info("run {}: {} iteration(s) of {} on {} prompts from {} (read in {} s), {} worker(s), run directory {}",
+          spec.runId(), iterations, settings.algorithm().mode(), dataset.size(), settings.task().data(),
+          String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e9), runtime.workers(),
+          runDir.toAbsolutePath());
+    }
+
+    List<IterationReport> run(long first) throws IOException, InterruptedException {
+      openLogs(first > 0);
+      for (long k = first; k < iterations; ) {
         try {
-          taskReports = IterationStage.run(jsc, new IterationTask(shared, plan, verify, checkpoint), shards);
+          reports.add(iteration(k));
+          k++;
         } catch (TrainingFailedException e) {
-          throw new TrainingFailedException(e.getMessage() + "; " + checkpoints.resumeAdvice(), e.getCause());
+          k = recover(k, e);
         }
-        double stageSeconds = (System.nanoTime() - stageStart) / 1e9;
-        IterationReport merged = StageReports.merge(k, taskReports, workers, stageSeconds);
-        replicas.write(k, taskReports);
-        log.write(merged);
-        if (checkpoint != null) {
-          checkpoints.commit(k, taskReports);
+      }
+      closeLogs();
+      finish(spark.java(), shared, runDir, iterations - 1);
+      return reports;
+    }
+
+    /** Runs iteration k as one barrier stage and logs it. */
+    private IterationReport iteration(long k) throws IOException {
+      IterationPlan plan = IterationPlan.of(settings.run().seed(), k, schedule,
+          settings.generation().minNewTokens(), settings.generation().maxNewTokens());
+      boolean verify = runtime.verifiesAfter(k, iterations);
+      CheckpointRequest checkpoint = checkpoints.requestAfter(k);
+      int workers = runtime.workers();
+      List<QueryShard> shards = QueryShard.split(batches.batch(k), workers);
+      long stageStart = System.nanoTime();
+      List<TaskReport> taskReports =
+          IterationStage.run(spark.java(), new IterationTask(shared, plan, verify, checkpoint), shards);
+      double stageSeconds = (System.nanoTime() - stageStart) / 1e9;
+      IterationReport merged = StageReports.merge(k, taskReports, workers, stageSeconds)
+          .withMetric(MetricNames.RECOVERIES, recoveries);
+      replicas.write(k, taskReports);
+      log.write(merged);
+      if (checkpoint != null) {
+        checkpoints.commit(k, taskReports);
+      }
+      progress.println(MetricsLog.progressLine(merged, iterations) + String.format(Locale.ROOT,
+          " | %d worker(s), stage %.1f s%s%s", workers, stageSeconds,
+          verify && workers > 1 ? ", replicas identical" : "", checkpoint != null ? ", checkpoint committed" : ""));
+      progress.flush();
+      return merged;
+    }
+
+    /**
+     * After iteration k failed: when an executor was lost and recoveries are left, waits for the
+     * executors, moves every replica back to the newest committed checkpoint and returns the
+     * iteration to continue with; otherwise fails with the resume advice.
+     */
+    private long recover(long k, TrainingFailedException failure) throws IOException, InterruptedException {
+      if (!failure.executorLost() || recoveries >= runtime.maxRecoveries()) {
+        String why = !failure.executorLost() ? "" : "; " + recoveries + " recover" + (recoveries == 1 ? "y" : "ies")
+            + " already made (cory.runtime.max-recoveries = " + runtime.maxRecoveries() + ")";
+        throw new TrainingFailedException(failure.getMessage() + why + "; " + checkpoints.resumeAdvice(),
+            failure.getCause());
+      }
+      recoveries++;
+      Optional<Checkpoint> back = checkpoints.newestCommitted();
+      long from = back.map(Checkpoint::iteration).orElse(0L);
+      progress.println("iteration " + k + " lost an executor (" + failure.getMessage() + "); recovery " + recoveries
+          + " of " + runtime.maxRecoveries() + ": waiting up to " + runtime.recoveryWaitMs() / 1000 + " s for "
+          + runtime.workers() + " executors, then every replica returns to "
+          + back.map(c -> "the checkpoint after iteration " + (from - 1) + " (" + c.location() + ")")
+              .orElse("the pretrained model (no checkpoint committed yet)"));
+      progress.flush();
+      spark.awaitExecutors(runtime.workers(), runtime.recoveryWaitMs());
+      closeLogs();
+      for (String file : List.of(MetricsLog.METRICS_FILE, MetricsLog.SAMPLES_FILE, REPLICAS_FILE)) {
+        RunCheckpoints.truncateFrom(runDir.resolve(file), from);
+      }
+      openLogs(from > 0);
+      reports.removeIf(r -> r.iteration() >= from);
+      spec = spec.recovered(recoveries, back.map(Checkpoint::location).orElse(null));
+      shared.destroy();
+      shared = spark.java().broadcast(spec);
+      LOG.warn("run {}: recovery {} after iteration {} failed, continuing at iteration {}", spec.runId(), recoveries,
+          k, from);
+      return from;
+    }
+
+    private void openLogs(boolean append) throws IOException {
+      log = new MetricsLog(runDir, append);
+      replicas = new ReplicaLog(runDir.resolve(REPLICAS_FILE), append);
+    }
+
+    private void closeLogs() throws IOException {
+      try {
+        if (log != null) {
+          log.close();
         }
-        progress.println(MetricsLog.progressLine(merged, iterations) + String.format(Locale.ROOT,
-            " | %d worker(s), stage %.1f s%s%s", workers, stageSeconds,
-            verify && workers > 1 ? ", replicas identical" : "", checkpoint != null ? ", checkpoint committed" : ""));
-        progress.flush();
-        reports.add(merged);
+      } finally {
+        log = null;
+        if (replicas != null) {
+          replicas.close();
+        }
+        replicas = null;
       }
     }
-    finish(jsc, shared, runDir, iterations - 1);
-    return reports;
+
+    @Override
+    public void close() throws IOException {
+      try {
+        closeLogs();
+      } finally {
+        shared.destroy();
+      }
+    }
   }
 
   /** The last stage: export (rank 0) and release of every executor's replicas. */

@@ -18,9 +18,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Losing an executor mid-run on a real standalone cluster (two worker JVMs, executors in their
- * own JVMs, Aeron over UDP): one executor is killed with SIGKILL after a checkpoint was
- * committed. The run must fail with a message that says what happened and what to do, never
+ * Losing an executor mid-run, with in-job recovery off ({@code runtime.max-recoveries = 0};
+ * {@code ExecutorRecoveryTest} covers recovery), on a real standalone cluster (two worker JVMs,
+ * executors in their own JVMs, Aeron over UDP): one executor is killed with SIGKILL after a
+ * checkpoint was committed. The run must fail with a message that says what happened and what to do, never
  * train on a half-updated or fresh replica; the same command then resumes from the last
  * committed checkpoint and finishes with identical replicas.
  */
@@ -37,7 +38,8 @@ final class ExecutorLossTest {
     DefaultRun demo = DefaultRun.demo(runDir);
     List<String> appArgs = new ArrayList<>(List.of("--config", demo.config().toString()));
     appArgs.addAll(demo.withUserOverrides(List.of("workers=2", "run.iterations=" + ITERATIONS,
-        "runtime.checkpoint-every=2", "runtime.collective-timeout=60s", "ppo.mini-batch-size=2")));
+        "runtime.checkpoint-every=2", "runtime.collective-timeout=60s", "ppo.mini-batch-size=2",
+        "runtime.max-recoveries=0")));
     Path marker = runDir.resolve("checkpoints/iter-000004/_COMMITTED");
     try (StandaloneCluster cluster = StandaloneCluster.start(tmp.resolve("cluster"), 2, 1, 1024)) {
       Map<String, String> conf = cluster.applicationConf(2);

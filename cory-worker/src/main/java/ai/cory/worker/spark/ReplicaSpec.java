@@ -40,6 +40,16 @@ public record ReplicaSpec(String runId, Settings settings, Transport transport, 
     return new ReplicaSpec(runId, settings, transport, bindAddress, resumeFrom, TOKENS.nextLong());
   }
 
+  /**
+   * The spec of the replicas after in-job recovery {@code generation}: a new run id, so that no
+   * replica of the failed stage is reused, and every replica loads {@code resumeFrom} (null: the
+   * pretrained model).
+   */
+  public ReplicaSpec recovered(int generation, String resumeFrom) {
+    String root = runId.replaceFirst("/recovery-\\d+$", "");
+    return new ReplicaSpec(root + "/recovery-" + generation, settings, transport, bindAddress, resumeFrom, ringToken);
+  }
+
   /** W. */
   public int workers() {
     return settings.runtime().workers();

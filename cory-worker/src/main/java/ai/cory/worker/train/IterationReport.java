@@ -12,13 +12,9 @@ import java.util.Objects;
  *
  * <p>Metric names (CORY.md section 8): per agent and role {@code <agent>/<role>/<name>}, e.g.
  * {@code A/pioneer/env/reward_mean} or {@code B/observer/objective/kl}, with {@code <name>} a TRL
- * metric name ({@code env/reward_mean}, {@code env/reward_collective}, {@code objective/kl},
- * {@code objective/kl_coef}, {@code objective/combined}, {@code ppo/loss/total},
- * {@code ppo/policy/clipfrac}, {@code tokens/responses_len_mean}, ...). An agent's curve over a
- * run is {@code <agent>/*}{@code /<name>} (its role changes at each exchange), a role's curve
- * {@code *}{@code /<role>/<name>}. Iteration-wide: {@code env/reward_collective} and the
- * timings {@code time/rollout}, {@code time/reward}, {@code time/train}, {@code time/sync},
- * {@code time/iteration} in seconds.
+ * metric name; every name is in {@code ai.cory.common.metrics.MetricNames}. An agent's curve over
+ * a run is {@code <agent>/*}{@code /<name>} (its role changes at each exchange), a role's curve
+ * {@code *}{@code /<role>/<name>}.
  *
  * @param iteration        k
  * @param pioneer          the agent that was the pioneer
@@ -35,6 +31,13 @@ public record IterationReport(long iteration, AgentId pioneer, int generationLen
     Objects.requireNonNull(pioneer, "pioneer");
     metrics = Collections.unmodifiableMap(new LinkedHashMap<>(metrics));
     samples = Collections.unmodifiableMap(new LinkedHashMap<>(samples));
+  }
+
+  /** This report with one more (or a replaced) metric. */
+  public IterationReport withMetric(String name, double value) {
+    Map<String, Double> more = new LinkedHashMap<>(metrics);
+    more.put(name, value);
+    return new IterationReport(iteration, pioneer, generationLength, exchanged, more, samples);
   }
 
   /** One metric; fails with the known names when absent. */
