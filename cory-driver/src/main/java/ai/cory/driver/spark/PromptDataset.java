@@ -36,6 +36,9 @@ import scala.Tuple2;
  * to each iteration.
  */
 public final class PromptDataset {
+  /** The column a JSON line that does not parse is kept in. */
+  static final String CORRUPT = "_corrupt_record";
+
   private PromptDataset() {}
 
   /** File format of a dataset location. */
@@ -112,13 +115,19 @@ public final class PromptDataset {
         for (String f : fields) {
           schema.add(DataTypes.createStructField(f, DataTypes.StringType, true));
         }
-        // only the task's fields are parsed; a malformed line fails the read, naming it
-        raw = spark.read().schema(new StructType(schema.toArray(new StructField[0]))).option("mode", "FAILFAST")
-            .json(location);
+        // only the task's fields are parsed; a malformed line is kept whole in CORRUPT, and Accept
+        // fails naming its position (Spark's FAILFAST message names neither file nor line)
+        schema.add(DataTypes.createStructField(CORRUPT, DataTypes.StringType, true));
+        raw = spark.read().schema(new StructType(schema.toArray(new StructField[0]))).option("mode", "PERMISSIVE")
+            .option("columnNameOfCorruptRecord", CORRUPT).json(location);
       }
       List<String> have = List.of(raw.columns());
-      Column[] cols = new Column[fields.size()];
-      for (int i = 0; i < cols.length; i++) {
+      boolean json = have.contains(CORRUPT);
+      Column[] cols = new Column[fields.size() + (json ? 1 : 0)];
+      if (json) {
+        cols[fields.size()] = functions.col(CORRUPT);
+      }
+      for (int i = 0; i < fields.size(); i++) {
         if (!have.contains(fields.get(i))) {
           throw new IOException("cory.task.data: " + location + " has no field '" + fields.get(i) + "' (fields: "
               + have + ")");
@@ -164,6 +173,11 @@ public final class PromptDataset {
     @Override
     public Boolean call(Tuple2<Row, Long> record) {
       Row row = record._1();
+      if (row.size() > fields.size() && !row.isNullAt(fields.size())) {
+        String text = row.getString(fields.size());
+        throw new IllegalArgumentException(location + ": record " + record._2() + " (0-based, file order) is not "
+            + "JSON: " + (text.length() > 80 ? text.substring(0, 80) + "..." : text));
+      }
       if (task.type() == TaskSettings.TaskType.IMDB && task.imdbSplit() != null
           && !task.imdbSplit().equals(row.getString(1))) {
         return false; // another split (or none): not a training review of this run

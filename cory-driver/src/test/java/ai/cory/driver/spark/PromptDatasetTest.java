@@ -119,6 +119,17 @@ final class PromptDatasetTest {
   }
 
   @Test
+  void aLineThatIsNotJsonIsNamedWithItsFileAndPosition() throws Exception {
+    Path data = tmp.resolve("torn.jsonl");
+    Files.writeString(data, "{\"text\": \"a review long enough\"}\n{\"text\": \"cut in the mid\n"
+        + "{\"text\": \"another review\"}\n", StandardCharsets.UTF_8);
+    Settings s = settings(DemoModel.NAME, data, "cory.task.imdb.split = null", "cory.task.imdb.min-review-chars = 0");
+    IOException e = assertThrows(IOException.class, () -> PromptDataset.load(SPARK.session(), s, 512));
+    assertTrue(e.getMessage().contains("torn.jsonl: record 1 (0-based, file order) is not JSON: {\"text\": \"cut in"),
+        e.getMessage());
+  }
+
+  @Test
   void aPromptLongerThanTheContextFailsBeforeTraining() throws Exception {
     Path data = tmp.resolve("long.jsonl");
     Files.writeString(data, "{\"text\": \"" + "x".repeat(40) + "\"}\n", StandardCharsets.UTF_8);
