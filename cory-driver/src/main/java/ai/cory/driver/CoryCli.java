@@ -1,6 +1,7 @@
 package ai.cory.driver;
 
 import ai.cory.common.config.SettingsException;
+import ai.cory.common.io.Redaction;
 import ai.cory.driver.bench.BenchCommCommand;
 import ai.cory.driver.bench.BenchCommand;
 import ai.cory.driver.cli.Args;
@@ -80,7 +81,7 @@ public final class CoryCli {
       err.println(cmd.usage());
       return USAGE;
     } catch (Exception e) {
-      err.println("cory " + cmd.name() + ": " + describe(e));
+      err.println("cory " + cmd.name() + ": " + Redaction.redact(describe(e)));
       if (Boolean.getBoolean("cory.stacktrace")) {
         e.printStackTrace(err);
       } else {

@@ -4,6 +4,7 @@ import ai.cory.common.config.AlgorithmSettings.Mode;
 import ai.cory.common.config.OptimizerSettings.EpsilonConvention;
 import ai.cory.common.config.TaskSettings.TaskType;
 import ai.cory.common.io.FileSourceResolver;
+import ai.cory.common.io.Redaction;
 import ai.cory.common.ppo.KlPenalty;
 import ai.cory.common.ppo.PpoConfig;
 import com.typesafe.config.Config;
@@ -166,9 +167,20 @@ public record Settings(
     return scheme.find() && value.startsWith("//", scheme.end());
   }
 
-  /** The resolved {@code cory} block, for the run directory. */
+  /**
+   * The resolved {@code cory} block, credentials included: what travels to the executors. Never
+   * write it where people read it: {@link #renderRedacted()}.
+   */
   public String render() {
     return resolved;
+  }
+
+  /**
+   * The resolved {@code cory} block with the credentials of every URI replaced by {@code ***}
+   * ({@link Redaction}): what the run directory's {@code config.conf} and checkpoints keep.
+   */
+  public String renderRedacted() {
+    return Redaction.redact(resolved);
   }
 
   /** True when two agents train together (CORY and its ablations). */

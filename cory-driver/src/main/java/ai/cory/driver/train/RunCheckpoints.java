@@ -72,7 +72,8 @@ final class RunCheckpoints {
     }
     if (latest.isPresent()) {
       Checkpoint c = latest.get();
-      String differs = firstDifference(Settings.parse(c.resolvedConfig()), settings);
+      // the checkpoint keeps the settings without credentials: compare like with like
+      String differs = firstDifference(Settings.parse(c.resolvedConfig()), Settings.parse(settings.renderRedacted()));
       if (differs != null) {
         throw new IllegalStateException("the run directory holds " + c.location() + " written with a different "
             + differs + "; use another run directory, or cory.runtime.resume = false to start over");

@@ -93,7 +93,7 @@ public final class TrainingLoop {
     SparkConf submitted = SparkSessions.submitted();
     ModelConfig model = Preflight.check(settings, SparkSessions.hadoop(submitted));
     Files.createDirectories(runDir);
-    Files.writeString(runDir.resolve(RESOLVED_CONFIG), settings.render() + "\n", StandardCharsets.UTF_8);
+    Files.writeString(runDir.resolve(RESOLVED_CONFIG), settings.renderRedacted() + "\n", StandardCharsets.UTF_8);
     RunCheckpoints checkpoints = new RunCheckpoints(settings, runDir, SparkSessions.hadoop(submitted));
     Optional<Checkpoint> resume = checkpoints.resumable();
     long first = resume.map(Checkpoint::iteration).orElse(0L);

@@ -87,4 +87,20 @@ final class RunCheckpointsTest {
     Settings over = Settings.parse(settings.render() + "\ncory.runtime.resume = false\n");
     assertTrue(new RunCheckpoints(over, run, new Configuration()).resumable().isEmpty(), "unless told to start over");
   }
+
+  /** Checkpoints keep the settings without credentials, and a run with credentials still resumes from them. */
+  @Test
+  void checkpointsKeepNoCredentialsAndTheRunStillResumes() throws Exception {
+    Path run = tmp.resolve("run");
+    Settings settings = Settings.parse("cory.model.path = \"hdfs://alice:s3cr3t@nn:8020/models/demo\"\n"
+        + "cory.task.data = x.jsonl\ncory.reward.path = w.tsv\ncory.run.iterations = 10\n");
+    CheckpointStore store = new CheckpointStore(run.toUri().toString(), new Configuration(), 2);
+    CheckpointState state = new CheckpointState(4, Map.of("A", "pioneer"),
+        Map.of("A", new AgentState(4, 0.1, RunningMoments.initial(), Map.of())), Map.of("run.seed", 0L), Map.of());
+    String committed = store.commit(store.write(new CheckpointContents(state, settings.renderRedacted(),
+        Map.of("A", new AgentSnapshot(DemoModel.create(DataType.FLOAT).params(), null)), Map.of())));
+    String kept = Files.readString(Path.of(URI.create(committed)).resolve("config.conf"));
+    assertTrue(kept.contains("hdfs://***@nn:8020/models/demo") && !kept.contains("s3cr3t"), kept);
+    assertEquals(4, new RunCheckpoints(settings, run, new Configuration()).resumable().orElseThrow().iteration());
+  }
 }

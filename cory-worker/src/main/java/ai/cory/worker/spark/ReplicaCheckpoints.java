@@ -79,7 +79,7 @@ public final class ReplicaCheckpoints {
     }
     CheckpointState state = new CheckpointState(completed, roles, agents, Map.of(SEED_KEY, settings.run().seed()),
         Map.of());
-    return new CheckpointContents(state, settings.render(), weights, buffers);
+    return new CheckpointContents(state, settings.renderRedacted(), weights, buffers);
   }
 
   /**
