@@ -72,6 +72,7 @@ final class RunCheckpoints {
     }
     if (latest.isPresent()) {
       Checkpoint c = latest.get();
+      store.setAsideAfter(c.iteration()); // newer ones are damaged: keep them out of the new commits' way
       // the checkpoint keeps the settings without credentials: compare like with like
       String differs = firstDifference(Settings.parse(c.resolvedConfig()), Settings.parse(settings.renderRedacted()));
       if (differs != null) {
@@ -86,9 +87,14 @@ final class RunCheckpoints {
     return latest;
   }
 
-  /** The newest committed checkpoint that verifies, whatever {@code runtime.resume} says (recoveries). */
+  /**
+   * The newest committed checkpoint that verifies, whatever {@code runtime.resume} says
+   * (recoveries); damaged newer ones are set aside.
+   */
   Optional<Checkpoint> newestCommitted() throws IOException {
-    return store.latestCommitted();
+    Optional<Checkpoint> latest = store.latestCommitted();
+    store.setAsideAfter(latest.map(Checkpoint::iteration).orElse(0L));
+    return latest;
   }
 
   /** The first settings block that must match for a resume, or null when all do. */

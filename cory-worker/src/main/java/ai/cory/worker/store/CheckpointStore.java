@@ -207,6 +207,29 @@ public final class CheckpointStore {
     return checkpoint;
   }
 
+  /**
+   * Moves every checkpoint directory of an iteration after {@code iteration} (damaged ones: a run
+   * about to continue from {@code iteration} would otherwise commit over them) aside to
+   * {@code <name>.damaged-<epoch ms>}, which no listing, resume or retention touches: the
+   * evidence stays for whoever investigates.
+   *
+   * @return the directories they were moved to
+   */
+  public List<String> setAsideAfter(long iteration) throws IOException {
+    List<String> moved = new ArrayList<>();
+    for (Dir d : committedNameDirs()) {
+      if (d.iteration() > iteration) {
+        Path aside = new Path(d.path().getParent(), d.path().getName() + DAMAGED_INFIX + System.currentTimeMillis());
+        if (!fs.rename(d.path(), aside)) {
+          throw new IOException("cannot move the damaged checkpoint " + d.path() + " aside to " + aside);
+        }
+        warnings.accept("moved the damaged checkpoint " + d.path() + " aside to " + aside);
+        moved.add(aside.toString());
+      }
+    }
+    return moved;
+  }
+
   /** Iterations of the directories that carry a commit marker, ascending (nothing verified). */
   public List<Long> committedIterations() throws IOException {
     List<Long> iterations = new ArrayList<>();
@@ -347,6 +370,9 @@ public final class CheckpointStore {
   }
 
   /** A checkpoint-like directory. */
+  /** What a damaged checkpoint's directory name gets before the time it was set aside. */
+  public static final String DAMAGED_INFIX = ".damaged-";
+
   private record Dir(Path path, long iteration, boolean marked) {}
 
   /** Directories named {@code iter-<n>}, with whether each carries a marker. */

@@ -24,6 +24,7 @@ import ai.cory.common.tokenizer.HfTokenizer;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -117,6 +118,24 @@ class CheckpointStoreTest {
         () -> store.load(dir(4).toUri().toString()));
     assertEquals(CheckpointException.Kind.TORN, e.kind());
     assertEquals(List.of(1L, 4L), store.committedIterations(), "marker present, content unchecked");
+  }
+
+  @Test
+  void damagedCheckpointsAfterTheOneResumedFromAreSetAsideNotReplaced() throws IOException {
+    CheckpointStore store = store(10);
+    commit(store, 3, 3);
+    commit(store, 4, 4);
+    Files.delete(dir(4).resolve("agent-B/value_head.safetensors")); // damaged
+    assertEquals(3, store.latestCommitted().orElseThrow().iteration());
+    List<String> moved = store.setAsideAfter(3);
+    assertEquals(1, moved.size());
+    Path aside = Path.of(URI.create(moved.get(0)));
+    assertTrue(aside.getFileName().toString().startsWith("iter-000004" + CheckpointStore.DAMAGED_INFIX), moved.toString());
+    assertTrue(Files.isRegularFile(aside.resolve("agent-A/model.safetensors")), "the evidence is whole");
+    assertEquals(List.of(3L), store.committedIterations());
+    commit(store, 4, 44); // the resumed run commits iteration 4 again: the damaged one is untouched
+    assertTrue(Files.isDirectory(aside));
+    assertEquals(List.of(3L, 4L), store.committedIterations());
   }
 
   @Test
