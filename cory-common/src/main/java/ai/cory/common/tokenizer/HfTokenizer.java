@@ -69,7 +69,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     try (InputStream in = dir.open(TOKENIZER_FILE, 0)) {
       definition = in.readAllBytes();
     }
-    Map<String, Integer> ids = tokenIds(readJson(dir, TOKENIZER_FILE, definition));
+    Map<String, Integer> ids = tokenIds(readJson(dir, TOKENIZER_FILE, definition), dir.describe(TOKENIZER_FILE));
     int vocabSize = ids.values().stream().mapToInt(Integer::intValue).max().orElse(-1) + 1;
     JsonNode tokenizerConfig = dir.exists(TOKENIZER_CONFIG_FILE)
         ? readJson(dir, TOKENIZER_CONFIG_FILE, readAll(dir, TOKENIZER_CONFIG_FILE)) : null;
@@ -90,24 +90,58 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
       throw new IOException(dir.describe(TOKENIZER_FILE) + ": cannot load tokenizer: "
           + e.getMessage(), e);
     }
+    // the Rust side checks some of its configuration only when it encodes (an unk_token missing
+    // from the vocabulary fails the first unknown character): find out now, naming the file
+    try {
+      native_.encode(PROBE_TEXT, true, false);
+    } catch (RuntimeException e) {
+      native_.close();
+      throw new IOException(dir.describe(TOKENIZER_FILE) + ": cannot encode text: " + e.getMessage(), e);
+    }
     return new HfTokenizer(native_, vocabSize, bos, eos, pad >= 0 ? pad : eos);
   }
 
-  /** Every token string with its id: the model vocabulary plus the added tokens. */
-  private static Map<String, Integer> tokenIds(JsonNode definition) {
+  /** Encoded once at load: letters, digits, punctuation, whitespace, accents and a character no vocabulary has. */
+  private static final String PROBE_TEXT = "The movie was great, 3 stars! Ça coûte 42 € \t\n\u2603\uD83D\uDE00 \u0000";
+
+  /**
+   * Every token string with its id: the model vocabulary plus the added tokens.
+   *
+   * @throws IOException naming the file and the entry when the vocabulary is not made of
+   *                     (string, non-negative integer id) pairs
+   */
+  private static Map<String, Integer> tokenIds(JsonNode definition, String where) throws IOException {
     Map<String, Integer> ids = new HashMap<>();
     JsonNode vocab = definition.path("model").path("vocab");
     if (vocab.isObject()) { // BPE / WordPiece: {token: id}
-      vocab.fields().forEachRemaining(e -> ids.put(e.getKey(), e.getValue().asInt()));
+      for (Map.Entry<String, JsonNode> e : (Iterable<Map.Entry<String, JsonNode>>) vocab::fields) {
+        ids.put(e.getKey(), id(e.getValue(), where, "model.vocab[\"" + e.getKey() + "\"]"));
+      }
     } else if (vocab.isArray()) { // Unigram: [[token, score], ...] in id order
       for (int i = 0; i < vocab.size(); i++) {
-        ids.put(vocab.get(i).get(0).asText(), i);
+        JsonNode entry = vocab.get(i);
+        if (!entry.isArray() || entry.size() < 1 || !entry.get(0).isTextual()) {
+          throw new IOException(where + ": model.vocab[" + i + "] is not a [token, score] pair: " + entry);
+        }
+        ids.put(entry.get(0).asText(), i);
       }
     }
+    int k = 0;
     for (JsonNode added : definition.path("added_tokens")) {
-      ids.put(added.path("content").asText(), added.path("id").asInt());
+      if (!added.path("content").isTextual()) {
+        throw new IOException(where + ": added_tokens[" + k + "] has no string content: " + added);
+      }
+      ids.put(added.get("content").asText(), id(added.path("id"), where, "added_tokens[" + k + "].id"));
+      k++;
     }
     return ids;
+  }
+
+  private static int id(JsonNode value, String where, String what) throws IOException {
+    if (!value.isIntegralNumber() || !value.canConvertToInt() || value.intValue() < 0) {
+      throw new IOException(where + ": " + what + " must be a non-negative integer id, got " + value);
+    }
+    return value.intValue();
   }
 
   private static byte[] readAll(FileSource dir, String file) throws IOException {
