@@ -32,10 +32,12 @@ import java.util.Objects;
  *                            averaged at the end of every PPO step)
  * @param maxRecoveries       in-job recoveries from executor loss per run, {@code >= 0}
  * @param recoveryWaitMs      longest wait for the executors to be back to W in a recovery, {@code > 0}
+ * @param authenticateFrames  sign and verify every ring message with a per-run key (HMAC-SHA256)
  */
 public record RuntimeSettings(int workers, String master, Transport transport, String bindAddress,
     String aeronDirectory, long collectiveTimeoutMs, int chunkBytes, int verifyReplicasEvery, int checkpointEvery,
-    int checkpointsKept, boolean resume, Sync sync, int parameterSyncEvery, int maxRecoveries, long recoveryWaitMs)
+    int checkpointsKept, boolean resume, Sync sync, int parameterSyncEvery, int maxRecoveries, long recoveryWaitMs,
+    boolean authenticateFrames)
     implements Serializable {
   private static final long serialVersionUID = 1L;
 

@@ -9,6 +9,7 @@ import ai.cory.worker.comm.MediaDriverSettings;
 import ai.cory.worker.comm.RingAllreduce;
 import ai.cory.worker.comm.RingConfig;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -42,11 +43,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * (udp,ipc), workers (2,4), sizes-mib (1,16,128), threading (SHARED), term-mib (16), udp-mtu
  * (65504: {@link ChannelTuning#loopback()}), ipc-mtu (65504), socket-kib (4096; 0 = driver
  * default), window-kib (4096), chunk-kib (64), idle (BACKOFF), budget-s (2: time per case, at least
- * 3 and at most 20 repetitions), latency-ops (200).
+ * 3 and at most 20 repetitions), latency-ops (200), authenticate (false: true signs and checks
+ * every message with HMAC-SHA256, {@code cory.runtime.authenticate-frames}).
  */
 public final class AllreduceBench {
   private static final int LATENCY_LOOPS = 5;
   private static final long TIMEOUT_NS = TimeUnit.MINUTES.toNanos(5);
+  private static final long BENCH_TOKEN = 0x6265_6E63_68L;
+  private static final byte[] BENCH_KEY = "bench-comm key, 32 bytes long...".getBytes(StandardCharsets.US_ASCII);
   private static final double MIB = 1024.0 * 1024.0;
 
   private AllreduceBench() {}
@@ -61,7 +65,8 @@ public final class AllreduceBench {
       int chunkBytes,
       IdleMode idle,
       double budgetSeconds,
-      int latencyOps) {
+      int latencyOps,
+      boolean authenticate) {
 
     static Options parse(String[] args) {
       Map<String, String> values = new LinkedHashMap<>();
@@ -78,6 +83,7 @@ public final class AllreduceBench {
       values.put("idle", "BACKOFF");
       values.put("budget-s", "2");
       values.put("latency-ops", "200");
+      values.put("authenticate", "false");
       for (int i = 0; i < args.length; i += 2) {
         String name = args[i].startsWith("--") ? args[i].substring(2) : args[i];
         if (!values.containsKey(name) || i + 1 >= args.length) {
@@ -111,7 +117,8 @@ public final class AllreduceBench {
           Integer.parseInt(values.get("chunk-kib")) << 10,
           IdleMode.valueOf(values.get("idle").toUpperCase(Locale.ROOT)),
           Double.parseDouble(values.get("budget-s")),
-          Integer.parseInt(values.get("latency-ops")));
+          Integer.parseInt(values.get("latency-ops")),
+          Boolean.parseBoolean(values.get("authenticate")));
     }
   }
 
@@ -144,7 +151,7 @@ public final class AllreduceBench {
     System.out.println(
         ("{\"bench\":\"config\",\"cores\":%d,\"threading\":\"%s\",\"term_bytes\":%d,"
                 + "\"udp_mtu\":%d,\"ipc_mtu\":%d,\"socket_buffer_bytes\":%d,"
-                + "\"receiver_window_bytes\":%d,\"chunk_bytes\":%d,\"idle\":\"%s\"}")
+                + "\"receiver_window_bytes\":%d,\"chunk_bytes\":%d,\"idle\":\"%s\",\"authenticate\":%b}")
             .formatted(
                 Runtime.getRuntime().availableProcessors(),
                 o.threading(),
@@ -154,7 +161,8 @@ public final class AllreduceBench {
                 t.socketBufferBytes(),
                 t.receiverWindowBytes(),
                 o.chunkBytes(),
-                o.idle()));
+                o.idle(),
+                o.authenticate()));
   }
 
   /** Copy of the same bytes between direct buffers (memcpy) and between heap float arrays. */
@@ -197,8 +205,8 @@ public final class AllreduceBench {
     List<Future<RankTimings>> futures = new ArrayList<>();
     for (int rank = 0; rank < workers; rank++) {
       RingConfig config =
-          new RingConfig(
-              rank, endpoints, options.chunkBytes(), TIMEOUT_NS, options.idle(), options.tuning());
+          new RingConfig(rank, endpoints, options.chunkBytes(), TIMEOUT_NS, options.idle(), options.tuning(),
+              BENCH_TOKEN, options.authenticate() ? BENCH_KEY.clone() : null);
       futures.add(pool.submit(() -> runRank(aeronDir, config, options)));
     }
     List<RankTimings> timings = new ArrayList<>();

@@ -26,6 +26,7 @@ public final class BenchCommCommand implements Command {
         "usage: bin/cory bench-comm [--transports udp,ipc] [--workers 2,4] [--sizes-mib 1,16,128]",
         "                           [--chunk-kib 64] [--term-mib 16] [--udp-mtu 65504]",
         "                           [--socket-kib 4096] [--window-kib 4096] [--idle BACKOFF]",
+        "                           [--authenticate false]",
         "                           [--threading SHARED] [--budget-s 2] [--latency-ops 200]",
         "                           [--split-iterations 5] [--split-workers 2] [--split-config FILE]",
         "                           [--split-set path=value]...",

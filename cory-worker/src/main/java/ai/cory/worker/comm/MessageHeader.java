@@ -5,7 +5,7 @@ import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
 /**
- * The 48-byte header in front of every ring message's payload, little-endian. It lets the receiver
+ * The 64-byte header in front of every ring message's payload, little-endian. It lets the receiver
  * check that a message belongs to the run ({@code runToken}), and to the operation, step and byte
  * range it expects, so ranks that fall out of step fail loudly instead of summing the wrong data.
  *
@@ -17,14 +17,18 @@ import org.agrona.MutableDirectBuffer;
  *  28  int  step         ring step 0..2(W-1)-1
  *  32  int  senderRank
  *  36  int  payloadBytes bytes of payload following the header (across Aeron fragments)
- *  40  long runToken     the run's secret ({@link RingConfig#runToken()})
+ *  40  long runToken     the run's token ({@link RingConfig#runToken()})
+ *  48  16 bytes tag      HMAC-SHA256 of bytes 0..47 and the payload, truncated ({@link FrameMac});
+ *                        zeros when messages are not authenticated
  * </pre>
  *
- * 48 is a multiple of 8, and Aeron fragments carry multiples of 32 bytes, so no float or double of
+ * 64 is a multiple of 8, and Aeron fragments carry multiples of 32 bytes, so no float or double of
  * the payload straddles two fragments.
  */
 final class MessageHeader {
-  static final int LENGTH = 48;
+  static final int LENGTH = 64;
+  /** Where the authentication tag starts; the bytes before it are what it covers of the header. */
+  static final int TAG_OFFSET = 48;
   private static final int OP_SEQ_OFFSET = 0;
   private static final int TOTAL_BYTES_OFFSET = 8;
   private static final int OFFSET_BYTES_OFFSET = 16;
@@ -86,6 +90,7 @@ final class MessageHeader {
     buffer.putInt(SENDER_RANK_OFFSET, senderRank, ORDER);
     buffer.putInt(PAYLOAD_BYTES_OFFSET, payloadBytes, ORDER);
     buffer.putLong(RUN_TOKEN_OFFSET, runToken, ORDER);
+    buffer.setMemory(TAG_OFFSET, FrameMac.TAG_BYTES, (byte) 0);
   }
 
   static long runToken(final DirectBuffer buffer, final int offset) {

@@ -100,7 +100,8 @@ public final class RingAllreduce implements Collective, AutoCloseable {
             leftWatch,
             chunkBytes,
             config.runToken(),
-            leftSessionId);
+            leftSessionId,
+            config.frameKey());
     LOG.debug(
         "rank {}: ring of {} over {}: receiving on {}, sending to rank {} at {}, chunk {} bytes",
         config.rank(),

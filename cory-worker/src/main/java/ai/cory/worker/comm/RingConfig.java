@@ -24,6 +24,8 @@ import java.util.Set;
  *     message carries it, and each rank's Aeron session id is derived from it ({@link
  *     #sessionId(int)}), so a receiver drops (and counts) frames of any other session or token:
  *     another run's or a stranger's traffic to its port is never summed into a gradient
+ * @param frameKey the run's secret key for authenticated messages ({@link FrameMac}), or null
+ *     to send them without a tag (networks only the cluster reaches)
  */
 public record RingConfig(
     int rank,
@@ -32,7 +34,8 @@ public record RingConfig(
     long timeoutNs,
     IdleMode idleMode,
     ChannelTuning tuning,
-    long runToken)
+    long runToken,
+    byte[] frameKey)
     implements Serializable {
 
   /**
@@ -83,6 +86,9 @@ public record RingConfig(
     if (timeoutNs <= 0) {
       throw new IllegalArgumentException("timeoutNs must be > 0, got " + timeoutNs);
     }
+    if (frameKey != null && frameKey.length < 16) {
+      throw new IllegalArgumentException("frameKey must have at least 16 bytes, got " + frameKey.length);
+    }
   }
 
   /**
@@ -96,7 +102,19 @@ public record RingConfig(
       long timeoutNs,
       IdleMode idleMode,
       ChannelTuning tuning) {
-    this(rank, endpoints, chunkBytes, timeoutNs, idleMode, tuning, 0L);
+    this(rank, endpoints, chunkBytes, timeoutNs, idleMode, tuning, 0L, null);
+  }
+
+  /** A ring whose messages carry no authentication tag. */
+  public RingConfig(
+      int rank,
+      List<Endpoint> endpoints,
+      int chunkBytes,
+      long timeoutNs,
+      IdleMode idleMode,
+      ChannelTuning tuning,
+      long runToken) {
+    this(rank, endpoints, chunkBytes, timeoutNs, idleMode, tuning, runToken, null);
   }
 
   /**

@@ -71,9 +71,11 @@ public final class RingMembership implements Collective, AutoCloseable {
    * @param timeoutMs      longest one collective may take
    * @param runToken       the run's secret ({@link RingConfig#runToken()}): rings of other runs,
    *                       and strangers, cannot feed this one
+   * @param frameKey       the run's key to authenticate every message ({@link RingConfig#frameKey()}),
+   *                       or null
    */
   public record Options(int worldSize, Transport transport, String bindHost, String aeronDirectory, int chunkBytes,
-      long timeoutMs, long runToken) {
+      long timeoutMs, long runToken, byte[] frameKey) {
     public Options {
       Objects.requireNonNull(transport, "transport");
       Objects.requireNonNull(bindHost, "bindHost");
@@ -228,7 +230,8 @@ public final class RingMembership implements Collective, AutoCloseable {
     closeRing();
     ChannelTuning tuning = isLoopback(endpoints) ? ChannelTuning.loopback() : ChannelTuning.defaults();
     RingConfig config = new RingConfig(rank, endpoints, options.chunkBytes(),
-        TimeUnit.MILLISECONDS.toNanos(options.timeoutMs()), IdleMode.BACKOFF, tuning, options.runToken());
+        TimeUnit.MILLISECONDS.toNanos(options.timeoutMs()), IdleMode.BACKOFF, tuning, options.runToken(),
+        options.frameKey());
     ring = RingAllreduce.connect(mediaDriver == null ? "" : mediaDriver.aeronDirectoryName(), config);
     ringKey = key;
     lastRank = rank;

@@ -52,6 +52,8 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
   private final int chunkBytes;
   private final long runToken;
   private final int leftSessionId;
+  private final FrameMac sendMac; // null: messages carry no tag
+  private final FrameMac receiveMac;
   private final UnsafeBuffer headerBuffer =
       new UnsafeBuffer(BufferUtil.allocateDirectAligned(MessageHeader.LENGTH, Long.BYTES));
   private final UnsafeBuffer payloadBuffer = new UnsafeBuffer(new byte[0]);
@@ -86,6 +88,7 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
    * @param runToken the run's secret, written into and expected in every message header
    * @param leftSessionId the Aeron session id of the left neighbour's publication; frames of any
    *     other session on the subscription are dropped and counted
+   * @param frameKey the run's key to sign and verify every message ({@link FrameMac}), or null
    */
   RingTransfer(
       final int rank,
@@ -95,7 +98,8 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
       final ImageWatch leftWatch,
       final int chunkBytes,
       final long runToken,
-      final int leftSessionId) {
+      final int leftSessionId,
+      final byte[] frameKey) {
     if (chunkBytes <= 0 || chunkBytes % Double.BYTES != 0) {
       throw new IllegalArgumentException(
           "chunkBytes must be a positive multiple of 8, got " + chunkBytes);
@@ -110,6 +114,8 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
     this.chunkBytes = chunkBytes;
     this.runToken = runToken;
     this.leftSessionId = leftSessionId;
+    this.sendMac = frameKey == null ? null : new FrameMac(frameKey, chunkBytes);
+    this.receiveMac = frameKey == null ? null : new FrameMac(frameKey, chunkBytes);
   }
 
   /**
@@ -196,6 +202,11 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
       MessageHeader.write(
           headerBuffer, opSeq, totalBytes, offsetBytes, kind, sendStep, rank, payloadBytes, runToken);
       payloadBuffer.wrap(baseAddress + offsetBytes, payloadBytes);
+      if (sendMac != null) {
+        sendMac.start(headerBuffer, 0);
+        sendMac.update(payloadBuffer, 0, payloadBytes);
+        sendMac.sign(headerBuffer, 0);
+      }
       final long result =
           toRight.offer(headerBuffer, 0, MessageHeader.LENGTH, payloadBuffer, 0, payloadBytes);
       if (result > 0) {
@@ -284,15 +295,26 @@ final class RingTransfer implements Agent, ControlledFragmentHandler {
       checkMessageHeader(buffer, offset, length);
       inMessage = true;
       messageRemainingBytes = MessageHeader.payloadBytes(buffer, offset);
+      if (receiveMac != null) {
+        receiveMac.expect(buffer, offset);
+        receiveMac.start(buffer, offset);
+      }
       payloadOffset += MessageHeader.LENGTH;
       payloadLength -= MessageHeader.LENGTH;
     } else if (!inMessage) {
       throw protocolError("a continuation fragment arrived without a message start", null, 0);
     }
+    if (receiveMac != null) {
+      receiveMac.update(buffer, payloadOffset, payloadLength);
+    }
     applyPayload(buffer, payloadOffset, payloadLength);
     if ((flags & FrameDescriptor.END_FRAG_FLAG) != 0) {
       if (messageRemainingBytes != 0) {
         throw protocolError("message ended " + messageRemainingBytes + " bytes short", null, 0);
+      }
+      if (receiveMac != null && !receiveMac.verify()) {
+        throw protocolError("a message failed authentication (cory.runtime.authenticate-frames): forged, "
+            + "altered, or sent with another key; the collective's result is discarded", null, 0);
       }
       inMessage = false;
       final int segment = recvSegment(recvStep);

@@ -61,7 +61,7 @@ public final class Replica implements AutoCloseable {
           : Checkpoint.open(FileSources.open(spec.resumeFrom(), hadoop)); // verifies every checksum
       ring = RingMembership.open(new RingMembership.Options(spec.workers(), spec.transport(),
           spec.bindAddress() != null ? spec.bindAddress() : host, runtime.aeronDirectory(), runtime.chunkBytes(),
-          runtime.collectiveTimeoutMs(), spec.ringToken()));
+          runtime.collectiveTimeoutMs(), spec.ringToken(), spec.frameKeyBytes()));
       replica = new Replica(spec, assets, ring);
     } catch (IOException | RuntimeException e) {
       if (ring != null) {

@@ -5,6 +5,7 @@ import ai.cory.common.config.RuntimeSettings;
 import ai.cory.common.config.Settings;
 import java.io.Serializable;
 import java.security.SecureRandom;
+import java.util.HexFormat;
 import java.util.Objects;
 
 /**
@@ -22,9 +23,11 @@ import java.util.Objects;
  * @param ringToken   the run's random secret for its Aeron rings ({@code RingConfig.runToken}):
  *                    it reaches executors through Spark (protect Spark's RPC with
  *                    {@code spark.authenticate} on shared clusters), never the data plane
+ * @param frameKey    the run's random key for authenticated ring messages, hex, or null when
+ *                    {@code cory.runtime.authenticate-frames} is off; travels like the token
  */
 public record ReplicaSpec(String runId, Settings settings, Transport transport, String bindAddress,
-    String resumeFrom, long ringToken) implements Serializable {
+    String resumeFrom, long ringToken, String frameKey) implements Serializable {
   private static final long serialVersionUID = 2L;
   private static final SecureRandom TOKENS = new SecureRandom();
 
@@ -37,7 +40,13 @@ public record ReplicaSpec(String runId, Settings settings, Transport transport, 
   /** A spec with a fresh random ring token. */
   public static ReplicaSpec withFreshToken(String runId, Settings settings, Transport transport, String bindAddress,
       String resumeFrom) {
-    return new ReplicaSpec(runId, settings, transport, bindAddress, resumeFrom, TOKENS.nextLong());
+    String key = null;
+    if (settings.runtime().authenticateFrames()) {
+      byte[] bytes = new byte[32];
+      TOKENS.nextBytes(bytes);
+      key = HexFormat.of().formatHex(bytes);
+    }
+    return new ReplicaSpec(runId, settings, transport, bindAddress, resumeFrom, TOKENS.nextLong(), key);
   }
 
   /**
@@ -47,7 +56,13 @@ public record ReplicaSpec(String runId, Settings settings, Transport transport, 
    */
   public ReplicaSpec recovered(int generation, String resumeFrom) {
     String root = runId.replaceFirst("/recovery-\\d+$", "");
-    return new ReplicaSpec(root + "/recovery-" + generation, settings, transport, bindAddress, resumeFrom, ringToken);
+    return new ReplicaSpec(root + "/recovery-" + generation, settings, transport, bindAddress, resumeFrom, ringToken,
+        frameKey);
+  }
+
+  /** The frame key's bytes, or null. */
+  public byte[] frameKeyBytes() {
+    return frameKey == null ? null : HexFormat.of().parseHex(frameKey);
   }
 
   /** W. */

@@ -86,6 +86,48 @@ final class RingIsolationTest {
     assertEquals(0, foreignSeen[0], "nobody wrote to rank 0");
   }
 
+  /** With authentication on, the ring computes the same bits; a message signed with another key fails it. */
+  @Test
+  void authenticatedMessagesAverageAlikeAndAnotherKeyFailsTheCollective() throws Exception {
+    byte[] key = new byte[32];
+    byte[] other = new byte[32];
+    for (int i = 0; i < 32; i++) {
+      key[i] = (byte) (i * 7 + 1);
+      other[i] = (byte) (i * 7 + 2);
+    }
+    float[] a = inputs(0);
+    float[] b = inputs(1);
+    float[] mean = new float[SIZE];
+    for (int i = 0; i < SIZE; i++) {
+      mean[i] = (a[i] + b[i]) / 2f;
+    }
+    List<Endpoint> endpoints = RingHarness.endpoints(Transport.UDP, 2);
+    List<RingHarness.Outcome<float[]>> signed = RingHarness.run(driver.aeronDirectoryName(), new int[] {0, 1},
+        rank -> new RingConfig(rank, endpoints, RingHarness.TEST_CHUNK_BYTES, TimeUnit.SECONDS.toNanos(20),
+            IdleMode.BACKOFF, RingHarness.TEST_TUNING, TOKEN, key),
+        ring -> {
+          INDArray buffer = Nd4j.createFromArray(inputs(ring.rank())); // (SIZE)
+          ring.averageInPlace(buffer);
+          return buffer.toFloatVector();
+        });
+    for (RingHarness.Outcome<float[]> o : signed) {
+      assertNull(o.error(), () -> "a rank failed: " + o.error());
+      assertArrayEquals(mean, o.value());
+    }
+
+    List<Endpoint> forged = RingHarness.endpoints(Transport.UDP, 2);
+    List<RingHarness.Outcome<float[]>> mixed = RingHarness.run(driver.aeronDirectoryName(), new int[] {0, 1},
+        rank -> new RingConfig(rank, forged, RingHarness.TEST_CHUNK_BYTES, TimeUnit.SECONDS.toNanos(5),
+            IdleMode.BACKOFF, RingHarness.TEST_TUNING, TOKEN, rank == 0 ? key : other),
+        ring -> {
+          INDArray buffer = Nd4j.createFromArray(inputs(ring.rank())); // (SIZE)
+          ring.averageInPlace(buffer);
+          return buffer.toFloatVector();
+        });
+    assertTrue(mixed.stream().anyMatch(o -> o.error() != null
+        && String.valueOf(o.error().getMessage()).contains("failed authentication")), () -> mixed.toString());
+  }
+
   @Test
   void everyRankOfARingHasItsOwnSessionIdAndAnotherTokenGivesOthers() {
     List<Endpoint> endpoints = List.of(Endpoint.ipc(1), Endpoint.ipc(2), Endpoint.ipc(3));

@@ -39,7 +39,7 @@ final class RingMembershipTest {
   void twoMembersInARing() throws Exception {
     for (int r = 0; r < 2; r++) {
       members[r] = RingMembership.open(new RingMembership.Options(2, Transport.IPC, "127.0.0.1", null, 65536,
-          60_000, 0x5EC12E7L));
+          60_000, 0x5EC12E7L, null));
     }
     connect();
   }
@@ -154,7 +154,7 @@ final class RingMembershipTest {
     }
     for (int r = 0; r < 2; r++) {
       members[r] = RingMembership.open(new RingMembership.Options(2, Transport.IPC, "127.0.0.1", null, 65536,
-          60_000, 0x5EC12E7L));
+          60_000, 0x5EC12E7L, null));
     }
     StageAllGather stage = new StageAllGather();
     // iteration 0: no ring yet, both fresh: a ring is connected through the stage's all-gather
