@@ -156,5 +156,14 @@ class HfCheckpointTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> HfCheckpoint.load(new LocalFileSource(dir), DataType.FLOAT, 0));
     assertTrue(e.getMessage().contains("GiB") && e.getMessage().contains("memory of this machine"), e.getMessage());
+
+    // hidden_size = intermediate_size = 2^30 used to end in a negative shape naming nothing
+    Files.writeString(dir.resolve("config.json"), """
+        {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 32,
+         "hidden_size": 1073741824, "intermediate_size": 1073741824, "num_hidden_layers": 1,
+         "num_attention_heads": 8, "max_position_embeddings": 16}""");
+    IllegalArgumentException wide = assertThrows(IllegalArgumentException.class,
+        () -> HfCheckpoint.load(new LocalFileSource(dir), DataType.FLOAT, 0));
+    assertTrue(wide.getMessage().contains("GiB") && wide.getMessage().contains("LLAMA"), wide.getMessage());
   }
 }
