@@ -337,24 +337,8 @@ public record Settings(
       throw c.bad("cory.workers", "the Aeron allreduce averages float32 gradients: cory.model.dtype = "
           + model.precision().name().toLowerCase(Locale.ROOT) + " needs cory.workers = 1, got " + workers);
     }
-    long timeoutMs;
-    try {
-      timeoutMs = c.config().getDuration(p + "collective-timeout", TimeUnit.MILLISECONDS);
-    } catch (ConfigException e) {
-      throw c.bad(p + "collective-timeout", "must be a duration such as 10m or 90s: " + e.getMessage());
-    }
-    if (timeoutMs <= 0) {
-      throw c.bad(p + "collective-timeout", "must be > 0, got " + timeoutMs + " ms");
-    }
-    long recoveryWaitMs;
-    try {
-      recoveryWaitMs = c.config().getDuration(p + "recovery-wait", TimeUnit.MILLISECONDS);
-    } catch (ConfigException e) {
-      throw c.bad(p + "recovery-wait", "must be a duration such as 5m or 90s: " + e.getMessage());
-    }
-    if (recoveryWaitMs <= 0) {
-      throw c.bad(p + "recovery-wait", "must be > 0, got " + recoveryWaitMs + " ms");
-    }
+    long timeoutMs = positiveDurationMs(c, p + "collective-timeout");
+    long recoveryWaitMs = positiveDurationMs(c, p + "recovery-wait");
     return new RuntimeSettings(workers, c.nullableString(p + "master"),
         c.enumValue(p + "transport", RuntimeSettings.Transport.class), c.nullableString(p + "bind-address"),
         c.nullableString(p + "aeron-dir"), timeoutMs, c.intAtLeast(p + "chunk-bytes", RuntimeSettings.MIN_CHUNK_BYTES),
@@ -362,6 +346,20 @@ public record Settings(
         c.intAtLeast(p + "checkpoints-kept", 1), c.bool(p + "resume"),
         c.enumValue(p + "sync", RuntimeSettings.Sync.class), c.intAtLeast(p + "parameter-sync-every", 1),
         c.intAtLeast(p + "max-recoveries", 0), recoveryWaitMs, c.bool(p + "authenticate-frames"));
+  }
+
+  /** A duration setting ({@code 10m}, {@code 90s}) in milliseconds, {@code > 0}. */
+  private static long positiveDurationMs(ConfigValues c, String key) {
+    long ms;
+    try {
+      ms = c.config().getDuration(key, TimeUnit.MILLISECONDS);
+    } catch (ConfigException e) {
+      throw c.bad(key, "must be a duration such as 10m or 90s: " + e.getMessage());
+    }
+    if (ms <= 0) {
+      throw c.bad(key, "must be > 0, got " + ms + " ms");
+    }
+    return ms;
   }
 
   private static OptimizerSettings readOptimizer(ConfigValues c) {

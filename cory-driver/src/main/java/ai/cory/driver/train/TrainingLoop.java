@@ -72,6 +72,9 @@ public final class TrainingLoop {
   public static final String RESOLVED_CONFIG = "config.conf";
   /** Per-iteration replica fingerprints, inside the run directory. */
   public static final String REPLICAS_FILE = "replicas.jsonl";
+  /** The JSON-lines logs of a run, cut back to the checkpoint a run resumes or recovers from. */
+  private static final List<String> LOG_FILES = List.of(MetricsLog.METRICS_FILE, MetricsLog.SAMPLES_FILE,
+      REPLICAS_FILE);
   private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
   private static final ClassTag<String> STRING = ClassTag$.MODULE$.apply(String.class);
   /** How long a cluster may take to register W executors before the first stage. */
@@ -98,7 +101,7 @@ public final class TrainingLoop {
     Optional<Checkpoint> resume = checkpoints.resumable();
     long first = resume.map(Checkpoint::iteration).orElse(0L);
     if (first > 0) { // the logs go back to the checkpoint before anything is started
-      for (String file : List.of(MetricsLog.METRICS_FILE, MetricsLog.SAMPLES_FILE, REPLICAS_FILE)) {
+      for (String file : LOG_FILES) {
         String cut = RunCheckpoints.truncateFrom(runDir.resolve(file), first);
         if (cut != null) {
           progress.println("warning: " + cut);
@@ -243,7 +246,7 @@ public final class TrainingLoop {
       progress.flush();
       spark.awaitExecutors(runtime.workers(), runtime.recoveryWaitMs());
       closeLogs();
-      for (String file : List.of(MetricsLog.METRICS_FILE, MetricsLog.SAMPLES_FILE, REPLICAS_FILE)) {
+      for (String file : LOG_FILES) {
         RunCheckpoints.truncateFrom(runDir.resolve(file), from);
       }
       openLogs(from > 0);

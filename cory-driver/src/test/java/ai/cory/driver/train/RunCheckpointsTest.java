@@ -11,7 +11,6 @@ import ai.cory.common.checkpoint.CheckpointState.AgentState;
 import ai.cory.common.checkpoint.CheckpointState;
 import ai.cory.common.config.Settings;
 import ai.cory.common.model.DemoModel;
-import ai.cory.common.model.Parameters;
 import ai.cory.common.ppo.RunningMoments;
 import ai.cory.worker.store.CheckpointStore;
 import java.io.IOException;
@@ -70,12 +69,7 @@ final class RunCheckpointsTest {
     Path run = tmp.resolve("run");
     Settings settings = Settings.parse("cory.model.path = demo\ncory.task.data = x.jsonl\n"
         + "cory.reward.path = w.tsv\ncory.run.iterations = 10\n");
-    CheckpointStore store = new CheckpointStore(run.toUri().toString(), new Configuration(), 2);
-    Parameters weights = DemoModel.create(DataType.FLOAT).params();
-    CheckpointState state = new CheckpointState(4, Map.of("A", "pioneer"),
-        Map.of("A", new AgentState(4, 0.1, RunningMoments.initial(), Map.of())), Map.of("run.seed", 0L), Map.of());
-    String committed = store.commit(store.write(new CheckpointContents(state, settings.render(),
-        Map.of("A", new AgentSnapshot(weights, null)), Map.of())));
+    String committed = commitAfterIteration4(run, settings);
     Path stateFile = Path.of(URI.create(committed)).resolve("state.json");
     Files.writeString(stateFile, Files.readString(stateFile).replace("\"kl_coef\" : 0.1", "\"kl_coef\" : 0.2"));
 
@@ -94,13 +88,18 @@ final class RunCheckpointsTest {
     Path run = tmp.resolve("run");
     Settings settings = Settings.parse("cory.model.path = \"hdfs://alice:s3cr3t@nn:8020/models/demo\"\n"
         + "cory.task.data = x.jsonl\ncory.reward.path = w.tsv\ncory.run.iterations = 10\n");
-    CheckpointStore store = new CheckpointStore(run.toUri().toString(), new Configuration(), 2);
-    CheckpointState state = new CheckpointState(4, Map.of("A", "pioneer"),
-        Map.of("A", new AgentState(4, 0.1, RunningMoments.initial(), Map.of())), Map.of("run.seed", 0L), Map.of());
-    String committed = store.commit(store.write(new CheckpointContents(state, settings.renderRedacted(),
-        Map.of("A", new AgentSnapshot(DemoModel.create(DataType.FLOAT).params(), null)), Map.of())));
+    String committed = commitAfterIteration4(run, settings);
     String kept = Files.readString(Path.of(URI.create(committed)).resolve("config.conf"));
     assertTrue(kept.contains("hdfs://***@nn:8020/models/demo") && !kept.contains("s3cr3t"), kept);
     assertEquals(4, new RunCheckpoints(settings, run, new Configuration()).resumable().orElseThrow().iteration());
+  }
+
+  /** A real checkpoint of the demo model after 4 iterations, committed to {@code run}'s store, as a run writes it. */
+  private static String commitAfterIteration4(Path run, Settings settings) throws IOException {
+    CheckpointStore store = new CheckpointStore(run.toUri().toString(), new Configuration(), 2);
+    CheckpointState state = new CheckpointState(4, Map.of("A", "pioneer"),
+        Map.of("A", new AgentState(4, 0.1, RunningMoments.initial(), Map.of())), Map.of("run.seed", 0L), Map.of());
+    return store.commit(store.write(new CheckpointContents(state, settings.renderRedacted(),
+        Map.of("A", new AgentSnapshot(DemoModel.create(DataType.FLOAT).params(), null)), Map.of())));
   }
 }
