@@ -67,8 +67,7 @@ public interface ModelSource {
 
     @Override
     public CausalLm load(DataType dataType, long valueHeadSeed) throws IOException {
-      config();
-      return HfCheckpoint.load(files, dataType, valueHeadSeed);
+      return HfCheckpoint.load(files, dataType, valueHeadSeed); // reads config.json itself
     }
 
     /**
@@ -77,8 +76,14 @@ public interface ModelSource {
      */
     @Override
     public Tokenizer tokenizer() throws IOException {
-      ModelConfig model = config();
-      HfTokenizer tokenizer = HfTokenizer.load(files);
+      HfTokenizer tokenizer = HfTokenizer.load(files); // names a missing tokenizer.json
+      ModelConfig model;
+      try {
+        model = HfConfigReader.read(files);
+      } catch (IOException | RuntimeException e) {
+        tokenizer.close();
+        throw e;
+      }
       if (tokenizer.vocabSize() > model.vocabSize()) {
         tokenizer.close();
         throw new IOException(files.describe(HfTokenizer.TOKENIZER_FILE) + " has token ids up to "

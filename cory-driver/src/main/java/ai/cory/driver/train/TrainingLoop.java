@@ -101,12 +101,7 @@ public final class TrainingLoop {
     Optional<Checkpoint> resume = checkpoints.resumable();
     long first = resume.map(Checkpoint::iteration).orElse(0L);
     if (first > 0) { // the logs go back to the checkpoint before anything is started
-      for (String file : LOG_FILES) {
-        String cut = RunCheckpoints.truncateFrom(runDir.resolve(file), first);
-        if (cut != null) {
-          progress.println("warning: " + cut);
-        }
-      }
+      cutLogsBackTo(runDir, first, progress);
     }
     SparkSessions spark = SparkSessions.start(settings, submitted);
     String runId = UUID.randomUUID().toString();
@@ -133,6 +128,16 @@ public final class TrainingLoop {
           ReplicaPool.release(loop != null ? loop.spec.runId() : runId);
         }
         spark.stopIfOwned();
+      }
+    }
+  }
+
+  /** Drops the lines of iterations at or after {@code from} from the run's JSON-lines logs. */
+  private static void cutLogsBackTo(Path runDir, long from, PrintStream progress) throws IOException {
+    for (String file : LOG_FILES) {
+      String cut = RunCheckpoints.truncateFrom(runDir.resolve(file), from);
+      if (cut != null) {
+        progress.println("warning: " + cut);
       }
     }
   }
@@ -246,9 +251,7 @@ public final class TrainingLoop {
       progress.flush();
       spark.awaitExecutors(runtime.workers(), runtime.recoveryWaitMs());
       closeLogs();
-      for (String file : LOG_FILES) {
-        RunCheckpoints.truncateFrom(runDir.resolve(file), from);
-      }
+      cutLogsBackTo(runDir, from, progress);
       openLogs(from > 0);
       reports.removeIf(r -> r.iteration() >= from);
       spec = spec.recovered(recoveries, back.map(Checkpoint::location).orElse(null));

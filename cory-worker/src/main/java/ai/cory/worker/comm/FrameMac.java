@@ -3,6 +3,7 @@ package ai.cory.worker.comm;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import javax.crypto.Mac;
+import javax.crypto.ShortBufferException;
 import javax.crypto.spec.SecretKeySpec;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
@@ -23,6 +24,8 @@ final class FrameMac {
   private final Mac mac;
   private final byte[] scratch;
   private final byte[] expected = new byte[TAG_BYTES];
+  private final byte[] full; // the whole HMAC of the current message
+  private final byte[] tag = new byte[TAG_BYTES];
 
   /** @param key the run's secret (32 random bytes) */
   FrameMac(byte[] key, int chunkBytes) {
@@ -33,6 +36,7 @@ final class FrameMac {
       throw new IllegalStateException(ALGORITHM + " is missing from the JVM", e);
     }
     scratch = new byte[Math.max(MessageHeader.LENGTH, Math.min(chunkBytes, 1 << 16))];
+    full = new byte[mac.getMacLength()];
   }
 
   /** Starts a message whose header (its tag field not included) is at {@code offset}. */
@@ -53,7 +57,7 @@ final class FrameMac {
 
   /** Writes the tag of the message into its header at {@code offset}. */
   void sign(MutableDirectBuffer header, int offset) {
-    header.putBytes(offset + MessageHeader.TAG_OFFSET, mac.doFinal(), 0, TAG_BYTES);
+    header.putBytes(offset + MessageHeader.TAG_OFFSET, finish(), 0, TAG_BYTES);
   }
 
   /** Remembers the tag the header at {@code offset} carries, before its payload arrives. */
@@ -63,9 +67,17 @@ final class FrameMac {
 
   /** True when the message's bytes so far have the tag {@link #expect} remembered (constant time). */
   boolean verify() {
-    byte[] full = mac.doFinal();
-    byte[] tag = new byte[TAG_BYTES];
-    System.arraycopy(full, 0, tag, 0, TAG_BYTES);
+    System.arraycopy(finish(), 0, tag, 0, TAG_BYTES);
     return MessageDigest.isEqual(tag, expected);
+  }
+
+  /** The message's HMAC, into a buffer of this instance (no allocation per message). */
+  private byte[] finish() {
+    try {
+      mac.doFinal(full, 0);
+    } catch (ShortBufferException e) {
+      throw new IllegalStateException("HMAC output buffer of " + full.length + " bytes", e);
+    }
+    return full;
   }
 }

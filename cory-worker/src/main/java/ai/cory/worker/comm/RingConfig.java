@@ -105,17 +105,6 @@ public record RingConfig(
     this(rank, endpoints, chunkBytes, timeoutNs, idleMode, tuning, 0L, null);
   }
 
-  /** A ring whose messages carry no authentication tag. */
-  public RingConfig(
-      int rank,
-      List<Endpoint> endpoints,
-      int chunkBytes,
-      long timeoutNs,
-      IdleMode idleMode,
-      ChannelTuning tuning,
-      long runToken) {
-    this(rank, endpoints, chunkBytes, timeoutNs, idleMode, tuning, runToken, null);
-  }
 
   /**
    * The Aeron session id of rank {@code r}'s publication (to its right neighbour): a function of

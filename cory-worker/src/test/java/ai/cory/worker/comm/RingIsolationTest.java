@@ -63,7 +63,7 @@ final class RingIsolationTest {
     stranger.start();
     List<RingHarness.Outcome<float[]>> outcomes = RingHarness.run(driver.aeronDirectoryName(), new int[] {0, 1},
         rank -> new RingConfig(rank, endpoints, RingHarness.TEST_CHUNK_BYTES, TimeUnit.SECONDS.toNanos(20),
-            IdleMode.BACKOFF, RingHarness.TEST_TUNING, TOKEN),
+            IdleMode.BACKOFF, RingHarness.TEST_TUNING, TOKEN, null),
         ring -> {
           assertTrue(injected.await(20, TimeUnit.SECONDS), "the stranger reached rank 1's port");
           // the ring polls only inside operations: average until every injected frame has been
@@ -146,8 +146,8 @@ final class RingIsolationTest {
   @Test
   void everyRankOfARingHasItsOwnSessionIdAndAnotherTokenGivesOthers() {
     List<Endpoint> endpoints = List.of(Endpoint.ipc(1), Endpoint.ipc(2), Endpoint.ipc(3));
-    RingConfig mine = new RingConfig(0, endpoints, 4096, 1, IdleMode.BACKOFF, ChannelTuning.defaults(), TOKEN);
-    RingConfig theirs = new RingConfig(0, endpoints, 4096, 1, IdleMode.BACKOFF, ChannelTuning.defaults(), TOKEN + 1);
+    RingConfig mine = new RingConfig(0, endpoints, 4096, 1, IdleMode.BACKOFF, ChannelTuning.defaults(), TOKEN, null);
+    RingConfig theirs = new RingConfig(0, endpoints, 4096, 1, IdleMode.BACKOFF, ChannelTuning.defaults(), TOKEN + 1, null);
     assertNotEquals(mine.sessionId(0), mine.sessionId(1));
     assertNotEquals(mine.sessionId(1), mine.sessionId(2));
     for (int r = 0; r < 3; r++) {
