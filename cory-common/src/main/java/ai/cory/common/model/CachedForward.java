@@ -12,12 +12,14 @@ final class CachedForward {
   private final ModelConfig cfg;
   private final Transformer transformer;
   private final Weights w;
+  private final LoraWeights lw; // null without adapters
   private final boolean gpt2;
 
-  CachedForward(ModelConfig cfg, Transformer transformer, Weights w) {
+  CachedForward(ModelConfig cfg, Transformer transformer, Weights w, LoraWeights lw) {
     this.cfg = cfg;
     this.transformer = transformer;
     this.w = w;
+    this.lw = lw;
     this.gpt2 = cfg.arch() == ModelConfig.Arch.GPT2;
   }
 
@@ -74,24 +76,28 @@ final class CachedForward {
     int w3 = (cfg.heads() + 2 * cfg.kvHeads()) * d;
     int hd = cfg.heads() * d;
     transformer.norm(kv.norm, kv.mean, kv.rstd, kv.x, lw.norm1W(), lw.norm1B(), rows, kv.scratch);
-    Linear.forward(kv.qkv, kv.norm, lw.qkvW(), lw.qkvB(), rows, c, w3, !gpt2, false, kv.ones);
+    Linear.forward(kv.qkv, kv.norm, lw.qkvW(), lw.qkvB(), rows, c, w3, false, kv.ones);
+    Transformer.adapt(this.lw, l, ParamLayout.Slot.QKV, kv.qkv, w3, kv.norm, rows);
     if (!gpt2) {
       transformer.rope().apply(kv.qkv, rows, w3, 0, cfg.heads() + cfg.kvHeads(), kv.positions,
           false, kv.scratch);
     }
     appendKeysValues(kv, l, n);
     attend(kv, l, n);
-    Linear.forward(kv.x, kv.attY, lw.projW(), lw.projB(), rows, hd, c, !gpt2, true, kv.ones);
+    Linear.forward(kv.x, kv.attY, lw.projW(), lw.projB(), rows, hd, c, true, kv.ones);
+    Transformer.adapt(this.lw, l, ParamLayout.Slot.PROJ, kv.x, c, kv.attY, rows);
     transformer.norm(kv.norm, kv.mean, kv.rstd, kv.x, lw.norm2W(), lw.norm2B(), rows, kv.scratch);
     int f1 = gpt2 ? cfg.intermediate() : 2 * cfg.intermediate();
     int f2 = cfg.intermediate();
-    Linear.forward(kv.mlpIn, kv.norm, lw.fcW(), lw.fcB(), rows, c, f1, !gpt2, false, kv.ones);
+    Linear.forward(kv.mlpIn, kv.norm, lw.fcW(), lw.fcB(), rows, c, f1, false, kv.ones);
+    Transformer.adapt(this.lw, l, ParamLayout.Slot.FC, kv.mlpIn, f1, kv.norm, rows);
     if (gpt2) {
       Gelu.forward(kv.mlpAct, kv.mlpIn, (long) rows * f1, kv.scratch);
     } else {
       SwiGlu.forward(kv.mlpAct, kv.mlpIn, rows, f2, kv.scratch);
     }
-    Linear.forward(kv.x, kv.mlpAct, lw.fc2W(), lw.fc2B(), rows, f2, c, !gpt2, true, kv.ones);
+    Linear.forward(kv.x, kv.mlpAct, lw.fc2W(), lw.fc2B(), rows, f2, c, true, kv.ones);
+    Transformer.adapt(this.lw, l, ParamLayout.Slot.FC2, kv.x, c, kv.mlpAct, rows);
   }
 
   /** Copies the chunk's keys and values (per KV head, D each) into their slots. */

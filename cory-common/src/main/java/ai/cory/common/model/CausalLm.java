@@ -26,18 +26,155 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class CausalLm {
   private final ModelConfig cfg;
-  private final Parameters params;
-  private final Weights weights;
+  private final Parameters params;      // the trainable buffer: whole model, or adapters + value head
+  private final Weights weights;        // what forward reads (a LoRA agent: the base's, own value head)
   private final Transformer transformer;
+  private final CausalLm base;          // a LoRA agent's frozen base, else null
+  private final LoraWeights adapters;   // a LoRA agent's adapters, else null
+  private final Matrix[][] packed;      // a packed base's projection matrices [layer][slot], else null
   private Parameters grads;   // allocated on first use: frozen reference models never need one
   private Weights gradWeights;
+  private LoraWeights gradAdapters;
   private CachedForward cached;
 
   private CausalLm(Parameters params) {
     this.cfg = params.layout().config();
+    if (params.layout().isAdapters()) {
+      throw new IllegalArgumentException("an adapter buffer needs its base: use withAdapters");
+    }
     this.params = params;
     this.weights = new Weights(params);
     this.transformer = new Transformer(cfg);
+    this.base = null;
+    this.adapters = null;
+    this.packed = null;
+  }
+
+  /** A LoRA agent over {@code base} (shared, never written) with its own adapters and value head. */
+  private CausalLm(CausalLm base, Parameters adapterParams) {
+    this.cfg = base.cfg;
+    this.params = adapterParams;
+    this.adapters = new LoraWeights(adapterParams);
+    this.weights = base.weights.withValueHead(adapters.valueW, adapters.valueB);
+    this.transformer = base.transformer;
+    this.base = base;
+    this.packed = null;
+  }
+
+  /** A frozen base whose projections are packed; {@code rest} holds every other tensor. */
+  private CausalLm(Parameters rest, Matrix[][] packed) {
+    this.cfg = rest.layout().config();
+    this.params = rest;
+    this.weights = new Weights(rest, packed);
+    this.transformer = new Transformer(cfg);
+    this.base = null;
+    this.adapters = null;
+    this.packed = packed;
+  }
+
+  /** A frozen base from its packed projections and the buffer of everything else ({@link FrozenBase}). */
+  static CausalLm packedBase(Parameters rest, Matrix[][] packed) {
+    return new CausalLm(rest, packed);
+  }
+
+  /**
+   * A LoRA agent on this model as its frozen, shared base: fresh adapters (PEFT's init, A seeded,
+   * B zero, so the agent starts as exactly this model) and a fresh value head, both from
+   * {@code seed}. Only the adapters and the value head are trainable ({@link #params()}).
+   */
+  public CausalLm withAdapters(LoraSpec spec, long seed) {
+    Parameters p = Parameters.zeros(ParamLayout.adapters(cfg, spec.forArch(cfg.arch())), dataType());
+    p.initRandom(seed);
+    return withAdapters(p);
+  }
+
+  /** A LoRA agent on this model as its base, over existing adapters (aliased, not copied). */
+  public CausalLm withAdapters(Parameters adapterParams) {
+    if (base != null) {
+      throw new IllegalStateException("adapters go on a base model, not on another agent");
+    }
+    if (!adapterParams.layout().isAdapters() || !adapterParams.layout().config().equals(cfg)
+        || adapterParams.dataType() != dataType()) {
+      throw new IllegalArgumentException("adapters of layout " + adapterParams.layout().lora() + " "
+          + adapterParams.dataType() + " for " + adapterParams.layout().config()
+          + " do not fit this " + dataType() + " " + cfg);
+    }
+    return new CausalLm(this, adapterParams);
+  }
+
+  /** The frozen base of a LoRA agent (its adapters disabled: CORY's reference), null otherwise. */
+  public CausalLm base() {
+    return base;
+  }
+
+  /** The LoRA spec of an agent with adapters, null for a whole model. */
+  public LoraSpec lora() {
+    return params.layout().lora();
+  }
+
+  /**
+   * The merged model of a LoRA agent, {@code W + (alpha / r) B A} for every adapted projection,
+   * as a whole model's buffer with the agent's value head (a packed base is dequantised): what
+   * PEFT's {@code merge_and_unload} gives, to export or to serve without adapters.
+   */
+  public Parameters merged() {
+    if (base == null) {
+      throw new IllegalStateException("only a LoRA agent has adapters to merge");
+    }
+    Parameters out = Parameters.zeros(ParamLayout.of(cfg), dataType());
+    for (ParamLayout.Entry e : base.params.layout().entries()) {
+      if (!e.name().startsWith("v_head.")) {
+        out.span(e.name()).copyFrom(0, base.params.span(e.name()), 0, e.length());
+      }
+    }
+    out.span(ParamLayout.VALUE_WEIGHT).copyFrom(0, adapters.valueW, 0, cfg.hidden());
+    out.span(ParamLayout.VALUE_BIAS).copyFrom(0, adapters.valueB, 0, 1);
+    Weights w = new Weights(out);
+    if (base.packed != null) {
+      for (int l = 0; l < cfg.layers(); l++) {
+        for (ParamLayout.Slot slot : ParamLayout.Slot.values()) {
+          unpackInto(base.weights.layers[l].matrix(slot), w.layers[l].matrix(slot), slot);
+        }
+      }
+    }
+    LoraSpec spec = lora();
+    for (ParamLayout.AdapterSite site : ParamLayout.adapterSites(cfg, spec)) {
+      Matrix m = w.layers[site.layer()].matrix(site.slot());
+      int total = Weights.slotShape(cfg, site.slot())[1];
+      Span a = params.span(site.aName());
+      Span b = params.span(site.bName());
+      int r = spec.rank();
+      if (m.outIn) { // rows [off, off + out) of W (total, in) += s B A
+        Blas.gemm(false, false, site.out(), site.in(), r, spec.scale(), b, 0, r, a, 0, site.in(),
+            1.0, m.dense, (long) site.colOffset() * site.in(), site.in());
+      } else {       // columns [off, off + out) of W (in, total) += s A^T B^T
+        Blas.gemm(true, true, site.in(), site.out(), r, spec.scale(), a, 0, site.in(), b, 0, r,
+            1.0, m.dense, site.colOffset(), total);
+      }
+    }
+    return out;
+  }
+
+  private void unpackInto(Matrix from, Matrix to, ParamLayout.Slot slot) {
+    int[] shape = Weights.slotShape(cfg, slot);
+    int in = shape[0];
+    int out = shape[1];
+    float[] row = new float[in];
+    for (int r = 0; r < out; r++) {
+      from.readRow(r, in, out, row);
+      if (to.outIn) {
+        to.dense.writeFloats((long) r * in, row, 0, in);
+      } else {
+        for (int k = 0; k < in; k++) {
+          to.dense.set((long) k * out + r, row[k]);
+        }
+      }
+    }
+  }
+
+  /** True if the projection matrices are stored packed (a quantised frozen base, or an agent on one). */
+  public boolean hasPackedBase() {
+    return base != null ? base.packed != null : packed != null;
   }
 
   /** A model over existing parameters (aliased, not copied). */
@@ -67,7 +204,11 @@ public final class CausalLm {
     return cfg;
   }
 
-  /** The weights (flat buffer with named views). */
+  /**
+   * The trainable weights (flat buffer with named views): the whole model and value head, or a
+   * LoRA agent's adapters and value head. A packed base's buffer holds every tensor but the
+   * packed projections.
+   */
   public Parameters params() {
     return params;
   }
@@ -75,8 +216,17 @@ public final class CausalLm {
   /** The gradient buffer (same layout as {@link #params()}), allocated zero on first call. */
   public Parameters grads() {
     if (grads == null) {
+      if (packed != null) {
+        throw new IllegalStateException("a packed base is frozen: train LoRA adapters on it");
+      }
       grads = params.zerosLike();
-      gradWeights = new Weights(grads);
+      if (adapters != null) {
+        gradAdapters = new LoraWeights(grads);
+        gradWeights = Weights.valueHeadOnly(cfg.layers(), weights.outIn, gradAdapters.valueW,
+            gradAdapters.valueB);
+      } else {
+        gradWeights = new Weights(grads);
+      }
     }
     return grads;
   }
@@ -152,7 +302,7 @@ public final class CausalLm {
       ref = Span.of(referenceLogProbs);
     }
     ws.backwardReady = false;
-    transformer.forwardTrunk(weights, ws, batch);
+    transformer.forwardTrunk(weights, adapters, ws, batch);
     LmHead.forward(weights, ws, batch, opt, ref);
     ws.batch = batch;
     ws.options = opt;
@@ -222,7 +372,7 @@ public final class CausalLm {
       dFull = Span.of(dVocab);
     }
     LmHead.backward(weights, gradWeights, ws, batch, opt, dFull);
-    transformer.backwardTrunk(weights, gradWeights, ws, batch);
+    transformer.backwardTrunk(weights, gradWeights, adapters, gradAdapters, ws, batch);
   }
 
   /**
@@ -306,7 +456,7 @@ public final class CausalLm {
 
   private CachedForward cachedForward() {
     if (cached == null) {
-      cached = new CachedForward(cfg, transformer, weights);
+      cached = new CachedForward(cfg, transformer, weights, adapters);
     }
     return cached;
   }

@@ -35,9 +35,12 @@ final class Embedding {
     });
   }
 
-  /** {@code dTok[tok[r]] += dx[r]}, {@code dPos[pos[r]] += dx[r]} (dPos may be null). */
+  /** {@code dTok[tok[r]] += dx[r]}, {@code dPos[pos[r]] += dx[r]} (dPos may be null; nothing when dTok is). */
   static void backward(Span dTok, Span dPos, Span dx, int[] tokens, int[] positions, int n, int c,
       Scratch scratch) {
+    if (dTok == null) {
+      return; // frozen embeddings (LoRA)
+    }
     double[] row = scratch.row(0, 0, c);
     for (int r = 0; r < n; r++) {
       dx.read((long) r * c, row, 0, c);

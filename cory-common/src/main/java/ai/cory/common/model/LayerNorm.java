@@ -66,7 +66,7 @@ final class LayerNorm {
       }
     });
     // Per-part parameter gradients summed serially: deterministic for a given thread count.
-    for (int p = 0; p < parts; p++) {
+    for (int p = 0; p < parts && dw != null; p++) { // dw null: a frozen norm (LoRA)
       dw.accumulate(0, scratch.row(p, 3, c), 0, c);
       db.accumulate(0, scratch.row(p, 4, c), 0, c);
     }

@@ -90,7 +90,9 @@ final class LmHead {
         opt.vocab() == ForwardOptions.Vocab.LOG_PROBS, ws.dlogp, dFull, ws.scratch);
     Blas.gemm(false, false, r, c, vocab, 1.0, ws.logits, 0, vocab, w.head, 0, c, 0.0, ws.dhc, 0,
         c);
-    Blas.gemm(true, false, vocab, c, r, 1.0, ws.logits, 0, vocab, ws.hc, 0, c, 1.0, g.head, 0, c);
+    if (g.head != null) { // null: a frozen head (LoRA)
+      Blas.gemm(true, false, vocab, c, r, 1.0, ws.logits, 0, vocab, ws.hc, 0, c, 1.0, g.head, 0, c);
+    }
     double[] row = ws.scratch.row(0, 0, c);
     for (int k = 0; k < r; k++) {
       ws.dhc.read((long) k * c, row, 0, c);

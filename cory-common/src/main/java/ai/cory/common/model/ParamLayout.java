@@ -47,13 +47,42 @@ public final class ParamLayout {
     }
   }
 
+  /** The four projection slots of a block, in forward order (Llama's q|k|v and gate|up fused). */
+  public enum Slot { QKV, PROJ, FC, FC2 }
+
+  /**
+   * One adapted projection: where its adapter sits and its shapes.
+   *
+   * @param layer     block index
+   * @param slot      the fused projection it adds to
+   * @param module    the module name PEFT matches ({@code q_proj}, {@code c_attn}, ...)
+   * @param path      the module's path in PEFT's {@code state_dict} ({@code base_model.model.} ...)
+   * @param in        input features (A is (r, in))
+   * @param out       output features (B is (out, r))
+   * @param colOffset first output column of this module inside its slot's fused output
+   */
+  public record AdapterSite(int layer, Slot slot, String module, String path, int in, int out,
+      int colOffset) {
+    /** PEFT's name of A. */
+    public String aName() {
+      return path + ".lora_A.weight";
+    }
+
+    /** PEFT's name of B. */
+    public String bName() {
+      return path + ".lora_B.weight";
+    }
+  }
+
   private final ModelConfig config;
+  private final LoraSpec lora;
   private final List<Entry> entries;
   private final Map<String, Entry> byName;
   private final long size;
 
-  private ParamLayout(ModelConfig config, List<Entry> entries) {
+  private ParamLayout(ModelConfig config, LoraSpec lora, List<Entry> entries) {
     this.config = config;
+    this.lora = lora;
     this.entries = Collections.unmodifiableList(entries);
     this.byName = new LinkedHashMap<>();
     long end = 0;
@@ -116,7 +145,66 @@ public final class ParamLayout {
     }
     b.add(VALUE_WEIGHT, 1, c);
     b.add(VALUE_BIAS, 1);
-    return new ParamLayout(cfg, b.entries);
+    return new ParamLayout(cfg, null, b.entries);
+  }
+
+  /**
+   * The trainable tensors of a LoRA agent: every adapter's A (r, in) and B (out, r) under PEFT's
+   * {@code state_dict} names, block by block in module order, then the value head.
+   */
+  public static ParamLayout adapters(ModelConfig cfg, LoraSpec spec) {
+    Builder b = new Builder();
+    for (AdapterSite site : adapterSites(cfg, spec)) {
+      b.add(site.aName(), spec.rank(), site.in());
+      b.add(site.bName(), site.out(), spec.rank());
+    }
+    b.add(VALUE_WEIGHT, 1, cfg.hidden());
+    b.add(VALUE_BIAS, 1);
+    return new ParamLayout(cfg, spec, b.entries);
+  }
+
+  /** The adapted projections of a model of {@code cfg} under {@code spec}, in layout order. */
+  public static List<AdapterSite> adapterSites(ModelConfig cfg, LoraSpec spec) {
+    List<AdapterSite> sites = new ArrayList<>();
+    int c = cfg.hidden();
+    int inter = cfg.intermediate();
+    for (int l = 0; l < cfg.layers(); l++) {
+      List<AdapterSite> all = new ArrayList<>();
+      if (cfg.arch() == ModelConfig.Arch.GPT2) {
+        String p = "base_model.model.transformer.h." + l + ".";
+        all.add(new AdapterSite(l, Slot.QKV, "c_attn", p + "attn.c_attn", c, 3 * c, 0));
+        all.add(new AdapterSite(l, Slot.PROJ, "c_proj", p + "attn.c_proj", c, c, 0));
+        all.add(new AdapterSite(l, Slot.FC, "c_fc", p + "mlp.c_fc", c, inter, 0));
+        all.add(new AdapterSite(l, Slot.FC2, "c_proj", p + "mlp.c_proj", inter, c, 0));
+      } else {
+        String p = "base_model.model.model.layers." + l + ".";
+        int q = cfg.heads() * cfg.headDim();
+        int kv = cfg.kvHeads() * cfg.headDim();
+        all.add(new AdapterSite(l, Slot.QKV, "q_proj", p + "self_attn.q_proj", c, q, 0));
+        all.add(new AdapterSite(l, Slot.QKV, "k_proj", p + "self_attn.k_proj", c, kv, q));
+        all.add(new AdapterSite(l, Slot.QKV, "v_proj", p + "self_attn.v_proj", c, kv, q + kv));
+        all.add(new AdapterSite(l, Slot.PROJ, "o_proj", p + "self_attn.o_proj", q, c, 0));
+        all.add(new AdapterSite(l, Slot.FC, "gate_proj", p + "mlp.gate_proj", c, inter, 0));
+        all.add(new AdapterSite(l, Slot.FC, "up_proj", p + "mlp.up_proj", c, inter, inter));
+        all.add(new AdapterSite(l, Slot.FC2, "down_proj", p + "mlp.down_proj", inter, c, 0));
+      }
+      for (AdapterSite s : all) {
+        if (spec.targets(s.module())) {
+          sites.add(s);
+        }
+      }
+    }
+    return sites;
+  }
+
+  /** The LoRA spec of an adapter layout ({@link #adapters}), null for a whole model's layout. */
+  public LoraSpec lora() {
+    return lora;
+  }
+
+  /** True for an adapter layout. */
+  public boolean isAdapters() {
+    return lora != null;
   }
 
   /** The configuration this layout was built for. */
@@ -158,7 +246,7 @@ public final class ParamLayout {
     return size;
   }
 
-  /** Elements of the language model alone (everything except the value head). */
+  /** Elements of the language model alone (everything except the value head): adapters only for an adapter layout. */
   public long languageModelSize() {
     return entry(VALUE_WEIGHT).offset();
   }

@@ -137,7 +137,7 @@ public final class Parameters {
 
   /**
    * Seeded initialisation like Hugging Face's {@code _init_weights}: matrices N(0, 0.02),
-   * biases 0, norm gains 1; the value head like {@code nn.Linear}'s default,
+   * biases 0, norm gains 1; LoRA's A U(-1/sqrt(in), 1/sqrt(in)) and B 0 as PEFT; the value head like {@code nn.Linear}'s default,
    * U(-1/sqrt(C), 1/sqrt(C)) for weight and bias. Each tensor draws from its own stream
    * (seed, index), so adding a tensor never changes the others.
    */
@@ -172,17 +172,22 @@ public final class Parameters {
           case ZERO -> 0.0;
           case ONE -> 1.0;
           case VALUE_HEAD -> bound * (2 * rng.nextDouble() - 1);
+          case LORA_A -> (2 * rng.nextDouble() - 1) / Math.sqrt(e.shape()[1]);
         };
       }
       span.write(e.offset() + done, buf, 0, n);
     }
   }
 
-  private enum Init { NORMAL, ZERO, ONE, VALUE_HEAD }
+  private enum Init { NORMAL, ZERO, ONE, VALUE_HEAD, LORA_A }
 
   private static Init initOf(ParamLayout.Entry e) {
     String n = e.name();
-    if (n.startsWith("v_head.")) {
+    if (n.endsWith(".lora_A.weight")) {
+      return Init.LORA_A; // PEFT: kaiming_uniform_(a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in))
+    } else if (n.endsWith(".lora_B.weight")) {
+      return Init.ZERO;
+    } else if (n.startsWith("v_head.")) {
       return Init.VALUE_HEAD;
     } else if (n.contains("ln_") || n.contains("layernorm") || n.equals("model.norm.weight")) {
       return n.endsWith(".bias") ? Init.ZERO : Init.ONE;

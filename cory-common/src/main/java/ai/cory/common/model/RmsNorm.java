@@ -56,7 +56,7 @@ final class RmsNorm {
         dx.accumulate((long) r * c, gr, 0, c);
       }
     });
-    for (int p = 0; p < parts; p++) {
+    for (int p = 0; p < parts && dw != null; p++) { // dw null: a frozen norm (LoRA)
       dw.accumulate(0, scratch.row(p, 3, c), 0, c);
     }
   }

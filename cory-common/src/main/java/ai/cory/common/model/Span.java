@@ -85,6 +85,12 @@ abstract sealed class Span permits Span.F32, Span.F64 {
   /** {@code this[i + k] += src[srcOff + k]} for k < n. */
   abstract void accumulate(long i, double[] src, int srcOff, int n);
 
+  /** {@code this[i + k] = src[srcOff + k]} for k < n, from floats (dequantised weights). */
+  abstract void writeFloats(long i, float[] src, int srcOff, int n);
+
+  /** {@code dst[dstOff + k] = (float) this[i + k]} for k < n. */
+  abstract void readFloats(long i, float[] dst, int dstOff, int n);
+
   /** Native pointer to element {@code i} of this span, for BLAS. */
   abstract Pointer pointer(long i);
 
@@ -210,6 +216,16 @@ abstract sealed class Span permits Span.F32, Span.F64 {
     }
 
     @Override
+    void writeFloats(long i, float[] src, int srcOff, int n) {
+      buf.put(start + (int) i, src, srcOff, n);
+    }
+
+    @Override
+    void readFloats(long i, float[] dst, int dstOff, int n) {
+      buf.get(start + (int) i, dst, dstOff, n);
+    }
+
+    @Override
     Pointer pointer(long i) {
       return new FloatPointer(basePointer).position(pointerOffset(i));
     }
@@ -267,6 +283,22 @@ abstract sealed class Span permits Span.F32, Span.F64 {
       int p = start + (int) i;
       for (int k = 0; k < n; k++) {
         buf.put(p + k, buf.get(p + k) + src[srcOff + k]);
+      }
+    }
+
+    @Override
+    void writeFloats(long i, float[] src, int srcOff, int n) {
+      int p = start + (int) i;
+      for (int k = 0; k < n; k++) {
+        buf.put(p + k, src[srcOff + k]);
+      }
+    }
+
+    @Override
+    void readFloats(long i, float[] dst, int dstOff, int n) {
+      int p = start + (int) i;
+      for (int k = 0; k < n; k++) {
+        dst[dstOff + k] = (float) buf.get(p + k);
       }
     }
 

@@ -26,8 +26,12 @@ final class Transformer {
     return rope;
   }
 
-  /** Embeddings, every block and the final norm: fills {@code ws.normF} (N, C). */
-  void forwardTrunk(Weights w, Workspace ws, TokenBatch batch) {
+  /**
+   * Embeddings, every block and the final norm: fills {@code ws.normF} (N, C).
+   *
+   * @param lw the LoRA adapters added to the projections, or null
+   */
+  void forwardTrunk(Weights w, LoraWeights lw, Workspace ws, TokenBatch batch) {
     int n = batch.batch() * batch.seq();
     int c = cfg.hidden();
     Embedding.forward(ws.resid[0], batch.tokensFlat(), batch.positionsFlat(), w.tokEmb, w.posEmb,
@@ -35,45 +39,66 @@ final class Transformer {
     Attention.Dims dims = new Attention.Dims(batch.batch(), batch.seq(), cfg.heads(),
         cfg.kvHeads(), cfg.headDim());
     for (int l = 0; l < cfg.layers(); l++) {
-      forwardBlock(w.layers[l], ws.layer(l), ws.resid[2 * l], ws.resid[2 * l + 1],
+      forwardBlock(w.layers[l], lw, l, ws.layer(l), ws.resid[2 * l], ws.resid[2 * l + 1],
           ws.resid[2 * l + 2], batch, dims, ws);
     }
     norm(ws.normF, ws.meanF, ws.rstdF, ws.resid[2 * cfg.layers()], w.normFW, w.normFB, n, ws);
   }
 
-  private void forwardBlock(Weights.Layer w, Workspace.LayerActs a, Span x, Span mid, Span out,
-      TokenBatch batch, Attention.Dims dims, Workspace ws) {
+  private void forwardBlock(Weights.Layer w, LoraWeights lw, int l, Workspace.LayerActs a, Span x,
+      Span mid, Span out, TokenBatch batch, Attention.Dims dims, Workspace ws) {
     int n = batch.batch() * batch.seq();
     int c = cfg.hidden();
     int hd = dims.outWidth();
     int w3 = dims.width();
     norm(a.norm1(), a.mean1(), a.rstd1(), x, w.norm1W(), w.norm1B(), n, ws);
-    Linear.forward(a.qkv(), a.norm1(), w.qkvW(), w.qkvB(), n, c, w3, !gpt2, false, ws.ones);
+    Linear.forward(a.qkv(), a.norm1(), w.qkvW(), w.qkvB(), n, c, w3, false, ws.ones);
+    adapt(lw, l, ParamLayout.Slot.QKV, a.qkv(), w3, a.norm1(), n);
     if (!gpt2) {
       rope.apply(a.qkv(), n, w3, 0, cfg.heads() + cfg.kvHeads(), batch.positionsFlat(), false,
           ws.scratch);
     }
     Attention.forward(a.attY(), a.att(), a.qkv(), batch.maskFlat(), dims, ws.scratch);
     copyRows(mid, x, (long) n * c);
-    Linear.forward(mid, a.attY(), w.projW(), w.projB(), n, hd, c, !gpt2, true, ws.ones);
+    Linear.forward(mid, a.attY(), w.projW(), w.projB(), n, hd, c, true, ws.ones);
+    adapt(lw, l, ParamLayout.Slot.PROJ, mid, c, a.attY(), n);
     norm(a.norm2(), a.mean2(), a.rstd2(), mid, w.norm2W(), w.norm2B(), n, ws);
     int f1 = gpt2 ? cfg.intermediate() : 2 * cfg.intermediate();
     int f2 = cfg.intermediate();
-    Linear.forward(a.mlpIn(), a.norm2(), w.fcW(), w.fcB(), n, c, f1, !gpt2, false, ws.ones);
+    Linear.forward(a.mlpIn(), a.norm2(), w.fcW(), w.fcB(), n, c, f1, false, ws.ones);
+    adapt(lw, l, ParamLayout.Slot.FC, a.mlpIn(), f1, a.norm2(), n);
     if (gpt2) {
       Gelu.forward(a.mlpAct(), a.mlpIn(), (long) n * f1, ws.scratch);
     } else {
       SwiGlu.forward(a.mlpAct(), a.mlpIn(), n, f2, ws.scratch);
     }
     copyRows(out, mid, (long) n * c);
-    Linear.forward(out, a.mlpAct(), w.fc2W(), w.fc2B(), n, f2, c, !gpt2, true, ws.ones);
+    Linear.forward(out, a.mlpAct(), w.fc2W(), w.fc2B(), n, f2, c, true, ws.ones);
+    adapt(lw, l, ParamLayout.Slot.FC2, out, c, a.mlpAct(), n);
+  }
+
+  /** Adds the slot's LoRA adapters (if any) to its output {@code y} (n, width). */
+  static void adapt(LoraWeights lw, int l, ParamLayout.Slot slot, Span y, int width, Span x,
+      int n) {
+    if (lw != null) {
+      Lora.forward(y, width, x, lw.at(l, slot), n, lw.rank, lw.scale);
+    }
+  }
+
+  private static void adaptBackward(LoraWeights lw, LoraWeights lg, int l, ParamLayout.Slot slot,
+      Span dx, Span dy, int width, Span x, int n) {
+    if (lw != null) {
+      Lora.backward(dx, dy, width, x, lw.at(l, slot), lg.at(l, slot), n, lw.rank, lw.scale);
+    }
   }
 
   /**
    * Backward through the final norm, every block and the embeddings, from {@code ws.dnormF}
-   * (N, C), accumulating into {@code g}.
+   * (N, C), accumulating into {@code g} (null entries: frozen) and the adapters' gradients
+   * {@code lg}.
    */
-  void backwardTrunk(Weights w, Weights g, Workspace ws, TokenBatch batch) {
+  void backwardTrunk(Weights w, Weights g, LoraWeights lw, LoraWeights lg, Workspace ws,
+      TokenBatch batch) {
     int n = batch.batch() * batch.seq();
     int c = cfg.hidden();
     ws.dres.zero(0, (long) n * c);
@@ -82,16 +107,17 @@ final class Transformer {
     Attention.Dims dims = new Attention.Dims(batch.batch(), batch.seq(), cfg.heads(),
         cfg.kvHeads(), cfg.headDim());
     for (int l = cfg.layers() - 1; l >= 0; l--) {
-      backwardBlock(w.layers[l], g.layers[l], ws.layer(l), ws.resid[2 * l], ws.resid[2 * l + 1],
-          batch, dims, ws);
+      backwardBlock(w.layers[l], g.layers[l], lw, lg, l, ws.layer(l), ws.resid[2 * l],
+          ws.resid[2 * l + 1], batch, dims, ws);
     }
     Embedding.backward(g.tokEmb, g.posEmb, ws.dres, batch.tokensFlat(), batch.positionsFlat(), n,
         c, ws.scratch);
   }
 
   /** On entry {@code ws.dres} = dL/d(block output); on exit dL/d(block input). */
-  private void backwardBlock(Weights.Layer w, Weights.Layer g, Workspace.LayerActs a, Span x,
-      Span mid, TokenBatch batch, Attention.Dims dims, Workspace ws) {
+  private void backwardBlock(Weights.Layer w, Weights.Layer g, LoraWeights lw, LoraWeights lg,
+      int l, Workspace.LayerActs a, Span x, Span mid, TokenBatch batch, Attention.Dims dims,
+      Workspace ws) {
     int n = batch.batch() * batch.seq();
     int c = cfg.hidden();
     int hd = dims.outWidth();
@@ -100,26 +126,30 @@ final class Transformer {
     int f2 = cfg.intermediate();
     // MLP
     Linear.backward(ws.dmlpAct, false, g.fc2W(), g.fc2B(), ws.dres, a.mlpAct(), w.fc2W(), n, f2,
-        c, !gpt2, ws.ones);
+        c, ws.ones);
+    adaptBackward(lw, lg, l, ParamLayout.Slot.FC2, ws.dmlpAct, ws.dres, c, a.mlpAct(), n);
     if (gpt2) {
       Gelu.backward(ws.dmlpIn, ws.dmlpAct, a.mlpIn(), (long) n * f1, ws.scratch);
     } else {
       SwiGlu.backward(ws.dmlpIn, ws.dmlpAct, a.mlpIn(), n, f2, ws.scratch);
     }
     Linear.backward(ws.dnorm, false, g.fcW(), g.fcB(), ws.dmlpIn, a.norm2(), w.fcW(), n, c, f1,
-        !gpt2, ws.ones);
+        ws.ones);
+    adaptBackward(lw, lg, l, ParamLayout.Slot.FC, ws.dnorm, ws.dmlpIn, f1, a.norm2(), n);
     normBackward(ws.dres, g.norm2W(), g.norm2B(), ws.dnorm, mid, a.mean2(), a.rstd2(), w.norm2W(),
         n, ws);
     // attention
     Linear.backward(ws.dattY, false, g.projW(), g.projB(), ws.dres, a.attY(), w.projW(), n, hd, c,
-        !gpt2, ws.ones);
+        ws.ones);
+    adaptBackward(lw, lg, l, ParamLayout.Slot.PROJ, ws.dattY, ws.dres, c, a.attY(), n);
     Attention.backward(ws.dqkv, ws.datt, ws.dattY, a.att(), a.qkv(), dims, ws.scratch);
     if (!gpt2) {
       rope.apply(ws.dqkv, n, w3, 0, cfg.heads() + cfg.kvHeads(), batch.positionsFlat(), true,
           ws.scratch);
     }
     Linear.backward(ws.dnorm, false, g.qkvW(), g.qkvB(), ws.dqkv, a.norm1(), w.qkvW(), n, c, w3,
-        !gpt2, ws.ones);
+        ws.ones);
+    adaptBackward(lw, lg, l, ParamLayout.Slot.QKV, ws.dnorm, ws.dqkv, w3, a.norm1(), n);
     normBackward(ws.dres, g.norm1W(), g.norm1B(), ws.dnorm, x, a.mean1(), a.rstd1(), w.norm1W(),
         n, ws);
   }

@@ -1,5 +1,7 @@
 package ai.cory.common.model;
 
+import org.nd4j.linalg.api.buffer.DataType;
+
 /**
  * Row-wise log-softmax over the vocabulary of a block of logits, fused with everything PPO reads
  * from it, so the (rows, V) block is traversed once forward and once backward:
@@ -31,6 +33,7 @@ final class VocabSoftmax {
    */
   static void forward(Span z, int vocab, Rows rows, int rowOffset, int count, Span lse, Span logp,
       Span entropy, boolean toLogProbs, Span refLogProbs, Span kl, Scratch scratch) {
+    boolean single = z.dataType() == DataType.FLOAT;
     Parallel.forRange(count, MIN_ROWS_PER_PART, (part, from, to) -> {
       double[] zr = scratch.row(part, 0, vocab);
       double[] er = scratch.row(part, 1, vocab);
@@ -51,8 +54,16 @@ final class VocabSoftmax {
         }
         if (refLogProbs != null) {
           refLogProbs.read((long) r * vocab, qr, 0, vocab);
-          for (int v = 0; v < vocab; v++) {
-            qr[v] = zr[v] - l - qr[v];
+          // log p rounded to the model's precision like the reference's stored log q, so two
+          // identical models (a LoRA agent at B = 0 and its base) are exactly 0 apart
+          if (single) {
+            for (int v = 0; v < vocab; v++) {
+              qr[v] = (float) (zr[v] - l) - qr[v];
+            }
+          } else {
+            for (int v = 0; v < vocab; v++) {
+              qr[v] = zr[v] - l - qr[v];
+            }
           }
           kl.set(rows.statIndex()[r], VecMath.dot(er, 0, qr, 0, vocab) / s);
         }

@@ -82,11 +82,11 @@ class LayerGradientTest {
       for (int i = 0; i < n; i++) {
         ones.set(i, 1.0);
       }
-      Runnable fwd = () -> Linear.forward(y, x, w, b, n, in, out, outIn, false, ones);
+      Runnable fwd = () -> Linear.forward(y, x, Matrix.dense(w, outIn), b, n, in, out, false, ones);
       Span dx = zeros(n * in);
       Span dw = zeros(in * out);
       Span db = zeros(out);
-      Linear.backward(dx, false, dw, db, r, x, w, n, in, out, outIn, ones);
+      Linear.backward(dx, false, Matrix.dense(dw, outIn), db, r, x, Matrix.dense(w, outIn), n, in, out, ones);
       java.util.function.DoubleSupplier loss = () -> {
         fwd.run();
         return dot(y, r, n * out);
