@@ -66,7 +66,7 @@ public final class HfCheckpoint {
   }
 
   /** The checkpoint's name for our tensor {@code name}, trying the prefix variants. */
-  private static String storedName(SafeTensors st, String name, ModelConfig cfg) {
+  static String storedName(SafeTensors st, String name, ModelConfig cfg) {
     for (String candidate : variants(name)) {
       if (st.contains(candidate)) {
         return candidate;

@@ -32,6 +32,14 @@ public interface ModelSource {
   /** The weights in {@code dataType}; a value head the files lack is initialised from {@code valueHeadSeed}. */
   CausalLm load(DataType dataType, long valueHeadSeed) throws IOException;
 
+  /**
+   * The weights as a frozen LoRA base stored in {@code base} ({@link FrozenBase}): streamed and
+   * packed tensor by tensor, never whole in float32.
+   */
+  default CausalLm loadBase(DataType dataType, BaseDtype base, long valueHeadSeed) throws IOException {
+    return FrozenBase.pack(load(dataType, valueHeadSeed), base);
+  }
+
   /** The model's tokenizer; close it when it is {@link AutoCloseable}. */
   Tokenizer tokenizer() throws IOException;
 
@@ -68,6 +76,11 @@ public interface ModelSource {
     @Override
     public CausalLm load(DataType dataType, long valueHeadSeed) throws IOException {
       return HfCheckpoint.load(files, dataType, valueHeadSeed); // reads config.json itself
+    }
+
+    @Override
+    public CausalLm loadBase(DataType dataType, BaseDtype base, long valueHeadSeed) throws IOException {
+      return FrozenBase.load(files, dataType, base, valueHeadSeed);
     }
 
     /**

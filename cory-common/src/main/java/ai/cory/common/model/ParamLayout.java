@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Names, shapes and offsets of every trainable tensor of a causal LM plus its value head, packed
@@ -195,6 +196,41 @@ public final class ParamLayout {
       }
     }
     return sites;
+  }
+
+  /** This layout without the tensors {@code names} (the others re-packed in the same order). */
+  public ParamLayout without(Set<String> names) {
+    Builder b = new Builder();
+    for (Entry e : entries) {
+      if (!names.contains(e.name())) {
+        b.add(e.name(), e.shape());
+      }
+    }
+    return new ParamLayout(config, lora, b.entries);
+  }
+
+  /**
+   * The Hugging Face tensors that make up each projection slot's matrix, in row order of the
+   * (out, in) matrix: Llama's q, k, v (and gate, up) stacked; GPT-2's one Conv1D each.
+   */
+  public static List<String> slotTensors(ModelConfig cfg, int layer, Slot slot) {
+    if (cfg.arch() == ModelConfig.Arch.GPT2) {
+      String p = "h." + layer + ".";
+      return List.of(switch (slot) {
+        case QKV -> p + "attn.c_attn.weight";
+        case PROJ -> p + "attn.c_proj.weight";
+        case FC -> p + "mlp.c_fc.weight";
+        case FC2 -> p + "mlp.c_proj.weight";
+      });
+    }
+    String p = "model.layers." + layer + ".";
+    return switch (slot) {
+      case QKV -> List.of(p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+          p + "self_attn.v_proj.weight");
+      case PROJ -> List.of(p + "self_attn.o_proj.weight");
+      case FC -> List.of(p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight");
+      case FC2 -> List.of(p + "mlp.down_proj.weight");
+    };
   }
 
   /** The LoRA spec of an adapter layout ({@link #adapters}), null for a whole model's layout. */
