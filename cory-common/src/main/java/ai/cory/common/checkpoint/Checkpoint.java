@@ -9,6 +9,7 @@ import ai.cory.common.model.HfExport;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.model.ParamLayout;
 import ai.cory.common.model.Parameters;
+import ai.cory.common.model.PeftExport;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -116,6 +117,11 @@ public final class Checkpoint {
    *                                  layout does not have
    */
   public void readAgentInto(String agent, Parameters dst) throws IOException {
+    if (dst.layout().isAdapters()) { // a LoRA agent: its PEFT directory (shapes and names checked)
+      requireAgent(agent);
+      PeftExport.read(new AgentDir(dir, CheckpointLayout.agentDir(agent)), dst);
+      return;
+    }
     ModelConfig stored = modelConfig(agent);
     if (!stored.equals(dst.layout().config())) {
       throw new IllegalArgumentException("agent " + agent + " of " + location + " is a " + stored

@@ -1,6 +1,7 @@
 package ai.cory.common.checkpoint;
 
 import ai.cory.common.model.HfExport;
+import ai.cory.common.model.PeftExport;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.UUID;
@@ -44,6 +45,8 @@ public final class CheckpointLayout {
   public static final String AGENT_VALUE_HEAD = HfExport.VALUE_HEAD_FILE;
   /** An agent's Hugging Face {@code config.json}. */
   public static final String AGENT_CONFIG = HfExport.CONFIG_FILE;
+  /** A LoRA agent's adapters (instead of the model file), in PEFT's layout. */
+  public static final String AGENT_ADAPTERS = PeftExport.ADAPTER_FILE;
 
   private static final Pattern AGENT_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
   private static final Pattern COMMITTED_DIR = Pattern.compile("iter-(\\d{6,18})");
@@ -89,9 +92,9 @@ public final class CheckpointLayout {
     return agentDir(agentId) + "/" + file;
   }
 
-  /** The agent id of a path {@code agent-<id>/model.safetensors}, or null for any other path. */
+  /** The agent id of a path {@code agent-<id>/model.safetensors} (or {@code adapter_model.safetensors}), or null for any other path. */
   static String agentOfModelFile(String path) {
-    String suffix = "/" + AGENT_MODEL;
+    String suffix = path.endsWith("/" + AGENT_ADAPTERS) ? "/" + AGENT_ADAPTERS : "/" + AGENT_MODEL;
     if (!path.startsWith("agent-") || !path.endsWith(suffix)) {
       return null;
     }

@@ -5,6 +5,8 @@ import ai.cory.common.config.OptimizerSettings.EpsilonConvention;
 import ai.cory.common.config.TaskSettings.TaskType;
 import ai.cory.common.io.FileSourceResolver;
 import ai.cory.common.io.Redaction;
+import ai.cory.common.model.BaseDtype;
+import ai.cory.common.model.LoraSpec;
 import ai.cory.common.ppo.KlPenalty;
 import ai.cory.common.ppo.PpoConfig;
 import com.typesafe.config.Config;
@@ -246,8 +248,28 @@ public record Settings(
     long valueHeadSeed = c.config().getIsNull("cory.model.value-head-seed")
         ? c.longValue("cory.run.seed") : c.longValue("cory.model.value-head-seed");
     int forward = c.intAtLeast("cory.model.forward-batch-size", 0);
+    int rank = c.intAtLeast("cory.model.lora.rank", 0);
+    double alpha = c.positive("cory.model.lora.alpha");
+    List<String> targets = c.config().getStringList("cory.model.lora.targets");
+    for (String t : targets) {
+      if (!LoraSpec.LLAMA_MODULES.contains(t) && !LoraSpec.GPT2_MODULES.contains(t)) {
+        throw c.bad("cory.model.lora.targets", "'" + t + "' is no projection of GPT-2 " + LoraSpec.GPT2_MODULES
+            + " or Llama " + LoraSpec.LLAMA_MODULES);
+      }
+    }
+    BaseDtype base;
+    try {
+      base = BaseDtype.parse(c.string("cory.model.base-dtype"));
+    } catch (IllegalArgumentException e) {
+      throw c.bad("cory.model.base-dtype", e.getMessage());
+    }
+    if (base != BaseDtype.FLOAT32 && rank == 0) {
+      throw c.bad("cory.model.base-dtype", base + " stores a frozen base: it needs LoRA (cory.model.lora.rank > 0)");
+    }
     return new ModelSettings(path, precision, valueHeadSeed,
-        forward == 0 ? c.intAtLeast("cory.ppo.mini-batch-size", 1) : forward);
+        forward == 0 ? c.intAtLeast("cory.ppo.mini-batch-size", 1) : forward,
+        new ModelSettings.Lora(rank, alpha, targets, c.nullableString("cory.model.lora.init-from"),
+            c.bool("cory.model.lora.export-merged")), base);
   }
 
   private static TaskSettings readTask(ConfigValues c) {

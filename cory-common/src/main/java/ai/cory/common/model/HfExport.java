@@ -55,6 +55,12 @@ public final class HfExport {
    * @return the names written, in order
    */
   public static List<String> write(FileSink sink, Parameters weights, FileSource sourceModel) throws IOException {
+    if (weights.layout().isAdapters()) { // a LoRA agent: PEFT's adapter directory
+      List<String> written = new ArrayList<>(PeftExport.write(sink, weights,
+          sourceModel == null ? DemoModel.NAME : sourceModel.describe("")));
+      written.addAll(copyCompanions(sink, sourceModel));
+      return written;
+    }
     TreeMap<String, INDArray> model = new TreeMap<>();
     TreeMap<String, INDArray> valueHead = new TreeMap<>();
     for (ParamLayout.Entry e : weights.layout().entries()) {
@@ -69,6 +75,12 @@ public final class HfExport {
     written.add(MODEL_FILE);
     writeTensors(sink, VALUE_HEAD_FILE, valueHead);
     written.add(VALUE_HEAD_FILE);
+    written.addAll(copyCompanions(sink, sourceModel));
+    return written;
+  }
+
+  private static List<String> copyCompanions(FileSink sink, FileSource sourceModel) throws IOException {
+    List<String> written = new ArrayList<>();
     for (String name : sourceModel == null ? List.<String>of() : COMPANIONS) {
       if (sourceModel.exists(name)) {
         try (InputStream in = sourceModel.open(name, 0); OutputStream out = sink.create(name)) {

@@ -18,6 +18,7 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The one Hugging Face export: the language model under transformers' names alone in
@@ -72,5 +73,35 @@ final class HfExportTest {
     assertEquals(LLAMA, back.config());
     assertArrayEquals(model.params().flat().data().asFloat(), back.params().flat().data().asFloat(),
         "every parameter, the value head included (not re-initialised from seed 99)");
+  }
+
+  @Test
+  void loraAgentsExportAsPeftAdaptersAndMergedModelsThatLoadBackWithTheSameLogits() throws IOException {
+    CausalLm base = FrozenBase.pack(CausalLm.random(LLAMA, DataType.FLOAT, 3), BaseDtype.NF4);
+    CausalLm agent = base.withAdapters(LoraSpec.of(2, 4, List.of("q_proj", "down_proj"), LLAMA.arch()), 5);
+    agent.params().flat().addi(Nd4j.randn(DataType.FLOAT, agent.params().flat().length())
+        .muli(0.05));
+    Path peft = tmp.resolve("peft");
+    List<String> written = HfExport.write(sink(peft), agent.params(), null);
+    assertEquals(List.of(PeftExport.CONFIG_FILE, PeftExport.ADAPTER_FILE, HfExport.VALUE_HEAD_FILE), written);
+    SafeTensors st = SafeTensors.open(new LocalFileSource(peft), PeftExport.ADAPTER_FILE);
+    assertTrue(st.contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"));
+    assertArrayEquals(new long[] {LLAMA.hidden(), 2},
+        st.info("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight").shape());
+    assertArrayEquals(new long[] {2, LLAMA.intermediate()},
+        st.info("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight").shape());
+    Parameters back = agent.params().zerosLike();
+    assertTrue(PeftExport.read(new LocalFileSource(peft), back));
+    assertEquals(agent.params().flat(), back.flat());
+
+    Path merged = tmp.resolve("merged");
+    HfExport.write(sink(merged), agent.merged(), null);
+    CausalLm loaded = HfCheckpoint.load(new LocalFileSource(merged), DataType.FLOAT, 0);
+    int[][] tokens = {{1, 2, 3, 4, 5}};
+    ForwardOptions opt = new ForwardOptions(0, 5, ForwardOptions.Vocab.LOGITS, false, true);
+    ForwardResult a = agent.forward(agent.newWorkspace(1, 5, false, true), TokenBatch.of(tokens, null), opt);
+    ForwardResult b = loaded.forward(loaded.newWorkspace(1, 5, false, true), TokenBatch.of(tokens, null), opt);
+    assertTrue(a.vocab().sub(b.vocab()).amaxNumber().doubleValue() < 1e-4, "merged export's logits");
+    assertTrue(a.values().sub(b.values()).amaxNumber().doubleValue() < 1e-5, "merged export's values");
   }
 }

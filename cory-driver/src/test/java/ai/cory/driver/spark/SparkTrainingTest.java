@@ -11,6 +11,7 @@ import ai.cory.common.io.SafeTensors;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.DemoModel;
 import ai.cory.common.model.HfExport;
+import ai.cory.common.model.PeftExport;
 import ai.cory.driver.train.DefaultRun;
 import ai.cory.driver.train.MetricsLog;
 import ai.cory.driver.train.TrainingLoop;
@@ -266,7 +267,8 @@ final class SparkTrainingTest {
   /** Every tensor of an exported agent: the language model and the value head beside it. */
   static Map<String, float[]> tensors(Path dir) throws Exception {
     Map<String, float[]> out = new LinkedHashMap<>();
-    for (String file : List.of(HfExport.MODEL_FILE, HfExport.VALUE_HEAD_FILE)) {
+    boolean adapters = Files.exists(dir.resolve(PeftExport.ADAPTER_FILE));
+    for (String file : List.of(adapters ? PeftExport.ADAPTER_FILE : HfExport.MODEL_FILE, HfExport.VALUE_HEAD_FILE)) {
       SafeTensors st = SafeTensors.open(new LocalFileSource(dir), file);
       for (String name : st.names()) {
         long[] shape = st.info(name).shape();

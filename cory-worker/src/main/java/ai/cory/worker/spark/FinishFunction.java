@@ -18,14 +18,17 @@ import scala.runtime.AbstractFunction1;
 
 /**
  * The last stage of a run (a barrier stage of W tasks, so it reaches every worker's executor):
- * rank 0 exports both agents from its resident replica as Hugging Face model directories
- * ({@link HfExport}, the same files as a checkpoint's agents) to {@code <store>/final/<agent>}
+ * rank 0 exports both agents from its resident replica as Hugging Face model directories, or
+ * with LoRA as PEFT adapter directories (and, asked to, merged models) ({@link HfExport}, the
+ * same files as a checkpoint's agents) to {@code <store>/final/<agent>}
  * (any Hadoop FileSystem, each directory replaced atomically) when {@code cory.run.export-final}
  * is set, then every task closes its replica (memory, Aeron ring, media-driver reference).
  * Returns one line per task for the log.
  */
 public final class FinishFunction extends AbstractFunction1<Iterator<Integer>, Iterator<String>>
     implements Serializable {
+  /** Suffix of an agent's merged export ({@code cory.model.lora.export-merged}). */
+  public static final String MERGED_SUFFIX = "-merged";
   /** Directory of the exported agents under the run's store. */
   public static final String FINAL_DIR = "final";
   private static final long serialVersionUID = 1L;
@@ -68,6 +71,11 @@ public final class FinishFunction extends AbstractFunction1<Iterator<Integer>, I
           String dir = HadoopDirectoryWriter.replace(exportLocation(store, agent.id()),
               ExecutorEnvironment.hadoopConfiguration(), sink -> HfExport.write(sink, agent.policy().params(), source));
           lines.add("agent " + agent.id().key() + " exported to " + dir);
+          if (agent.policy().lora() != null && replica.spec().settings().model().lora().exportMerged()) {
+            String merged = HadoopDirectoryWriter.replace(exportLocation(store, agent.id()) + MERGED_SUFFIX,
+                ExecutorEnvironment.hadoopConfiguration(), sink -> HfExport.write(sink, agent.policy().merged(), source));
+            lines.add("agent " + agent.id().key() + " merged into its base, exported to " + merged);
+          }
         }
       }
     } catch (IOException e) {

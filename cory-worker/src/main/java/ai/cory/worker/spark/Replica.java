@@ -2,6 +2,7 @@ package ai.cory.worker.spark;
 
 import ai.cory.common.checkpoint.Checkpoint;
 import ai.cory.common.config.RuntimeSettings;
+import ai.cory.common.model.Parameters;
 import ai.cory.worker.comm.RingMembership;
 import ai.cory.worker.store.FileSources;
 import ai.cory.worker.train.CoryTrainer;
@@ -34,11 +35,12 @@ public final class Replica implements AutoCloseable {
   private long completedIteration = RingMembership.NONE_COMPLETED;
   private int tasksStarted;
 
-  private Replica(ReplicaSpec spec, WorkerAssets assets, RingMembership ring) {
+  private Replica(ReplicaSpec spec, WorkerAssets assets, RingMembership ring, Parameters initialAdapters) {
     this.spec = spec;
     this.assets = assets;
     this.ring = ring;
-    this.trainer = new CoryTrainer(spec.settings(), assets.pretrained(), assets.tokenizer(), assets.reward(), ring);
+    this.trainer = new CoryTrainer(spec.settings(), assets.pretrained(), assets.tokenizer(), assets.reward(), ring,
+        initialAdapters);
   }
 
   /**
@@ -62,7 +64,7 @@ public final class Replica implements AutoCloseable {
       ring = RingMembership.open(new RingMembership.Options(spec.workers(), spec.transport(),
           spec.bindAddress() != null ? spec.bindAddress() : host, runtime.aeronDirectory(), runtime.chunkBytes(),
           runtime.collectiveTimeoutMs(), spec.ringToken(), spec.frameKeyBytes()));
-      replica = new Replica(spec, assets, ring);
+      replica = new Replica(spec, assets, ring, resume == null ? assets.initialAdapters(spec.settings(), hadoop) : null);
     } catch (IOException | RuntimeException e) {
       if (ring != null) {
         ring.close();
@@ -79,8 +81,10 @@ public final class Replica implements AutoCloseable {
       }
       replica.completedIteration = resume.iteration() - 1;
     }
-    LOG.info("replica {} of run {} loaded in {} s{}", replica.id, spec.runId(),
+    Long base = replica.trainer.baseFingerprint();
+    LOG.info("replica {} of run {} loaded in {} s{}{}", replica.id, spec.runId(),
         String.format("%.2f", (System.nanoTime() - t0) / 1e9),
+        base == null ? "" : String.format(", LoRA base %s crc32c %08x", spec.settings().model().baseDtype().key(), base),
         resume == null ? "" : ", resumed from " + resume.location());
     return replica;
   }

@@ -35,8 +35,36 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class ReplicaCheckpoints {
   /** The run seed, recorded to check that a resumed run continues the same random streams. */
   static final String SEED_KEY = "run.seed";
+  /** With LoRA: the base's path, storage and CRC32C of its stored bytes. */
+  static final String BASE_MODEL_KEY = "base.model";
+  static final String BASE_DTYPE_KEY = "base.dtype";
+  static final String BASE_CRC_KEY = "base.crc32c";
 
   private ReplicaCheckpoints() {}
+
+  /**
+   * Refuses to put a checkpoint's adapters on another base than the one they were trained on (or
+   * a full fine-tuning checkpoint into a LoRA run, and the reverse), naming both.
+   */
+  private static void requireSameBase(CoryTrainer trainer, Settings settings, Checkpoint checkpoint) {
+    Map<String, String> extra = checkpoint.state().extra();
+    Long mine = trainer.baseFingerprint();
+    String theirs = extra.get(BASE_CRC_KEY);
+    if (mine == null && theirs == null) {
+      return;
+    }
+    if (mine == null || theirs == null) {
+      throw new IllegalStateException(checkpoint.location() + " was written by a "
+          + (theirs == null ? "full fine-tuning" : "LoRA") + " run; this run "
+          + (mine == null ? "fine-tunes every weight" : "trains LoRA adapters") + " (cory.model.lora.rank)");
+    }
+    if (!theirs.equals(Long.toHexString(mine))) {
+      throw new IllegalStateException(checkpoint.location() + " holds adapters trained on the base "
+          + extra.get(BASE_MODEL_KEY) + " stored as " + extra.get(BASE_DTYPE_KEY) + " (crc32c " + theirs
+          + "); this run's base " + settings.model().path() + " as " + settings.model().baseDtype().key()
+          + " has crc32c " + Long.toHexString(mine) + ": refusing to resume onto a different base");
+    }
+  }
 
   /** Buffer holding {@code agent}'s Adam moments. */
   static String adamBuffer(AgentId agent) {
@@ -77,8 +105,15 @@ public final class ReplicaCheckpoints {
       weights.put(key, new AgentSnapshot(agent.policy().params(), companions));
       buffers.put(adamBuffer(agent.id()), agent.optimizer().state());
     }
+    Map<String, String> extra = new LinkedHashMap<>();
+    Long base = trainer.baseFingerprint();
+    if (base != null) { // LoRA: the adapters only make sense on this very base
+      extra.put(BASE_MODEL_KEY, settings.model().path());
+      extra.put(BASE_DTYPE_KEY, settings.model().baseDtype().key());
+      extra.put(BASE_CRC_KEY, Long.toHexString(base));
+    }
     CheckpointState state = new CheckpointState(completed, roles, agents, Map.of(SEED_KEY, settings.run().seed()),
-        Map.of());
+        extra);
     return new CheckpointContents(state, settings.renderRedacted(), weights, buffers);
   }
 
@@ -96,6 +131,7 @@ public final class ReplicaCheckpoints {
       throw new IllegalStateException(checkpoint.location() + " was written by a run with seed " + seed
           + ", this run has cory.run.seed = " + settings.run().seed());
     }
+    requireSameBase(trainer, settings, checkpoint);
     AgentId pioneer = null;
     for (Agent agent : trainer.agents()) {
       String key = agent.id().key();

@@ -21,7 +21,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Fingerprint of a replica's training state after an iteration: CRC32C of every byte of each
- * agent's flat parameter buffer (weights and value head) and Adam moments, and of its training
+ * agent's flat parameter buffer (weights and value head; with LoRA its adapters and value head)
+ * and Adam moments, of the frozen LoRA base (hashed once at load), and of its training
  * scalars (Adam step count, KL coefficient, running score moments), plus who holds the pioneer
  * slot. Synchronous data parallelism must leave every replica bit-identical, so the driver
  * compares the fingerprints of all workers and fails the run on any difference.
@@ -50,6 +51,10 @@ public record ReplicaChecksum(long iteration, Map<String, Long> crc32c, long byt
       out.put(key + "/adam", crc32c(adam));
       out.put(key + "/scalars", scalars(agent));
       bytes += (params.length() + adam.length()) * params.data().getElementSize();
+    }
+    Long base = trainer.baseFingerprint(); // LoRA's frozen base: computed once at load, never written after
+    if (base != null) {
+      out.put("base", base);
     }
     CRC32C pioneer = new CRC32C();
     pioneer.update(trainer.pioneer().ordinal());

@@ -1,9 +1,14 @@
 package ai.cory.worker.spark;
 
+import ai.cory.common.config.ModelSettings;
 import ai.cory.common.config.Settings;
+import ai.cory.common.io.FileSource;
 import ai.cory.common.io.FileSourceResolver;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ModelSource;
+import ai.cory.common.model.ParamLayout;
+import ai.cory.common.model.Parameters;
+import ai.cory.common.model.PeftExport;
 import ai.cory.common.reward.RewardContext;
 import ai.cory.common.reward.RewardFactory;
 import ai.cory.common.reward.RewardFunction;
@@ -13,6 +18,7 @@ import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.util.Objects;
 import org.apache.hadoop.conf.Configuration;
+import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * What a worker loads from the settings where it runs (never shipped through Spark), the one
@@ -47,12 +53,50 @@ public record WorkerAssets(ModelSource model, CausalLm pretrained, Tokenizer tok
     ModelSource model = model(settings, files);
     Tokenizer tokenizer = tokenizer(model);
     try {
-      CausalLm pretrained = model.load(settings.model().precision().dataType(), settings.model().valueHeadSeed());
+      CausalLm pretrained = pretrained(settings, model, files);
       return new WorkerAssets(model, pretrained, tokenizer, reward(settings, files));
     } catch (IOException | RuntimeException e) {
       close(tokenizer);
       throw e;
     }
+  }
+
+  /**
+   * theta_0 as the run trains it: the whole model in {@code cory.model.dtype} (full fine-tuning),
+   * or with LoRA the frozen base stored in {@code cory.model.base-dtype}, carrying the adapters of
+   * {@code cory.model.lora.init-from} when set ({@link #initialAdapters}).
+   */
+  private static CausalLm pretrained(Settings settings, ModelSource model, FileSourceResolver files)
+      throws IOException {
+    ModelSettings m = settings.model();
+    DataType type = m.precision().dataType();
+    if (!m.lora().enabled()) {
+      return model.load(type, m.valueHeadSeed());
+    }
+    return model.loadBase(type, m.baseDtype(), m.valueHeadSeed());
+  }
+
+  /**
+   * The adapters both agents start from: those of {@code cory.model.lora.init-from}, or null for
+   * fresh ones (and for full fine-tuning).
+   *
+   * @throws IOException naming the directory and what does not match
+   */
+  public Parameters initialAdapters(Settings settings, Configuration hadoop) throws IOException {
+    ModelSettings.Lora lora = settings.model().lora();
+    if (!lora.enabled() || lora.initFrom() == null) {
+      return null;
+    }
+    Parameters p = Parameters.zeros(ParamLayout.adapters(pretrained.config(), lora.spec(pretrained.config().arch())),
+        pretrained.dataType());
+    p.initRandom(settings.model().valueHeadSeed()); // a value head the directory may lack
+    FileSource dir = FileSources.resolver(hadoop).directory(lora.initFrom());
+    try {
+      PeftExport.read(dir, p);
+    } catch (IllegalArgumentException | FileNotFoundException e) {
+      throw new IOException("cory.model.lora.init-from: " + e.getMessage(), e);
+    }
+    return p;
   }
 
   /** The model {@code cory.model.path} names, its required files checked. */

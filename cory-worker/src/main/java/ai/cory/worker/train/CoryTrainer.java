@@ -10,6 +10,8 @@ import ai.cory.common.cory.ObserverTemplate;
 import ai.cory.common.cory.Role;
 import ai.cory.common.metrics.MetricNames;
 import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.FrozenBase;
+import ai.cory.common.model.LoraSpec;
 import ai.cory.common.model.Parameters;
 import ai.cory.common.ppo.KlController;
 import ai.cory.common.reward.RewardFunction;
@@ -52,6 +54,7 @@ public final class CoryTrainer implements AutoCloseable {
   private static final long VALUE_HEAD_STREAM_B = 1;
 
   private final Settings settings;
+  private final LoraSpec lora;               // null: full fine-tuning
   private final Tokenizer tokenizer;
   private final RewardFunction reward;
   private final CausalLm reference;
@@ -63,6 +66,7 @@ public final class CoryTrainer implements AutoCloseable {
   private final ObserverTemplate template;
   private final int[] stopIds;
   private final int padId;
+  private Long baseFingerprint;
 
   /**
    * @param settings   the validated run settings
@@ -74,6 +78,15 @@ public final class CoryTrainer implements AutoCloseable {
    */
   public CoryTrainer(Settings settings, CausalLm pretrained, Tokenizer tokenizer, RewardFunction reward,
       Collective collective) {
+    this(settings, pretrained, tokenizer, reward, collective, null);
+  }
+
+  /**
+   * @param initialAdapters with LoRA, the adapters (and value head) both agents start from, copied;
+   *                        null for fresh ones ({@code cory.model.lora.init-from})
+   */
+  public CoryTrainer(Settings settings, CausalLm pretrained, Tokenizer tokenizer, RewardFunction reward,
+      Collective collective, Parameters initialAdapters) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
     this.reward = Objects.requireNonNull(reward, "reward");
@@ -82,9 +95,11 @@ public final class CoryTrainer implements AutoCloseable {
     this.ppo = new PpoStep(reference, settings.ppo(), settings.model().forwardBatchSize(), this.collective,
         Averaging.of(settings.runtime()));
     this.template = settings.task().observer();
-    Agent a = newAgent(AgentId.A, settings.model().valueHeadSeed());
+    this.lora = settings.model().lora().spec(pretrained.config().arch());
+    Agent a = newAgent(AgentId.A, settings.model().valueHeadSeed(), initialAdapters);
     if (settings.twoAgents()) {
-      Agent b = newAgent(AgentId.B, CounterRng.deriveSeed(settings.model().valueHeadSeed(), VALUE_HEAD_STREAM_B));
+      Agent b = newAgent(AgentId.B, CounterRng.deriveSeed(settings.model().valueHeadSeed(), VALUE_HEAD_STREAM_B),
+          initialAdapters);
       this.slots = new AgentSlots<>(a, b);
       this.single = null;
     } else {
@@ -95,10 +110,24 @@ public final class CoryTrainer implements AutoCloseable {
     this.padId = tokenizer.padId() >= 0 ? tokenizer.padId() : 0;
   }
 
-  private Agent newAgent(AgentId id, long valueHeadSeed) {
-    Parameters weights = reference.params().copy();
-    weights.initValueHead(valueHeadSeed);
-    CausalLm policy = CausalLm.of(weights);
+  /**
+   * Agent {@code id}: with LoRA its own adapters and value head over the shared base (the
+   * reference itself, never copied), else a copy of the reference's weights with a fresh value
+   * head.
+   */
+  private Agent newAgent(AgentId id, long valueHeadSeed, Parameters initialAdapters) {
+    CausalLm policy;
+    if (lora != null) {
+      policy = reference.withAdapters(lora, valueHeadSeed);
+      if (initialAdapters != null) {
+        policy.params().copyFrom(initialAdapters);
+      }
+    } else {
+      Parameters copy = reference.params().copy();
+      copy.initValueHead(valueHeadSeed);
+      policy = CausalLm.of(copy);
+    }
+    Parameters weights = policy.params();
     AdamOptimizer adam = new AdamOptimizer(weights.layout().size(), weights.dataType(),
         settings.ppo().learningRate(), settings.optimizer());
     int localBatch = settings.ppo().batchSize() / collective.worldSize();
@@ -151,9 +180,23 @@ public final class CoryTrainer implements AutoCloseable {
     }
   }
 
-  /** The frozen reference model. */
+  /** The frozen reference model: with LoRA, the base both agents' adapters sit on. */
   public CausalLm reference() {
     return reference;
+  }
+
+  /**
+   * CRC32C of the frozen base's stored bytes with LoRA (checked once: nothing writes it), or
+   * null for full fine-tuning, whose agents' weights are checked every iteration instead.
+   */
+  public Long baseFingerprint() {
+    if (lora == null) {
+      return null;
+    }
+    if (baseFingerprint == null) {
+      baseFingerprint = FrozenBase.fingerprint(reference);
+    }
+    return baseFingerprint;
   }
 
   /**
