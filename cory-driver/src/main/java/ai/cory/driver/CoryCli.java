@@ -7,6 +7,7 @@ import ai.cory.driver.bench.BenchCommand;
 import ai.cory.driver.cli.Args;
 import ai.cory.driver.cli.Command;
 import ai.cory.driver.cli.GenerateCommand;
+import ai.cory.driver.cli.PlanCommand;
 import ai.cory.driver.cli.TrainCommand;
 import ai.cory.driver.spark.TrainingFailedException;
 import java.io.IOException;
@@ -31,6 +32,7 @@ public final class CoryCli {
   static List<Command> commands() {
     return List.of(
         new TrainCommand(),
+        new PlanCommand(),
         new GenerateCommand(),
         new BenchCommand(),
         new BenchCommCommand());

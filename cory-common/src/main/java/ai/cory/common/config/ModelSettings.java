@@ -16,9 +16,11 @@ import java.util.Objects;
  * @param forwardBatchSize rows per scoring forward pass over a rollout batch, {@code > 0}
  * @param lora             LoRA adapters ({@code cory.model.lora}); rank 0 = full fine-tuning
  * @param baseDtype        storage of the frozen base's projections; not float32 only with LoRA
+ * @param recomputeActivations training keeps only each block's input and recomputes the rest in
+ *                         backward (one block's activations in memory instead of all of them)
  */
 public record ModelSettings(String path, Precision precision, long valueHeadSeed, int forwardBatchSize,
-    Lora lora, BaseDtype baseDtype) implements Serializable {
+    Lora lora, BaseDtype baseDtype, boolean recomputeActivations) implements Serializable {
   private static final long serialVersionUID = 2L;
 
   /**
@@ -57,7 +59,7 @@ public record ModelSettings(String path, Precision precision, long valueHeadSeed
 
   /** Full fine-tuning on a float32 base (the settings before LoRA existed). */
   public ModelSettings(String path, Precision precision, long valueHeadSeed, int forwardBatchSize) {
-    this(path, precision, valueHeadSeed, forwardBatchSize, Lora.OFF, BaseDtype.FLOAT32);
+    this(path, precision, valueHeadSeed, forwardBatchSize, Lora.OFF, BaseDtype.FLOAT32, false);
   }
 
   public ModelSettings {

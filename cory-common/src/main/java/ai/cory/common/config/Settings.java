@@ -269,7 +269,7 @@ public record Settings(
     return new ModelSettings(path, precision, valueHeadSeed,
         forward == 0 ? c.intAtLeast("cory.ppo.mini-batch-size", 1) : forward,
         new ModelSettings.Lora(rank, alpha, targets, c.nullableString("cory.model.lora.init-from"),
-            c.bool("cory.model.lora.export-merged")), base);
+            c.bool("cory.model.lora.export-merged")), base, c.bool("cory.model.recompute-activations"));
   }
 
   private static TaskSettings readTask(ConfigValues c) {

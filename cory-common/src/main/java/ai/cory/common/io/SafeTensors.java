@@ -257,6 +257,9 @@ public final class SafeTensors {
           : Nd4j.createFromArray(decodeFloats(le, dtype, n));
       INDArray target = n == elements ? flat : flat.get(NDArrayIndex.interval(done, done + n));
       target.assign(chunk);
+      // freed now, not when a GC happens to find the wrapper: a multi-GB model read in chunks
+      // would otherwise leave its size in unreclaimed native memory (the memory plan counts none)
+      chunk.close();
       done += n;
     }
   }

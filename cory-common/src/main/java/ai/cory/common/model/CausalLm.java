@@ -249,11 +249,21 @@ public final class CausalLm {
    *                  for training workspaces)
    */
   public Workspace newWorkspace(int maxBatch, int maxSeq, boolean training, boolean fullVocab) {
+    return newWorkspace(maxBatch, maxSeq, training, fullVocab, false);
+  }
+
+  /**
+   * As {@link #newWorkspace(int, int, boolean, boolean)}; with {@code recompute} a training
+   * workspace keeps only each block's input and backward recomputes the block's activations
+   * (one more forward of compute, one block's activations of memory instead of every block's).
+   */
+  public Workspace newWorkspace(int maxBatch, int maxSeq, boolean training, boolean fullVocab,
+      boolean recompute) {
     if (maxSeq > cfg.maxPositions()) {
       throw new IllegalArgumentException("maxSeq " + maxSeq + " exceeds the model's "
           + cfg.maxPositions() + " positions");
     }
-    return new Workspace(cfg, dataType(), maxBatch, maxSeq, training, fullVocab);
+    return new Workspace(cfg, dataType(), maxBatch, maxSeq, training, fullVocab, recompute);
   }
 
   /** Forward pass; see {@link ForwardOptions} and {@link ForwardResult}. */

@@ -128,6 +128,25 @@ public final class FrozenBase {
   }
 
   /**
+   * Bytes a base of shape {@code cfg} stored in {@code dtype} will occupy (the memory plan):
+   * what {@link #bytes} measures once it is loaded.
+   */
+  public static long plannedBytes(ModelConfig cfg, DataType dataType, BaseDtype dtype) {
+    ParamLayout full = ParamLayout.of(cfg);
+    if (dtype == BaseDtype.FLOAT32) {
+      return full.size() * dataType.width();
+    }
+    long total = restLayout(full).size() * dataType.width();
+    for (int l = 0; l < cfg.layers(); l++) {
+      for (ParamLayout.Slot slot : ParamLayout.Slot.values()) {
+        int[] shape = Weights.slotShape(cfg, slot);
+        total += PackedMatrix.plannedBytes(dtype, shape[1], shape[0]);
+      }
+    }
+    return total;
+  }
+
+  /**
    * Bytes the base's weights occupy in memory: packed codes and scales plus the dense tensors.
    */
   public static long bytes(CausalLm base) {
@@ -168,6 +187,11 @@ public final class FrozenBase {
   }
 
   private static Parameters restBuffer(ParamLayout full, DataType dataType) {
+    return Parameters.zeros(restLayout(full), dataType);
+  }
+
+  /** The base's layout without its projection matrices (embeddings, head, norms, biases). */
+  private static ParamLayout restLayout(ParamLayout full) {
     Set<String> projections = new HashSet<>();
     ModelConfig cfg = full.config();
     for (int l = 0; l < cfg.layers(); l++) {
@@ -175,7 +199,7 @@ public final class FrozenBase {
         projections.addAll(ParamLayout.slotTensors(cfg, l, slot));
       }
     }
-    return Parameters.zeros(full.without(projections), dataType);
+    return full.without(projections);
   }
 
   /**

@@ -101,6 +101,24 @@ public final class KvCache {
     logitsView = logits.view(0, batch, cfg.vocabSize());
   }
 
+  /**
+   * Bytes a cache of these dimensions allocates (the memory plan): keys and values of every
+   * layer, the chunk activations, scores and the (B, V) logits; mirrors the constructor.
+   */
+  public static long plannedBytes(ModelConfig cfg, DataType dataType, int batch, int maxTokens) {
+    long chunk = Math.min(maxTokens, Math.max(1, CHUNK_ROWS / Math.max(1, batch)));
+    long rows = batch * chunk;
+    long c = cfg.hidden();
+    long d = cfg.headDim();
+    boolean gpt2 = cfg.arch() == ModelConfig.Arch.GPT2;
+    long kv = 2L * cfg.layers() * batch * cfg.kvHeads() * maxTokens * d;
+    long elements = kv + 2 * rows * c + 2 * rows + rows * (cfg.heads() + 2L * cfg.kvHeads()) * d
+        + rows * cfg.heads() * d + rows * (gpt2 ? 1 : 2) * cfg.intermediate() + rows * cfg.intermediate()
+        + (long) batch * cfg.heads() * chunk * maxTokens + 2L * batch * c + 2L * batch
+        + (long) batch * cfg.vocabSize() + rows;
+    return elements * dataType.width();
+  }
+
   private static Span alloc(DataType dataType, long elements) {
     return Span.of(Nd4j.create(dataType, Math.max(1, elements)));
   }

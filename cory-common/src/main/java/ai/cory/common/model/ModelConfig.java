@@ -69,6 +69,14 @@ public record ModelConfig(
     return new ModelConfig(Arch.GPT2, 50257, 768, 12, 12, 12, 3072, 1024, 1e-5, 0, true, 50256, 50256);
   }
 
+  /**
+   * Llama-2-7B's shape (meta-llama/Llama-2-7b-hf config.json): 32 layers, 4096 wide, 32 heads,
+   * MLP 11008, vocab 32000, 4096 positions, untied head; 6.74B parameters.
+   */
+  public static ModelConfig llama2_7b() {
+    return new ModelConfig(Arch.LLAMA, 32000, 4096, 32, 32, 32, 11008, 4096, 1e-5, 10000.0, false, 1, 2);
+  }
+
   private static void require(boolean ok, String message) {
     if (!ok) {
       throw new IllegalArgumentException("invalid model config: " + message);

@@ -39,10 +39,16 @@ final class PackedMatrix {
       0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
       0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
   private static final float[] NF4_MIDPOINTS = new float[15];
+  /** Both NF4 values of each byte: [2b] the high nibble's (even element), [2b + 1] the low's. */
+  private static final float[] NF4_PAIRS = new float[512];
 
   static {
     for (int i = 0; i < 15; i++) {
       NF4_MIDPOINTS[i] = (NF4[i] + NF4[i + 1]) / 2;
+    }
+    for (int b = 0; b < 256; b++) {
+      NF4_PAIRS[2 * b] = NF4[b >>> 4];
+      NF4_PAIRS[2 * b + 1] = NF4[b & 0x0F];
     }
   }
 
@@ -83,6 +89,17 @@ final class PackedMatrix {
     BytePointer p = new BytePointer(owner.data().addressPointer());
     p.capacity(Math.max(1, total));
     this.bytes = p.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /** Bytes a packed (rows, cols) matrix holds, codes and scales. */
+  static long plannedBytes(BaseDtype dtype, int rows, int cols) {
+    long r = rows;
+    return switch (dtype) {
+      case BF16, FP16 -> 2 * r * cols;
+      case INT8 -> r * cols + 4 * r;
+      case NF4 -> r * ((cols + 1) / 2) + 4 * r * ((cols + NF4_BLOCK - 1) / NF4_BLOCK);
+      default -> 4 * r * cols;
+    };
   }
 
   BaseDtype dtype() {
@@ -177,11 +194,16 @@ final class PackedMatrix {
       case NF4 -> {
         for (int b = 0; b < blocksPerRow; b++) {
           float absmax = scale(r, b);
-          int from = b * NF4_BLOCK;
+          int from = b * NF4_BLOCK; // even: a block starts on a byte
           int to = Math.min(cols, from + NF4_BLOCK);
-          for (int k = from; k < to; k++) {
-            int packed = bytes.get(at + k / 2) & 0xFF;
-            dst[off + k] = NF4[(k & 1) == 0 ? packed >>> 4 : packed & 0x0F] * absmax;
+          int k = from;
+          for (; k + 1 < to; k += 2) { // two weights per byte through the pair table
+            int pair = (bytes.get(at + k / 2) & 0xFF) << 1;
+            dst[off + k] = NF4_PAIRS[pair] * absmax;
+            dst[off + k + 1] = NF4_PAIRS[pair + 1] * absmax;
+          }
+          if (k < to) { // an odd row length: the last weight is a high nibble alone
+            dst[off + k] = NF4_PAIRS[(bytes.get(at + k / 2) & 0xFF) << 1] * absmax;
           }
         }
       }

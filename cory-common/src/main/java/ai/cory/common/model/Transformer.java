@@ -107,8 +107,13 @@ final class Transformer {
     Attention.Dims dims = new Attention.Dims(batch.batch(), batch.seq(), cfg.heads(),
         cfg.kvHeads(), cfg.headDim());
     for (int l = cfg.layers() - 1; l >= 0; l--) {
+      if (ws.recompute) { // activation recomputation: this block's activations again, from its input
+        forwardBlock(w.layers[l], lw, l, ws.layer(l), ws.resid[2 * l], ws.resid[2 * l + 1],
+            ws.resid[2 * l + 2], batch, dims, ws);
+      }
+      // frozen embeddings (LoRA) take no gradient: the first block's input gradient is not needed
       backwardBlock(w.layers[l], g.layers[l], lw, lg, l, ws.layer(l), ws.resid[2 * l],
-          ws.resid[2 * l + 1], batch, dims, ws);
+          ws.resid[2 * l + 1], batch, dims, ws, l > 0 || g.tokEmb != null);
     }
     Embedding.backward(g.tokEmb, g.posEmb, ws.dres, batch.tokensFlat(), batch.positionsFlat(), n,
         c, ws.scratch);
@@ -117,7 +122,7 @@ final class Transformer {
   /** On entry {@code ws.dres} = dL/d(block output); on exit dL/d(block input). */
   private void backwardBlock(Weights.Layer w, Weights.Layer g, LoraWeights lw, LoraWeights lg,
       int l, Workspace.LayerActs a, Span x, Span mid, TokenBatch batch, Attention.Dims dims,
-      Workspace ws) {
+      Workspace ws, boolean inputGradient) {
     int n = batch.batch() * batch.seq();
     int c = cfg.hidden();
     int hd = dims.outWidth();
@@ -147,11 +152,14 @@ final class Transformer {
       rope.apply(ws.dqkv, n, w3, 0, cfg.heads() + cfg.kvHeads(), batch.positionsFlat(), true,
           ws.scratch);
     }
-    Linear.backward(ws.dnorm, false, g.qkvW(), g.qkvB(), ws.dqkv, a.norm1(), w.qkvW(), n, c, w3,
+    Span dnorm1 = inputGradient || g.norm1W() != null ? ws.dnorm : null;
+    Linear.backward(dnorm1, false, g.qkvW(), g.qkvB(), ws.dqkv, a.norm1(), w.qkvW(), n, c, w3,
         ws.ones);
-    adaptBackward(lw, lg, l, ParamLayout.Slot.QKV, ws.dnorm, ws.dqkv, w3, a.norm1(), n);
-    normBackward(ws.dres, g.norm1W(), g.norm1B(), ws.dnorm, x, a.mean1(), a.rstd1(), w.norm1W(),
-        n, ws);
+    adaptBackward(lw, lg, l, ParamLayout.Slot.QKV, dnorm1, ws.dqkv, w3, a.norm1(), n);
+    if (dnorm1 != null) {
+      normBackward(ws.dres, g.norm1W(), g.norm1B(), ws.dnorm, x, a.mean1(), a.rstd1(), w.norm1W(),
+          n, ws);
+    }
   }
 
   private void norm(Span out, Span mean, Span rstd, Span x, Span w, Span b, int n, Workspace ws) {

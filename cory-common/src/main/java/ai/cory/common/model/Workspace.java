@@ -31,6 +31,7 @@ public final class Workspace {
   final int maxBatch;
   final int maxSeq;
   final boolean training;
+  final boolean recompute;  // training keeps only the block inputs; backward recomputes each block
   final int headRowsCapacity;
   final Span[] resid;       // 2L+1 x (N, C); all alias one buffer in inference
   final LayerActs[] layers; // L (training) or 1 shared (inference)
@@ -69,15 +70,20 @@ public final class Workspace {
   boolean backwardReady;
 
   Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
-      boolean fullVocab) {
+      boolean fullVocab, boolean recompute) {
     this(cfg, dataType, maxBatch, maxSeq, training, fullVocab,
         Math.max(64, INFERENCE_LOGITS_BYTES
-            / ((long) cfg.vocabSize() * (dataType == DataType.FLOAT ? 4 : 8))));
+            / ((long) cfg.vocabSize() * (dataType == DataType.FLOAT ? 4 : 8))), recompute);
   }
 
   /** With an explicit head block height for inference (tests exercise several blocks). */
   Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
       boolean fullVocab, long inferenceHeadRows) {
+    this(cfg, dataType, maxBatch, maxSeq, training, fullVocab, inferenceHeadRows, false);
+  }
+
+  private Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
+      boolean fullVocab, long inferenceHeadRows, boolean recompute) {
     if (maxBatch < 1 || maxSeq < 1) {
       throw new IllegalArgumentException("workspace for " + maxBatch + " x " + maxSeq);
     }
@@ -86,6 +92,7 @@ public final class Workspace {
     this.maxBatch = maxBatch;
     this.maxSeq = maxSeq;
     this.training = training;
+    this.recompute = training && recompute;
     long n = (long) maxBatch * maxSeq;
     int c = cfg.hidden();
     int w3 = (cfg.heads() + 2 * cfg.kvHeads()) * cfg.headDim();
@@ -99,7 +106,7 @@ public final class Workspace {
     rowTargets = new int[(int) n];
     rowStat = new int[(int) n];
     rowLogp = new int[(int) n];
-    int layerSets = training ? cfg.layers() : 1;
+    int layerSets = training && !this.recompute ? cfg.layers() : 1;
     layers = new LayerActs[layerSets];
     for (int l = 0; l < layerSets; l++) {
       layers[l] = new LayerActs(alloc(n * c), alloc(n), alloc(n), alloc(n * w3), alloc(attSize),
@@ -137,6 +144,34 @@ public final class Workspace {
     dvalues = training ? alloc(n) : null;
   }
 
+  /**
+   * Bytes a workspace of these dimensions allocates (the memory plan), split as {activations and
+   * scratch, the (rows, V) logits block}; mirrors the constructor's allocations (a test holds
+   * the two together).
+   */
+  public static long[] plannedBytes(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq,
+      boolean training, boolean fullVocab, boolean recompute) {
+    long n = (long) maxBatch * maxSeq;
+    long c = cfg.hidden();
+    long w3 = (long) (cfg.heads() + 2 * cfg.kvHeads()) * cfg.headDim();
+    long hd = (long) cfg.heads() * cfg.headDim();
+    boolean gpt2 = cfg.arch() == ModelConfig.Arch.GPT2;
+    long f1 = gpt2 ? cfg.intermediate() : 2L * cfg.intermediate();
+    long f2 = cfg.intermediate();
+    long att = (long) maxBatch * cfg.heads() * maxSeq * maxSeq;
+    long headRows = training || fullVocab ? n : Math.min(n, Math.max(64, INFERENCE_LOGITS_BYTES
+        / ((long) cfg.vocabSize() * (dataType == DataType.FLOAT ? 4 : 8))));
+    long layer = n * c + 2 * n + n * w3 + att + n * hd + n * c + 2 * n + n * f1 + n * f2;
+    long elements = (training && !recompute ? cfg.layers() : 1) * layer
+        + (training ? 2L * cfg.layers() + 1 : 1) * n * c
+        + n * c + 2 * n + headRows * c + 5 * n + Math.max(n, headRows);
+    if (training) {
+      elements += 2 * n * c + n * w3 + n * hd + att + n * f1 + n * f2 + headRows * c + n * c + 2 * n;
+    }
+    long width = dataType.width();
+    return new long[] {elements * width, headRows * cfg.vocabSize() * width};
+  }
+
   /** Largest batch this workspace serves. */
   public int maxBatch() {
     return maxBatch;
@@ -147,6 +182,11 @@ public final class Workspace {
     return maxSeq;
   }
 
+  /** True if backward recomputes each block's activations from its input (one set kept, not L). */
+  public boolean recomputes() {
+    return recompute;
+  }
+
   /** True if it keeps activations for {@link CausalLm#backward}. */
   public boolean training() {
     return training;
@@ -154,7 +194,7 @@ public final class Workspace {
 
   /** Layer activations of block l (the shared set in inference). */
   LayerActs layer(int l) {
-    return layers[training ? l : 0];
+    return layers[training && !recompute ? l : 0];
   }
 
   private Span alloc(long elements) {

@@ -1,8 +1,12 @@
 package ai.cory.driver.bench;
 
+import ai.cory.common.model.BaseDtype;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ForwardOptions;
+import ai.cory.common.model.KvCache;
+import ai.cory.common.model.LoraSpec;
 import ai.cory.common.model.ModelConfig;
+import ai.cory.common.model.ParamLayout;
 import ai.cory.common.model.TokenBatch;
 import ai.cory.common.model.Workspace;
 import ai.cory.common.sampling.SamplingParams;
@@ -30,9 +34,18 @@ final class EngineBench {
   private final int warmup;
   private final long seed;
   private final double gemmGflops;
+  private final Json common = new Json();
+  private final long plannedResident; // bytes: RSS before the model + the model as planned
+  private long plannedPeak;
 
-  EngineBench(CausalLm model, String modelName, long flopParams, int repeats, int warmup,
-      long seed, double gemmGflops) {
+  /**
+   * @param plannedResident the resident bytes expected with the model loaded: the process's RSS
+   *                        before it was built plus the base and trainable weights as the memory
+   *                        plan sizes them; each line then compares the plan of what it
+   *                        allocated with the measured peak RSS
+   */
+  EngineBench(CausalLm model, String modelName, BaseDtype baseDtype, long flopParams, int repeats,
+      int warmup, long seed, double gemmGflops, long plannedResident) {
     this.model = model;
     this.modelName = modelName;
     this.flopParams = flopParams;
@@ -40,6 +53,27 @@ final class EngineBench {
     this.warmup = warmup;
     this.seed = seed;
     this.gemmGflops = gemmGflops;
+    this.plannedResident = plannedResident;
+    this.plannedPeak = plannedResident;
+    LoraSpec lora = model.lora();
+    common.put("base_dtype", baseDtype.key()).put("lora_rank", lora == null ? 0 : lora.rank())
+        .put("trainable_params", model.params().layout().size());
+  }
+
+  /** The fields every line of this model carries (base dtype, LoRA rank, trainable parameters). */
+  Json tag(Json line) {
+    return line.putAll(common);
+  }
+
+  /**
+   * Records that a bench holds {@code bytes} (as planned) on top of the model, and puts the
+   * planned peak beside the measured one.
+   */
+  private Json planned(Json line, long bytes) {
+    plannedPeak = Math.max(plannedPeak, plannedResident + bytes);
+    double peak = MachineGauges.peakRssMiB();
+    return line.put("plan_peak_mib", plannedPeak / MIB).put("plan_error", plannedPeak / MIB / peak - 1)
+        .put("heap_committed_mib", MachineGauges.heapCommittedMiB());
   }
 
   Json generate(int batch, int prompt, int newTokens) {
@@ -50,10 +84,11 @@ final class EngineBench {
       seconds = time(i -> gen.generate(prompts, newTokens, seed + i, 0, new int[0]));
     }
     long flopTokens = (long) prompt + newTokens - 1;
-    return result("generate", batch, seconds, (long) batch * newTokens,
+    long cache = KvCache.plannedBytes(model.config(), model.dataType(), batch, prompt + newTokens);
+    return planned(result("generate", batch, seconds, (long) batch * newTokens,
         2.0 * flopParams * batch * flopTokens)
         .put("prompt", prompt).put("new", newTokens).put("flop_tokens", flopTokens)
-        .put("flop_formula", "2*flop_params*batch*flop_tokens/seconds_median");
+        .put("flop_formula", "2*flop_params*batch*flop_tokens/seconds_median"), cache);
   }
 
   Json score(int batch, int seq) {
@@ -61,8 +96,9 @@ final class EngineBench {
     Workspace ws = model.newWorkspace(batch, seq, false, false);
     ForwardOptions opt = ForwardOptions.logprobs(0, seq);
     double[] seconds = time(i -> model.forward(ws, tokens, opt));
-    return result("score", batch, seconds, (long) batch * seq, 2.0 * flopParams * batch * seq)
-        .put("seq", seq).put("flop_formula", "2*flop_params*batch*seq/seconds_median");
+    long[] planned = Workspace.plannedBytes(model.config(), model.dataType(), batch, seq, false, false, false);
+    return planned(result("score", batch, seconds, (long) batch * seq, 2.0 * flopParams * batch * seq)
+        .put("seq", seq).put("flop_formula", "2*flop_params*batch*seq/seconds_median"), planned[0] + planned[1]);
   }
 
   Json train(int batch, int seq) {
@@ -78,8 +114,10 @@ final class EngineBench {
       model.forward(ws, tokens, opt);
       model.backward(ws, dLogp, null, dValues);
     });
-    return result("train", batch, seconds, (long) batch * seq, 6.0 * flopParams * batch * seq)
-        .put("seq", seq).put("flop_formula", "6*flop_params*batch*seq/seconds_median");
+    long[] planned = Workspace.plannedBytes(model.config(), model.dataType(), batch, seq, true, false, false);
+    long grads = model.params().layout().size() * model.dataType().width();
+    return planned(result("train", batch, seconds, (long) batch * seq, 6.0 * flopParams * batch * seq)
+        .put("seq", seq).put("flop_formula", "6*flop_params*batch*seq/seconds_median"), planned[0] + planned[1] + grads);
   }
 
   /**
@@ -102,7 +140,7 @@ final class EngineBench {
       double s = (System.nanoTime() - t0) / 1e9;
       System.gc();
       double rssAfter = MachineGauges.rssMiB();
-      return new Json().put("bench", "memory").put("model", modelName)
+      return tag(new Json()).put("bench", "memory").put("model", modelName)
           .put("arch", cfg.arch().name().toLowerCase(Locale.ROOT))
           .put("batch", batch).put("prompt", prompt).put("new", steps)
           .put("seconds", s).put("tokens_per_s", batch * steps / s)
@@ -113,6 +151,8 @@ final class EngineBench {
           .put("heap_used_mib", MachineGauges.heapUsedMiB());
     }
   }
+
+  private static final double MIB = 1024.0 * 1024;
 
   private interface Call {
     void run(int repeat) throws RuntimeException;
@@ -142,9 +182,9 @@ final class EngineBench {
     double[] sorted = BenchCommand.sortedCopy(seconds);
     double median = BenchCommand.median(sorted);
     ModelConfig cfg = model.config();
-    return new Json().put("bench", bench).put("model", modelName)
+    return tag(new Json().put("bench", bench).put("model", modelName)
         .put("arch", cfg.arch().name().toLowerCase(Locale.ROOT))
-        .put("params", model.params().layout().languageModelSize()).put("batch", batch)
+        .put("params", ParamLayout.of(cfg).languageModelSize()).put("batch", batch))
         .put("tokens", tokens).put("seconds_median", median).put("seconds_min", sorted[0])
         .put("seconds_max", sorted[sorted.length - 1]).put("tokens_per_s", tokens / median)
         .put("gflops", flops / median / 1e9).put("flop_params", flopParams)

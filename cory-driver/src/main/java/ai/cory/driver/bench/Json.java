@@ -13,6 +13,12 @@ final class Json {
     return this;
   }
 
+  /** Adds every field of {@code other}. */
+  Json putAll(Json other) {
+    fields.putAll(other.fields);
+    return this;
+  }
+
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder("{");

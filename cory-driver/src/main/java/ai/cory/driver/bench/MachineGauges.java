@@ -61,6 +61,11 @@ final class MachineGauges {
     return (rt.totalMemory() - rt.freeMemory()) / (1024.0 * 1024.0);
   }
 
+  /** Java heap committed (reserved and backed), MiB. */
+  static double heapCommittedMiB() {
+    return Runtime.getRuntime().totalMemory() / (1024.0 * 1024.0);
+  }
+
   static int threads() {
     String omp = System.getenv("OMP_NUM_THREADS");
     if (omp != null && !omp.isBlank()) {

@@ -1,5 +1,6 @@
 package ai.cory.driver.cli;
 
+import ai.cory.common.model.BaseDtype;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.DemoModel;
 import ai.cory.common.model.ModelSource;
@@ -37,11 +38,19 @@ public record LoadedModel(String name, CausalLm model, Tokenizer tokenizer) impl
 
   /** Loads {@code pathOrUri} (a model directory or URI, or the demo model) with float32 weights. */
   public static LoadedModel load(String pathOrUri) throws IOException {
+    return load(pathOrUri, BaseDtype.FLOAT32);
+  }
+
+  /**
+   * Loads {@code pathOrUri} with float32 compute, its projections stored in {@code base} (a
+   * frozen base, {@link ModelSource#loadBase}, when not float32).
+   */
+  public static LoadedModel load(String pathOrUri, BaseDtype base) throws IOException {
     ModelSource source = ModelSource.of(pathOrUri, FileSources.resolver(new Configuration()));
     source.config(); // names a missing config.json or tokenizer.json before anything is read
     Tokenizer tokenizer = source.tokenizer();
     try {
-      return new LoadedModel(pathOrUri, source.load(DataType.FLOAT, VALUE_HEAD_SEED), tokenizer);
+      return new LoadedModel(pathOrUri, source.loadBase(DataType.FLOAT, base, VALUE_HEAD_SEED), tokenizer);
     } catch (IOException | RuntimeException e) {
       if (tokenizer instanceof AutoCloseable c) {
         try {

@@ -1,6 +1,6 @@
 package ai.cory.driver.spark;
-
 import ai.cory.common.config.Settings;
+import ai.cory.common.config.SettingsException;
 import ai.cory.common.io.FileSource;
 import ai.cory.common.io.FileSourceResolver;
 import ai.cory.common.model.HfConfigReader;
@@ -8,10 +8,13 @@ import ai.cory.common.model.ModelConfig;
 import ai.cory.common.model.ModelSource;
 import ai.cory.worker.spark.WorkerAssets;
 import ai.cory.worker.store.FileSources;
+import ai.cory.worker.train.MemoryPlan;
+import com.sun.management.OperatingSystemMXBean;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigValueType;
 import java.io.FileNotFoundException;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.UUID;
@@ -20,6 +23,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.UnsupportedFileSystemException;
 import org.apache.hadoop.util.VersionInfo;
+import org.apache.spark.SparkConf;
 
 /**
  * Checks on the driver, before any cluster resource is requested, that what the validated
@@ -57,6 +61,48 @@ public final class Preflight {
       requireWritable("cory.run.store", fileSystem("cory.run.store", store, hadoop), hadoopPath(store));
     }
     return model;
+  }
+
+  /**
+   * Refuses, before any executor is requested, a run whose memory plan exceeds what it will get.
+   * A local master's one JVM holds all W replicas and the runtime: they must fit this machine's
+   * memory. A cluster executor's heap is {@code spark.executor.memory} (default 1g) and everything
+   * off-heap, its replica (ND4J buffers, Aeron) and native runtime, must fit
+   * {@code spark.executor.memoryOverhead} (Spark's default: 10% of the memory, at least 384 MiB),
+   * or YARN and Kubernetes kill the container.
+   *
+   * @return one line saying what fits where
+   * @throws SettingsException with the plan, when it does not fit
+   */
+  public static String checkMemory(Settings settings, MemoryPlan plan, SparkConf submitted) {
+    String master = submitted.get("spark.master", settings.runtime().masterOrLocal());
+    if (master.startsWith("local")) {
+      int replicas = settings.runtime().workers();
+      long need = plan.localBytes(replicas);
+      long have = ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
+      String where = replicas + " replica(s) and the runtime (" + MemoryPlan.gib(MemoryPlan.LOCAL_RUNTIME_BYTES)
+          + ") in one local JVM, on this machine's " + MemoryPlan.gib(have);
+      if (need > have) {
+        throw new SettingsException("cory.model", "the run needs " + MemoryPlan.gib(need) + ": " + where
+            + "; use LoRA (cory.model.lora.rank) with a smaller cory.model.base-dtype, recompute activations, "
+            + "fewer rows per worker, or a cluster. " + plan.render());
+      }
+      return "fits: " + MemoryPlan.gib(need) + ", " + where;
+    }
+    long memory = submitted.getSizeAsBytes("spark.executor.memory", "1g");
+    long overhead = submitted.contains("spark.executor.memoryOverhead")
+        ? submitted.getSizeAsMb("spark.executor.memoryOverhead") << 20 : Math.max(384L << 20, memory / 10);
+    long offHeap = plan.replicaBytes() + MemoryPlan.EXECUTOR_NATIVE_BYTES;
+    String where = "off-heap (the replica and " + MemoryPlan.gib(MemoryPlan.EXECUTOR_NATIVE_BYTES)
+        + " of native runtime) against spark.executor.memoryOverhead " + MemoryPlan.gib(overhead)
+        + ", beside a heap of spark.executor.memory " + MemoryPlan.gib(memory);
+    if (offHeap > overhead) {
+      throw new SettingsException("cory.model", "each executor needs " + MemoryPlan.gib(offHeap) + " " + where
+          + "; raise spark.executor.memoryOverhead (deploy/spark-submit.sh --overhead) to at "
+          + "least " + MemoryPlan.gib(offHeap) + ", or use LoRA with a smaller cory.model.base-dtype, recompute "
+          + "activations or fewer rows per worker. " + plan.render());
+    }
+    return "fits: " + MemoryPlan.gib(offHeap) + " " + where;
   }
 
   /** Creates {@code dir} and a probe file in it, then deletes the probe; fails naming the key. */

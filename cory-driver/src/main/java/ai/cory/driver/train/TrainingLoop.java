@@ -21,6 +21,7 @@ import ai.cory.worker.spark.ReplicaPool;
 import ai.cory.worker.spark.ReplicaSpec;
 import ai.cory.worker.spark.TaskReport;
 import ai.cory.worker.train.IterationReport;
+import ai.cory.worker.train.MemoryPlan;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -39,8 +40,8 @@ import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.RDD;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.reflect.ClassTag$;
 import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
 
 /**
  * The training loop, the only one: a run of W data-parallel workers (W = 1 included), each
@@ -95,6 +96,8 @@ public final class TrainingLoop {
       throws IOException, InterruptedException {
     SparkConf submitted = SparkSessions.submitted();
     ModelConfig model = Preflight.check(settings, SparkSessions.hadoop(submitted));
+    MemoryPlan plan = MemoryPlan.of(settings, model);
+    LOG.info("{}{}", plan.render(), Preflight.checkMemory(settings, plan, submitted));
     Files.createDirectories(runDir);
     Files.writeString(runDir.resolve(RESOLVED_CONFIG), settings.renderRedacted() + "\n", StandardCharsets.UTF_8);
     RunCheckpoints checkpoints = new RunCheckpoints(settings, runDir, SparkSessions.hadoop(submitted));

@@ -5,12 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.config.Settings;
+import ai.cory.common.config.SettingsException;
 import ai.cory.common.model.DemoModel;
+import ai.cory.common.model.ModelConfig;
+import ai.cory.worker.train.MemoryPlan;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -95,5 +99,31 @@ final class PreflightTest {
     try (var left = Files.list(tmp.resolve("store"))) {
       assertEquals(0, left.count());
     }
+  }
+
+  @Test
+  void aRunWhosePlanExceedsTheMemoryItGetsIsRefusedWithThePlanBeforeAnyExecutor() throws Exception {
+    // Llama-2-7B fully fine-tuned in float32 on a local master: ~100 GiB, more than any CI machine
+    Settings full = settings("workers=1");
+    MemoryPlan huge = MemoryPlan.of(full, ModelConfig.llama2_7b());
+    SettingsException local = assertThrows(SettingsException.class,
+        () -> Preflight.checkMemory(full, huge, new SparkConf(false).set("spark.master", "local[1]")));
+    assertTrue(local.getMessage().contains("Adam moments") && local.getMessage().contains("in one local JVM"),
+        local.getMessage());
+    assertTrue(huge.replicaBytes() > 100L << 30, MemoryPlan.gib(huge.replicaBytes()));
+
+    // the same shape with LoRA on an nf4 base: the plan shrinks by the base and optimizer state
+    Settings lora = settings("workers=1", "model.lora.rank=16", "model.base-dtype=nf4", "model.recompute-activations=true",
+        "ppo.batch-size=8", "ppo.mini-batch-size=2", "model.forward-batch-size=2");
+    MemoryPlan small = MemoryPlan.of(lora, ModelConfig.llama2_7b());
+    assertTrue(small.replicaBytes() < 10L << 30, small.render());
+
+    // a cluster executor: the replica lives off-heap and must fit spark.executor.memoryOverhead
+    SparkConf cluster = new SparkConf(false).set("spark.master", "yarn").set("spark.executor.memory", "8g")
+        .set("spark.executor.memoryOverhead", "2g");
+    SettingsException tight = assertThrows(SettingsException.class, () -> Preflight.checkMemory(lora, small, cluster));
+    assertTrue(tight.getMessage().contains("spark.executor.memoryOverhead 2.00 GiB"), tight.getMessage());
+    assertTrue(Preflight.checkMemory(lora, small, cluster.set("spark.executor.memoryOverhead", "12g"))
+        .startsWith("fits: "));
   }
 }

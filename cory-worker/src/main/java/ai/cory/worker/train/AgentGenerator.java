@@ -12,7 +12,7 @@ import java.util.List;
  * with room for it (rounded up to {@value #ROUND_TOKENS} tokens, capped at the context).
  */
 final class AgentGenerator implements AutoCloseable {
-  private static final int ROUND_TOKENS = 64;
+  static final int ROUND_TOKENS = 64;
 
   private final CausalLm model;
   private final int maxBatch;

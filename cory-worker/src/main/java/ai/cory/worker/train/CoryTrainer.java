@@ -93,7 +93,7 @@ public final class CoryTrainer implements AutoCloseable {
     this.reference = Objects.requireNonNull(pretrained, "pretrained");
     this.collective = collective;
     this.ppo = new PpoStep(reference, settings.ppo(), settings.model().forwardBatchSize(), this.collective,
-        Averaging.of(settings.runtime()));
+        Averaging.of(settings.runtime()), settings.model().recomputeActivations());
     this.template = settings.task().observer();
     this.lora = settings.model().lora().spec(pretrained.config().arch());
     Agent a = newAgent(AgentId.A, settings.model().valueHeadSeed(), initialAdapters);

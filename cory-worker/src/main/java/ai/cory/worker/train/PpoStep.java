@@ -74,6 +74,7 @@ public final class PpoStep {
   private final int forwardBatchSize;
   private final Collective collective;
   private final Averaging averaging;
+  private final boolean recompute;
   private Workspace policyScoring;   // inference, (forward batch, T)
   private Workspace referenceScoring;
   private Workspace training;        // (minibatch share, T), keeps activations
@@ -94,6 +95,16 @@ public final class PpoStep {
    */
   public PpoStep(CausalLm reference, PpoConfig config, int forwardBatchSize, Collective collective,
       Averaging averaging) {
+    this(reference, config, forwardBatchSize, collective, averaging, false);
+  }
+
+  /**
+   * @param recompute the training workspace recomputes each block's activations in backward
+   *                  ({@code cory.model.recompute-activations})
+   */
+  public PpoStep(CausalLm reference, PpoConfig config, int forwardBatchSize, Collective collective,
+      Averaging averaging, boolean recompute) {
+    this.recompute = recompute;
     this.reference = Objects.requireNonNull(reference, "reference");
     this.config = Objects.requireNonNull(config, "config");
     this.collective = Objects.requireNonNull(collective, "collective");
@@ -280,7 +291,7 @@ public final class PpoStep {
     int seq = minibatch.seq();
     int cols = minibatch.cols();
     CausalLm policy = agent.policy();
-    training = grow(training, policy, rows.length, seq, true, false);
+    training = grow(training, policy, rows.length, seq, true, false, recompute);
     ForwardResult out = policy.forward(training, minibatch.tokenBatch(),
         new ForwardOptions(minibatch.firstResponseColumn(), cols, ForwardOptions.Vocab.NONE, true, true));
     LossInputs in = new LossInputs(
@@ -355,8 +366,8 @@ public final class PpoStep {
       PpoBatch chunk = batch.slice(from, to);
       int seq = chunk.seq();
       int firstCol = chunk.firstResponseColumn();
-      policyScoring = grow(policyScoring, policy, to - from, seq, false, false);
-      referenceScoring = grow(referenceScoring, reference, to - from, seq, false, full);
+      policyScoring = grow(policyScoring, policy, to - from, seq, false, false, false);
+      referenceScoring = grow(referenceScoring, reference, to - from, seq, false, full, false);
       ForwardResult r = reference.forward(referenceScoring, chunk.tokenBatch(), new ForwardOptions(firstCol,
           seq - 1, full ? ForwardOptions.Vocab.LOG_PROBS : ForwardOptions.Vocab.NONE, false, false));
       ForwardResult p = policy.forward(policyScoring, chunk.tokenBatch(),
@@ -410,13 +421,13 @@ public final class PpoStep {
 
   /** {@code current} when it fits, else a new workspace at least as large in both dimensions. */
   private static Workspace grow(Workspace current, CausalLm model, int batch, int seq, boolean training,
-      boolean fullVocab) {
+      boolean fullVocab, boolean recompute) {
     if (current != null && current.maxBatch() >= batch && current.maxSeq() >= seq) {
       return current;
     }
     int b = current == null ? batch : Math.max(batch, current.maxBatch());
     int t = current == null ? seq : Math.max(seq, current.maxSeq());
-    return model.newWorkspace(b, Math.min(t, model.config().maxPositions()), training, fullVocab);
+    return model.newWorkspace(b, Math.min(t, model.config().maxPositions()), training, fullVocab, recompute);
   }
 
   /** Running means of the minibatch loss statistics (TRL averages them over the whole step). */
