@@ -15,7 +15,9 @@ import ai.cory.common.cory.IterationPlan;
 import ai.cory.common.cory.RoleSchedule;
 import ai.cory.common.io.LocalFileSource;
 import ai.cory.common.metrics.MetricNames;
+import ai.cory.common.model.BaseDtype;
 import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.FrozenBase;
 import ai.cory.common.ppo.RunningMoments;
 import ai.cory.common.reward.BagOfWordsSentimentReward;
 import ai.cory.common.reward.RewardFunction;
@@ -257,5 +259,37 @@ final class CoryTrainerTest {
       });
     }
     return out;
+  }
+
+  @Test
+  void loraAgentsShareOneFrozenBaseThatIsTheReference() {
+    Settings s = settings("cory.model { lora.rank = 4, base-dtype = int8 }");
+    CausalLm base = FrozenBase.pack(pretrained, BaseDtype.INT8);
+    long baseBefore = FrozenBase.fingerprint(base);
+    try (CoryTrainer trainer = new CoryTrainer(s, base, tokenizer, reward, Collective.single())) {
+      CausalLm a = trainer.agent(AgentId.A).policy();
+      CausalLm b = trainer.agent(AgentId.B).policy();
+      // one base object under both agents, and it is the reference: no copy of any base weight
+      assertSame(trainer.reference(), a.base());
+      assertSame(trainer.reference(), b.base());
+      assertSame(base.params().flat(), trainer.reference().params().flat());
+      // what each agent owns: adapters and value head only, a few percent of the model
+      long agentBytes = a.params().flat().length() * 4;
+      long baseBytes = FrozenBase.bytes(base);
+      System.out.printf("LoRA r 4 on int8 stories260K: base %d bytes (once), each agent %d bytes%n", baseBytes,
+          agentBytes);
+      assertTrue(2 * agentBytes < baseBytes, agentBytes + " vs " + baseBytes);
+      List<IterationReport> reports = run(trainer, s, 2);
+      for (IterationReport r : reports) {
+        for (var e : r.metrics().entrySet()) {
+          assertTrue(Double.isFinite(e.getValue()), e.getKey());
+        }
+      }
+      assertEquals(0.0, reports.get(0).metrics().get("A/pioneer/objective/kl").doubleValue(), "B = 0 at iteration 0");
+      assertEquals(0.0, reports.get(0).metrics().get("B/observer/objective/kl").doubleValue());
+      assertEquals(baseBefore, FrozenBase.fingerprint(trainer.reference()), "training never writes the base");
+      assertEquals(baseBefore, trainer.baseFingerprint().longValue());
+      assertTrue(a.params().flat().sub(b.params().flat()).amaxNumber().doubleValue() > 0, "the agents train apart");
+    }
   }
 }
