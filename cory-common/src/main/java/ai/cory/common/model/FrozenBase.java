@@ -1,6 +1,7 @@
 package ai.cory.common.model;
 
 import ai.cory.common.io.FileSource;
+import ai.cory.common.io.NativeBytes;
 import ai.cory.common.io.SafeTensors;
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -8,7 +9,6 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.zip.CRC32C;
-import org.bytedeco.javacpp.BytePointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -39,9 +39,12 @@ public final class FrozenBase {
     SafeTensors st = SafeTensors.open(dir);
     ParamLayout full = ParamLayout.of(cfg);
     Parameters rest = restBuffer(full, dataType);
+    Set<String> used = new HashSet<>();
     for (ParamLayout.Entry e : rest.layout().entries()) {
       if (!HfExport.isValueHead(e.name())) {
-        st.readInto(HfCheckpoint.storedName(st, e.name(), cfg), e.shape(), rest.get(e.name()));
+        String stored = HfCheckpoint.storedName(st, e.name(), cfg);
+        st.readInto(stored, e.shape(), rest.get(e.name()));
+        used.add(stored);
       }
     }
     rest.initValueHead(valueHeadSeed); // a base is never asked for values; agents have their own
@@ -54,13 +57,16 @@ public final class FrozenBase {
         for (String name : ParamLayout.slotTensors(cfg, l, slot)) {
           ParamLayout.Entry e = full.entry(name);
           INDArray staging = Nd4j.create(DataType.FLOAT, e.shape());
-          st.readInto(HfCheckpoint.storedName(st, name, cfg), e.shape(), staging);
+          String stored = HfCheckpoint.storedName(st, name, cfg);
+          st.readInto(stored, e.shape(), staging);
+          used.add(stored);
           row += pack(m, row, staging, cfg.arch() == ModelConfig.Arch.LLAMA);
           staging.close();
         }
         packed[l][slot.ordinal()] = Matrix.packed(m);
       }
     }
+    HfCheckpoint.refuseUnexpected(dir, st, used, cfg);
     return CausalLm.packedBase(rest, packed);
   }
 
@@ -168,14 +174,7 @@ public final class FrozenBase {
    */
   public static long fingerprint(CausalLm base) {
     CRC32C crc = new CRC32C();
-    INDArray flat = base.params().flat();
-    long n = flat.length() * flat.data().getElementSize();
-    BytePointer p = new BytePointer(flat.data().addressPointer());
-    p.capacity(n);
-    for (long done = 0; done < n; done += Integer.MAX_VALUE) {
-      long len = Math.min(Integer.MAX_VALUE, n - done);
-      crc.update(p.position(done).limit(done + len).asByteBuffer());
-    }
+    NativeBytes.update(crc, base.params().flat());
     if (base.hasPackedBase()) {
       for (Weights.Layer layer : base.weights().layers) {
         for (ParamLayout.Slot slot : ParamLayout.Slot.values()) {

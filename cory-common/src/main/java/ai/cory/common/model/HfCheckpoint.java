@@ -51,9 +51,15 @@ public final class HfCheckpoint {
       used.add(ParamLayout.VALUE_WEIGHT);
       used.add(ParamLayout.VALUE_BIAS);
     }
+    refuseUnexpected(dir, st, used, cfg);
+    return CausalLm.of(params);
+  }
+
+  /** Refuses a checkpoint with tensors the model does not have ({@code used} were read). */
+  static void refuseUnexpected(FileSource dir, SafeTensors st, Set<String> used, ModelConfig cfg) {
     List<String> unexpected = new ArrayList<>();
     for (String name : st.names()) {
-      if (!used.contains(name) && !ignorable(name, cfg)) {
+      if (!used.contains(name) && !ignorable(name, cfg) && !HfExport.isValueHead(name)) {
         unexpected.add(name);
       }
     }
@@ -62,7 +68,6 @@ public final class HfCheckpoint {
           + unexpected + " do not belong to a " + cfg.arch() + " model with this config.json"
           + " (tie_word_embeddings=" + cfg.tiedEmbeddings() + ", layers=" + cfg.layers() + ")");
     }
-    return CausalLm.of(params);
   }
 
   /** The checkpoint's name for our tensor {@code name}, trying the prefix variants. */

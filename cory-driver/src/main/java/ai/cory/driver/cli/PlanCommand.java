@@ -10,8 +10,6 @@ import ai.cory.worker.store.FileSources;
 import ai.cory.worker.train.MemoryPlan;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 import org.apache.spark.SparkConf;
 
@@ -50,15 +48,7 @@ public final class PlanCommand implements Command {
   public int run(String[] argv, PrintStream out) throws Exception {
     Args args = Args.parse(argv, Set.of("config", "shape"), Set.of());
     DefaultRun preset = args.has("config") ? null : DefaultRun.resolve(Path.of(""), null);
-    Path config = preset != null ? preset.config() : Path.of(args.required("config"));
-    List<String> overrides = new ArrayList<>(preset != null ? preset.overrides() : List.of());
-    for (String p : args.positional()) {
-      if (!p.contains("=")) {
-        throw new Args.UsageException("expected path=value, got '" + p + "'");
-      }
-      overrides.add(p);
-    }
-    Settings settings = Settings.load(config, overrides);
+    Settings settings = TrainCommand.settings(args, preset);
     ModelConfig shape;
     String name = args.string("shape", null);
     if (name == null) {

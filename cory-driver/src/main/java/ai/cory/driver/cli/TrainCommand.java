@@ -4,6 +4,7 @@ import ai.cory.common.config.Settings;
 import ai.cory.driver.train.DefaultRun;
 import ai.cory.driver.train.TrainingLoop;
 import com.typesafe.config.ConfigUtil;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,10 +49,11 @@ public final class TrainCommand implements Command {
         "or cory.runtime.master names a cluster. Writes one progress line per iteration to stdout.");
   }
 
-  @Override
-  public int run(String[] argv, PrintStream out) throws Exception {
-    Args args = Args.parse(argv, Set.of("config", "run-dir"), Set.of());
-    DefaultRun preset = args.has("config") ? null : DefaultRun.resolve(Path.of(""), args.string("run-dir", null));
+  /**
+   * The settings of {@code --config FILE} (or the default run {@code preset} when null) with the
+   * positional {@code path=value} overrides and {@code --run-dir}, validated.
+   */
+  static Settings settings(Args args, DefaultRun preset) throws IOException {
     Path config = preset != null ? preset.config() : Path.of(args.required("config"));
     List<String> overrides = new ArrayList<>(preset != null ? preset.overrides() : List.of());
     for (String p : args.positional()) {
@@ -63,7 +65,14 @@ public final class TrainCommand implements Command {
     if (args.has("run-dir")) { // recorded in the resolved config like any other setting
       overrides.add("run.dir=" + ConfigUtil.quoteString(args.string("run-dir", null)));
     }
-    Settings settings = Settings.load(config, overrides);
+    return Settings.load(config, overrides);
+  }
+
+  @Override
+  public int run(String[] argv, PrintStream out) throws Exception {
+    Args args = Args.parse(argv, Set.of("config", "run-dir"), Set.of());
+    DefaultRun preset = args.has("config") ? null : DefaultRun.resolve(Path.of(""), args.string("run-dir", null));
+    Settings settings = settings(args, preset);
     Path runDir = Path.of(settings.run().dir());
     if (preset != null) {
       out.println("bin/cory train: no --config, running " + preset.name() + " on " + settings.runtime().workers()

@@ -12,14 +12,8 @@ import ai.cory.common.model.ParamLayout;
 import ai.cory.common.model.Parameters;
 import ai.cory.common.model.PeftExport;
 import ai.cory.driver.train.DefaultRun;
-import ai.cory.driver.train.MetricsLog;
-import ai.cory.driver.train.TrainingLoop;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,42 +48,20 @@ final class LoraTrainingTest {
     return Settings.load(preset.config(), preset.withUserOverrides(all));
   }
 
-  private static String run(Settings settings, Path runDir) throws Exception {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    TrainingLoop.run(settings, runDir, new PrintStream(bytes, true, StandardCharsets.UTF_8));
-    return bytes.toString(StandardCharsets.UTF_8);
-  }
-
-  private static List<JsonNode> metrics(Path runDir) throws Exception {
-    List<JsonNode> out = new ArrayList<>();
-    for (JsonNode line : SparkTrainingTest.jsonLines(runDir.resolve(MetricsLog.METRICS_FILE))) {
-      ObjectNode o = (ObjectNode) line;
-      List<String> times = new ArrayList<>();
-      o.fieldNames().forEachRemaining(n -> {
-        if (n.startsWith("time/")) {
-          times.add(n);
-        }
-      });
-      o.remove(times);
-      out.add(o);
-    }
-    return out;
-  }
-
   @Test
   @Timeout(240)
   void loraRunsResumeExactlyScaleOverWorkersAndExportPeftAdapters() throws Exception {
     Path straight = tmp.resolve("straight");
-    run(demo(straight, "run.iterations=3"), straight);
-    List<JsonNode> expected = metrics(straight);
+    CheckpointResumeTest.run(demo(straight, "run.iterations=3"), straight);
+    List<JsonNode> expected = CheckpointResumeTest.metrics(straight);
     assertEquals(0.0, expected.get(0).get("A/pioneer/objective/kl").asDouble(), "B = 0: the agent is its base");
     assertEquals(0.0, expected.get(0).get("B/observer/objective/kl").asDouble());
 
     Path resumed = tmp.resolve("resumed");
-    run(demo(resumed, "run.iterations=2"), resumed);
-    String second = run(demo(resumed, "run.iterations=3"), resumed);
+    CheckpointResumeTest.run(demo(resumed, "run.iterations=2"), resumed);
+    String second = CheckpointResumeTest.run(demo(resumed, "run.iterations=3"), resumed);
     assertTrue(second.contains("resuming after iteration 1"), second);
-    List<JsonNode> actual = metrics(resumed);
+    List<JsonNode> actual = CheckpointResumeTest.metrics(resumed);
     for (int k = 0; k < 3; k++) {
       assertEquals(expected.get(k), actual.get(k), "iteration " + k);
     }
@@ -101,18 +73,10 @@ final class LoraTrainingTest {
     }
 
     Path elastic = tmp.resolve("elastic");
-    run(demo(elastic, "run.iterations=2"), elastic);
-    run(demo(elastic, "run.iterations=3", "workers=1"), elastic);
-    JsonNode want = expected.get(2);
-    JsonNode got = metrics(elastic).get(2);
-    double worst = 0;
-    for (var it = want.fieldNames(); it.hasNext(); ) {
-      String name = it.next();
-      if (want.get(name).isNumber()) {
-        double x = want.get(name).asDouble();
-        worst = Math.max(worst, Math.abs(x - got.get(name).asDouble()) / Math.max(1, Math.abs(x)));
-      }
-    }
+    CheckpointResumeTest.run(demo(elastic, "run.iterations=2"), elastic);
+    CheckpointResumeTest.run(demo(elastic, "run.iterations=3", "workers=1"), elastic);
+    double worst = CheckpointResumeTest.largestRelativeDifference(expected.get(2),
+        CheckpointResumeTest.metrics(elastic).get(2));
     assertTrue(worst < 1e-4, "LoRA iteration 2 on 1 worker vs 2: largest metric difference " + worst);
 
     // the export: PEFT's adapter directory, names and shapes, loading back onto the base

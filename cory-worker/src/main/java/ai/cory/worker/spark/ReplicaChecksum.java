@@ -1,5 +1,6 @@
 package ai.cory.worker.spark;
 
+import ai.cory.common.io.NativeBytes;
 import ai.cory.common.ppo.RunningMoments;
 import ai.cory.worker.train.Agent;
 import ai.cory.worker.train.CoryTrainer;
@@ -13,11 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.zip.CRC32C;
-import org.bytedeco.javacpp.BytePointer;
-import org.nd4j.linalg.api.concurrency.AffinityManager;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Fingerprint of a replica's training state after an iteration: CRC32C of every byte of each
@@ -65,21 +62,7 @@ public record ReplicaChecksum(long iteration, Map<String, Long> crc32c, long byt
   /** CRC32C of the bytes of a dense array in memory order (host copy made current first). */
   static long crc32c(INDArray array) {
     CRC32C crc = new CRC32C();
-    if (array.length() == 0) {
-      return crc.getValue();
-    }
-    if (!Shape.hasDefaultStridesForShape(array)) {
-      throw new IllegalArgumentException("checksum needs a dense array, got " + array.shapeInfoToString());
-    }
-    Nd4j.getAffinityManager().ensureLocation(array, AffinityManager.Location.HOST);
-    long bytes = array.length() * array.data().getElementSize();
-    // addressPointer() includes a view's offset (as in RingAllreduce)
-    BytePointer start = new BytePointer(array.data().addressPointer());
-    start.capacity(bytes);
-    for (long done = 0; done < bytes; done += Integer.MAX_VALUE) {
-      long n = Math.min(Integer.MAX_VALUE, bytes - done);
-      crc.update(start.position(done).limit(done + n).asByteBuffer());
-    }
+    NativeBytes.update(crc, array);
     return crc.getValue();
   }
 
