@@ -19,7 +19,9 @@ public enum BaseDtype {
   /** int8 with one absmax scale per output row: {@code w = q * absmax / 127}. */
   INT8("int8", 8),
   /** QLoRA's 4-bit NormalFloat: blocks of 64 along a row, one absmax per block, the NF4 code table. */
-  NF4("nf4", 4);
+  NF4("nf4", 4),
+  /** NF4 with QLoRA's double quantisation: each block's absmax stored in 8 bits. */
+  NF4_DQ("nf4-dq", 4);
 
   private final String key;
   private final int bits;

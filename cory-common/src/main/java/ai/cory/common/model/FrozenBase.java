@@ -63,6 +63,7 @@ public final class FrozenBase {
           row += pack(m, row, staging, cfg.arch() == ModelConfig.Arch.LLAMA);
           staging.close();
         }
+        m.finish();
         packed[l][slot.ordinal()] = Matrix.packed(m);
       }
     }
@@ -93,6 +94,7 @@ public final class FrozenBase {
           src.readRow(r, shape[0], shape[1], row);
           m.packRow(r, row, 0);
         }
+        m.finish();
         packed[l][slot.ordinal()] = Matrix.packed(m);
       }
     }
@@ -127,6 +129,7 @@ public final class FrozenBase {
             m.packRow(r, row, 0);
           }
         });
+        m.finish();
         packed[l][slot.ordinal()] = Matrix.packed(m);
       }
     }

@@ -22,13 +22,20 @@ import org.nd4j.linalg.factory.Nd4j;
  *       {@code absmax / 127};
  *   <li>NF4: 4 bits each, two per byte (the even element in the high nibble, as bitsandbytes),
  *       in blocks of {@value #NF4_BLOCK} along the row (the last block of a row may be shorter),
- *       each block's absmax as a float; a weight is {@code NF4[code] * absmax}.
+ *       each block's absmax as a float; a weight is {@code NF4[code] * absmax};
+ *   <li>NF4_DQ: NF4 with QLoRA's double quantisation of the absmax constants: after the matrix
+ *       is packed ({@link #finish}) each absmax becomes one byte, {@code rint(127 (c - mean) / a)}
+ *       with the mean of all the matrix's constants and one float {@code a} per block of
+ *       {@value #DQ_BLOCK} constants (linear int8 where bitsandbytes uses its dynamic 8-bit map):
+ *       8.1 bits of scale per 64 weights instead of 32.
  * </ul>
  * Not thread-safe for writes; concurrent {@link #unpackRow} calls are safe.
  */
 final class PackedMatrix {
   /** NF4 block size (QLoRA). */
   static final int NF4_BLOCK = 64;
+  /** Constants per second-level block of double quantisation (QLoRA). */
+  static final int DQ_BLOCK = 256;
   /**
    * The NF4 code values of QLoRA (Dettmers et al. 2023, appendix E; bitsandbytes'
    * {@code nf4} table), index = 4-bit code.
@@ -60,6 +67,10 @@ final class PackedMatrix {
   private final long scaleStart;  // byte offset of the scales (after every row's codes)
   private final INDArray owner;   // keeps the allocation alive
   private final ByteBuffer bytes; // little-endian view of the whole allocation
+  private final boolean doubleQuant;
+  private float[] pending;        // NF4_DQ while packing: the float constants, until finish()
+  private float[] second;         // NF4_DQ: one scale per DQ_BLOCK constants
+  private float mean;             // NF4_DQ: the mean of the constants
 
   PackedMatrix(BaseDtype dtype, int rows, int cols) {
     if (dtype == BaseDtype.FLOAT32) {
@@ -71,16 +82,20 @@ final class PackedMatrix {
     this.rowBytes = switch (dtype) {
       case BF16, FP16 -> 2 * cols;
       case INT8 -> cols;
-      case NF4 -> (cols + 1) / 2;
+      case NF4, NF4_DQ -> (cols + 1) / 2;
       default -> throw new IllegalStateException(dtype.toString());
     };
     this.blocksPerRow = switch (dtype) {
       case INT8 -> 1;
-      case NF4 -> (cols + NF4_BLOCK - 1) / NF4_BLOCK;
+      case NF4, NF4_DQ -> (cols + NF4_BLOCK - 1) / NF4_BLOCK;
       default -> 0;
     };
+    this.doubleQuant = dtype == BaseDtype.NF4_DQ;
     this.scaleStart = (long) rows * rowBytes;
-    long total = scaleStart + 4L * rows * blocksPerRow;
+    if (doubleQuant) {
+      pending = new float[Math.toIntExact((long) rows * blocksPerRow)];
+    }
+    long total = scaleStart + (doubleQuant ? 1L : 4L) * rows * blocksPerRow;
     if (total > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("a packed " + rows + " x " + cols + " " + dtype
           + " matrix needs " + total + " bytes, more than one buffer of 2^31-1 bytes");
@@ -98,6 +113,10 @@ final class PackedMatrix {
       case BF16, FP16 -> 2 * r * cols;
       case INT8 -> r * cols + 4 * r;
       case NF4 -> r * ((cols + 1) / 2) + 4 * r * ((cols + NF4_BLOCK - 1) / NF4_BLOCK);
+      case NF4_DQ -> {
+        long constants = r * ((cols + NF4_BLOCK - 1) / NF4_BLOCK);
+        yield r * ((cols + 1) / 2) + constants + 4 * ((constants + DQ_BLOCK - 1) / DQ_BLOCK);
+      }
       default -> 4 * r * cols;
     };
   }
@@ -116,7 +135,38 @@ final class PackedMatrix {
 
   /** Bytes held (codes and scales). */
   long bytes() {
-    return scaleStart + 4L * rows * blocksPerRow;
+    long constants = (long) rows * blocksPerRow;
+    return doubleQuant ? scaleStart + constants + 4L * second.length : scaleStart + 4L * constants;
+  }
+
+  /**
+   * Ends packing: with double quantisation, quantises the float constants to one byte each
+   * (nothing to do for the other formats). Call once, after every row was packed.
+   */
+  void finish() {
+    if (!doubleQuant || pending == null) {
+      return;
+    }
+    double sum = 0;
+    for (float c : pending) {
+      sum += c;
+    }
+    mean = pending.length == 0 ? 0 : (float) (sum / pending.length);
+    second = new float[(pending.length + DQ_BLOCK - 1) / DQ_BLOCK];
+    for (int blk = 0; blk < second.length; blk++) {
+      int from = blk * DQ_BLOCK;
+      int to = Math.min(pending.length, from + DQ_BLOCK);
+      float a = 0;
+      for (int i = from; i < to; i++) {
+        a = Math.max(a, Math.abs(pending[i] - mean));
+      }
+      second[blk] = a / 127f;
+      float inv = a == 0 ? 0 : 127f / a;
+      for (int i = from; i < to; i++) {
+        bytes.put(Math.toIntExact(scaleStart + i), (byte) Math.max(-127, Math.min(127, Math.round((pending[i] - mean) * inv))));
+      }
+    }
+    pending = null;
   }
 
   /** Quantises row {@code r} from {@code src[off .. off + cols)}. */
@@ -141,7 +191,7 @@ final class PackedMatrix {
         }
         putScale(r, 0, absmax / 127f);
       }
-      case NF4 -> packNf4(r, at, src, off);
+      case NF4, NF4_DQ -> packNf4(r, at, src, off);
       default -> throw new IllegalStateException(dtype.toString());
     }
   }
@@ -191,7 +241,7 @@ final class PackedMatrix {
           dst[off + k] = bytes.get(at + k) * scale;
         }
       }
-      case NF4 -> {
+      case NF4, NF4_DQ -> {
         for (int b = 0; b < blocksPerRow; b++) {
           float absmax = scale(r, b);
           int from = b * NF4_BLOCK; // even: a block starts on a byte
@@ -219,11 +269,23 @@ final class PackedMatrix {
   }
 
   private float scale(int r, int block) {
-    return bytes.getFloat(Math.toIntExact(scaleStart + 4L * ((long) r * blocksPerRow + block)));
+    int i = Math.toIntExact((long) r * blocksPerRow + block);
+    if (doubleQuant) {
+      if (pending != null) {
+        throw new IllegalStateException("a double-quantised matrix is read before finish()");
+      }
+      return bytes.get(Math.toIntExact(scaleStart + i)) * second[i / DQ_BLOCK] + mean;
+    }
+    return bytes.getFloat(Math.toIntExact(scaleStart + 4L * i));
   }
 
   private void putScale(int r, int block, float v) {
-    bytes.putFloat(Math.toIntExact(scaleStart + 4L * ((long) r * blocksPerRow + block)), v);
+    int i = Math.toIntExact((long) r * blocksPerRow + block);
+    if (doubleQuant) {
+      pending[i] = v;
+    } else {
+      bytes.putFloat(Math.toIntExact(scaleStart + 4L * i), v);
+    }
   }
 
   private static float absmax(float[] src, int off, int n) {

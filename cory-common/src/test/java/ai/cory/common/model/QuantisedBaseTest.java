@@ -47,11 +47,26 @@ class QuantisedBaseTest {
       w[i] = (float) (rng.nextGaussian() * (i % 13 == 0 ? 0.5 : 0.02));
     }
     w[3] = 0;
-    for (BaseDtype d : List.of(BaseDtype.BF16, BaseDtype.FP16, BaseDtype.INT8, BaseDtype.NF4)) {
+    // double quantisation: the absmax constants' own error, half a step of their 8-bit code
+    double[] constants = new double[rows * 3];
+    double mean = 0;
+    for (int r = 0; r < rows; r++) {
+      for (int blk = 0; blk < 3; blk++) {
+        constants[r * 3 + blk] = blockMax(w, r * cols, blk * 64, cols);
+        mean += constants[r * 3 + blk] / constants.length;
+      }
+    }
+    double spread = 0;
+    for (double c : constants) {
+      spread = Math.max(spread, Math.abs(c - mean));
+    }
+    double constantError = spread / 254 * (1 + 1e-5) + 1e-7;
+    for (BaseDtype d : List.of(BaseDtype.BF16, BaseDtype.FP16, BaseDtype.INT8, BaseDtype.NF4, BaseDtype.NF4_DQ)) {
       PackedMatrix m = new PackedMatrix(d, rows, cols);
       for (int r = 0; r < rows; r++) {
         m.packRow(r, w, r * cols);
       }
+      m.finish();
       float[] back = new float[cols];
       double worst = 0;
       for (int r = 0; r < rows; r++) {
@@ -67,7 +82,8 @@ class QuantisedBaseTest {
             case BF16 -> Math.abs(x) * 0x1p-8;                    // 8 significant bits, half an ulp
             case FP16 -> Math.abs(x) * 0x1p-11 + 0x1p-25;         // 11 bits (+ subnormal step)
             case INT8 -> rowMax / 127 / 2 * (1 + 1e-6);           // half a step of absmax / 127
-            case NF4 -> blockMax(w, r * cols, k, cols) * 0.1522 ; // half the widest NF4 gap (-1, -0.696)
+            case NF4 -> blockMax(w, r * cols, k, cols) * 0.1522; // half the widest NF4 gap (-1, -0.696)
+            case NF4_DQ -> blockMax(w, r * cols, k, cols) * 0.1522 + constantError;
             default -> 0;
           };
           assertTrue(err <= bound + 1e-12, d + " row " + r + " col " + k + ": |" + back[k] + " - " + x
@@ -80,6 +96,9 @@ class QuantisedBaseTest {
     }
     PackedMatrix nf4 = new PackedMatrix(BaseDtype.NF4, 1, 64);
     assertEquals(32 + 4, nf4.bytes(), "4 bits a weight plus one float absmax per block of 64");
+    PackedMatrix dq = new PackedMatrix(BaseDtype.NF4_DQ, 512, 64);
+    dq.finish();
+    assertEquals(512 * 32 + 512 + 2 * 4, dq.bytes(), "an 8-bit absmax per 64 weights, a float per 256 of them");
   }
 
   private static double blockMax(float[] w, int rowStart, int k, int cols) {
@@ -100,7 +119,7 @@ class QuantisedBaseTest {
   @Test
   void packedForwardEqualsTheDenseForwardOfTheDequantisedWeights() {
     for (ModelConfig cfg : List.of(ModelGradientTest.tinyGpt2Untied(), ModelGradientTest.tinyLlama(false))) {
-      for (BaseDtype d : List.of(BaseDtype.BF16, BaseDtype.INT8, BaseDtype.NF4)) {
+      for (BaseDtype d : List.of(BaseDtype.BF16, BaseDtype.INT8, BaseDtype.NF4, BaseDtype.NF4_DQ)) {
         CausalLm dense = CausalLm.random(cfg, DataType.FLOAT, 4);
         CausalLm packed = FrozenBase.pack(dense, d);
         assertTrue(packed.hasPackedBase());
@@ -182,7 +201,7 @@ class QuantisedBaseTest {
       ForwardOptions opt = new ForwardOptions(0, 24, ForwardOptions.Vocab.LOGITS, false, false);
       INDArray ref = f32.forward(f32.newWorkspace(2, 24, false, true), TokenBatch.of(tokens, null), opt).vocab().dup();
       double spread = ref.stdNumber().doubleValue();
-      for (BaseDtype d : List.of(BaseDtype.BF16, BaseDtype.FP16, BaseDtype.INT8, BaseDtype.NF4)) {
+      for (BaseDtype d : List.of(BaseDtype.BF16, BaseDtype.FP16, BaseDtype.INT8, BaseDtype.NF4, BaseDtype.NF4_DQ)) {
         CausalLm q = FrozenBase.load(dir, DataType.FLOAT, d, 0);
         INDArray got = q.forward(q.newWorkspace(2, 24, false, true), TokenBatch.of(tokens, null), opt).vocab();
         double maxAbs = got.sub(ref).amaxNumber().doubleValue();

@@ -43,7 +43,7 @@ public final class BenchCommand implements Command {
   public String usage() {
     return String.join("\n",
         "usage: bin/cory bench [--model gpt2-small|llama2-7b|demo|DIR_OR_URI] [--only load,generate,score,train,memory]",
-        "                      [--base-dtype float32|bf16|fp16|int8|nf4] [--lora-rank R] [--lora-alpha A]",
+        "                      [--base-dtype float32|bf16|fp16|int8|nf4|nf4-dq] [--lora-rank R] [--lora-alpha A]",
         "                      [--batch B] [--prompt P] [--new N] [--seq T] [--repeats R] [--warmup W]",
         "                      [--memory-tokens N] [--seed S]",
         "  --model          gpt2-small (default: 12 layers, 768 wide, vocab 50257, random weights),",
