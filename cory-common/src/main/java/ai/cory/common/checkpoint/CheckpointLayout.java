@@ -92,7 +92,10 @@ public final class CheckpointLayout {
     return agentDir(agentId) + "/" + file;
   }
 
-  /** The agent id of a path {@code agent-<id>/model.safetensors} (or {@code adapter_model.safetensors}), or null for any other path. */
+  /**
+   * The agent id of a path {@code agent-<id>/model.safetensors} (or, for a LoRA agent,
+   * {@code adapter_model.safetensors}), or null for any other path.
+   */
   static String agentOfModelFile(String path) {
     String suffix = path.endsWith("/" + AGENT_ADAPTERS) ? "/" + AGENT_ADAPTERS : "/" + AGENT_MODEL;
     if (!path.startsWith("agent-") || !path.endsWith(suffix)) {

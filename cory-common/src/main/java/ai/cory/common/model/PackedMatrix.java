@@ -163,7 +163,8 @@ final class PackedMatrix {
       second[blk] = a / 127f;
       float inv = a == 0 ? 0 : 127f / a;
       for (int i = from; i < to; i++) {
-        bytes.put(Math.toIntExact(scaleStart + i), (byte) Math.max(-127, Math.min(127, Math.round((pending[i] - mean) * inv))));
+        int code = Math.max(-127, Math.min(127, Math.round((pending[i] - mean) * inv)));
+        bytes.put(Math.toIntExact(scaleStart + i), (byte) code);
       }
     }
     pending = null;

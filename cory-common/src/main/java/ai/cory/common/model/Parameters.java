@@ -137,7 +137,8 @@ public final class Parameters {
 
   /**
    * Seeded initialisation like Hugging Face's {@code _init_weights}: matrices N(0, 0.02),
-   * biases 0, norm gains 1; LoRA's A U(-1/sqrt(in), 1/sqrt(in)) and B 0 as PEFT; the value head like {@code nn.Linear}'s default,
+   * biases 0, norm gains 1; LoRA's A U(-1/sqrt(in), 1/sqrt(in)) and B 0 as PEFT; the value head
+   * like {@code nn.Linear}'s default,
    * U(-1/sqrt(C), 1/sqrt(C)) for weight and bias. Each tensor draws from its own stream
    * (seed, index), so adding a tensor never changes the others.
    */

@@ -104,7 +104,8 @@ public final class PeftExport {
     List<String> targets = new ArrayList<>();
     c.path("target_modules").forEach(t -> targets.add(t.asText()));
     if (!"LORA".equals(c.path("peft_type").asText()) || c.path("r").asInt() != spec.rank()
-        || c.path("lora_alpha").asDouble() != spec.alpha() || !new HashSet<>(targets).equals(new HashSet<>(spec.targets()))) {
+        || c.path("lora_alpha").asDouble() != spec.alpha()
+        || !new HashSet<>(targets).equals(new HashSet<>(spec.targets()))) {
       throw new IllegalArgumentException(dir.describe(CONFIG_FILE) + " holds LoRA r=" + c.path("r").asText()
           + " alpha=" + c.path("lora_alpha").asText() + " targets=" + targets + " but this run has r=" + spec.rank()
           + " alpha=" + spec.alpha() + " targets=" + spec.targets());
