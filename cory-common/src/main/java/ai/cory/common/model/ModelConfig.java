@@ -69,6 +69,11 @@ public record ModelConfig(
     return new ModelConfig(Arch.GPT2, 50257, 768, 12, 12, 12, 3072, 1024, 1e-5, 0, true, 50256, 50256);
   }
 
+  /** GPT-2 large: 36 layers, 1280 wide, 20 heads, vocab 50257, 1024 positions (774M parameters). */
+  public static ModelConfig gpt2Large() {
+    return new ModelConfig(Arch.GPT2, 50257, 1280, 36, 20, 20, 5120, 1024, 1e-5, 0, true, 50256, 50256);
+  }
+
   /**
    * Llama-2-7B's shape (meta-llama/Llama-2-7b-hf config.json): 32 layers, 4096 wide, 32 heads,
    * MLP 11008, vocab 32000, 4096 positions, untied head; 6.74B parameters.

@@ -14,7 +14,7 @@ import java.util.Set;
 import org.apache.spark.SparkConf;
 
 /**
- * {@code bin/cory plan [--config FILE] [--shape llama2-7b|gpt2-small] [path=value ...]}: the
+ * {@code bin/cory plan [--config FILE] [--shape llama2-7b|gpt2-large|gpt2-small] [path=value ...]}: the
  * memory one executor of a run will hold, by component ({@link MemoryPlan}), and whether it fits
  * the executors the run would get (the same check {@code bin/cory train} makes before requesting
  * any). The model's shape comes from its {@code config.json}, or from {@code --shape} when the
@@ -34,7 +34,7 @@ public final class PlanCommand implements Command {
   @Override
   public String usage() {
     return String.join("\n",
-        "usage: bin/cory plan [--config FILE] [--shape llama2-7b|gpt2-small] [path=value ...]",
+        "usage: bin/cory plan [--config FILE] [--shape llama2-7b|gpt2-large|gpt2-small] [path=value ...]",
         "  --config FILE   HOCON run config (default: the default run's)",
         "  --shape NAME    plan for this model shape instead of reading cory.model.path's config.json",
         "  path=value      override one setting, e.g. model.lora.rank=16 model.base-dtype=nf4",
@@ -58,8 +58,10 @@ public final class PlanCommand implements Command {
       shape = ModelConfig.llama2_7b();
     } else if (name.equals("gpt2-small")) {
       shape = ModelConfig.gpt2Small();
+    } else if (name.equals("gpt2-large")) {
+      shape = ModelConfig.gpt2Large();
     } else {
-      throw new Args.UsageException("--shape: unknown shape '" + name + "'; use llama2-7b or gpt2-small");
+      throw new Args.UsageException("--shape: unknown shape '" + name + "'; use llama2-7b, gpt2-large or gpt2-small");
     }
     MemoryPlan plan = MemoryPlan.of(settings, shape);
     out.print(plan.render());

@@ -104,7 +104,7 @@ public record MemoryPlan(List<Component> components, String description) {
     parts.add(new Component("KV caches", agents * KvCache.plannedBytes(cfg, type, localBatch, cacheTokens),
         agents + " x " + localBatch + " rows x " + cacheTokens + " tokens"));
 
-    int forward = m.forwardBatchSize();
+    int forward = Math.min(m.forwardBatchSize(), localBatch); // scoring runs over this worker's rows
     int mini = settings.ppo().miniBatchSize();
     int share = mini % workers == 0 ? mini / workers : mini;
     boolean fullKl = settings.ppo().klPenalty() == KlPenalty.FULL;
