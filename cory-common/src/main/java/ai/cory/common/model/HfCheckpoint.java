@@ -47,15 +47,15 @@ public final class HfCheckpoint {
     }
     if (valueHeadFile == null) {
       params.initValueHead(valueHeadSeed);
-    } else if (valueHeadFile == st) {
-      used.add(ParamLayout.VALUE_WEIGHT);
-      used.add(ParamLayout.VALUE_BIAS);
     }
     refuseUnexpected(dir, st, used, cfg);
     return CausalLm.of(params);
   }
 
-  /** Refuses a checkpoint with tensors the model does not have ({@code used} were read). */
+  /**
+   * Refuses a checkpoint with tensors the model does not have ({@code used} were read; a value
+   * head stored with the weights, as TRL saves it, and the ignorable buffers are accepted).
+   */
   static void refuseUnexpected(FileSource dir, SafeTensors st, Set<String> used, ModelConfig cfg) {
     List<String> unexpected = new ArrayList<>();
     for (String name : st.names()) {

@@ -97,7 +97,8 @@ public final class HfExport {
     return tensorName.startsWith("v_head.");
   }
 
-  private static void writeTensors(FileSink sink, String name, Map<String, INDArray> tensors) throws IOException {
+  /** One safetensors file of {@code tensors}, in their own types (lossless). */
+  static void writeTensors(FileSink sink, String name, Map<String, INDArray> tensors) throws IOException {
     try (OutputStream out = new BufferedOutputStream(sink.create(name), COPY_BYTES)) {
       SafeTensorsWriter.writeLossless(out, tensors);
     }

@@ -1,8 +1,5 @@
 package ai.cory.common.model;
 
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
-
 /**
  * LoRA's forward and backward on one projection slot, llm.c style, after the frozen projection
  * ({@link Linear}) ran: {@code y[:, off:off+out] += s * (x A^T) B^T} with {@code s = alpha / r}.
@@ -17,8 +14,6 @@ import org.nd4j.linalg.factory.Nd4j;
  * </pre>
  */
 final class Lora {
-  private static final ThreadLocal<Span[]> SCRATCH = ThreadLocal.withInitial(() -> new Span[4]);
-
   private Lora() {}
 
   /**
@@ -32,7 +27,7 @@ final class Lora {
     if (adapters.length == 0) {
       return;
     }
-    Span u = scratch(x.dataType(), 0, (long) n * rank);
+    Span u = ThreadSpans.get(ThreadSpans.LORA_U, x.dataType(), (long) n * rank);
     for (LoraWeights.Adapter ad : adapters) {
       Blas.gemm(false, true, n, rank, ad.in(), 1.0, x, 0, ad.in(), ad.a(), 0, ad.in(), 0.0, u, 0,
           rank);
@@ -53,8 +48,8 @@ final class Lora {
     if (adapters.length == 0) {
       return;
     }
-    Span u = scratch(x.dataType(), 0, (long) n * rank);
-    Span du = scratch(x.dataType(), 1, (long) n * rank);
+    Span u = ThreadSpans.get(ThreadSpans.LORA_U, x.dataType(), (long) n * rank);
+    Span du = ThreadSpans.get(ThreadSpans.LORA_DU, x.dataType(), (long) n * rank);
     for (int k = 0; k < adapters.length; k++) {
       LoraWeights.Adapter ad = adapters[k];
       LoraWeights.Adapter g = grads[k];
@@ -69,14 +64,5 @@ final class Lora {
         Blas.gemm(false, false, n, in, rank, 1.0, du, 0, rank, ad.a(), 0, in, 1.0, dx, 0, in);
       }
     }
-  }
-
-  private static Span scratch(DataType type, int slot, long n) {
-    Span[] s = SCRATCH.get();
-    int i = slot * 2 + (type == DataType.FLOAT ? 0 : 1);
-    if (s[i] == null || s[i].length < n) {
-      s[i] = Span.of(Nd4j.create(type, Math.max(1, n)));
-    }
-    return s[i];
   }
 }

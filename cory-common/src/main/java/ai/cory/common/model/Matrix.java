@@ -1,8 +1,6 @@
 package ai.cory.common.model;
 
 import java.util.Objects;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A projection's weight matrix as the kernels see it: either a dense span in Hugging Face storage
@@ -14,7 +12,6 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 final class Matrix {
   static final int TILE_ELEMENTS = 1 << 20;
-  private static final ThreadLocal<Span[]> TILES = ThreadLocal.withInitial(() -> new Span[2]);
   private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
 
   final Span dense;          // null when packed
@@ -47,7 +44,7 @@ final class Matrix {
       return;
     }
     int tileRows = tileRows(in, out);
-    Span tile = tile(x.dataType(), (long) tileRows * in);
+    Span tile = ThreadSpans.get(ThreadSpans.TILE, x.dataType(), (long) tileRows * in);
     for (int r0 = 0; r0 < out; r0 += tileRows) {
       int m = Math.min(tileRows, out - r0);
       unpack(tile, r0, m, in);
@@ -64,7 +61,7 @@ final class Matrix {
       return;
     }
     int tileRows = tileRows(in, out);
-    Span tile = tile(dy.dataType(), (long) tileRows * in);
+    Span tile = ThreadSpans.get(ThreadSpans.TILE, dy.dataType(), (long) tileRows * in);
     for (int r0 = 0; r0 < out; r0 += tileRows) {
       int m = Math.min(tileRows, out - r0);
       unpack(tile, r0, m, in);
@@ -106,15 +103,5 @@ final class Matrix {
         tile.writeFloats((long) r * in, row, 0, in);
       }
     });
-  }
-
-  /** This thread's tile of at least {@code n} elements of {@code type}. */
-  private static Span tile(DataType type, long n) {
-    Span[] tiles = TILES.get();
-    int slot = type == DataType.FLOAT ? 0 : 1;
-    if (tiles[slot] == null || tiles[slot].length < n) {
-      tiles[slot] = Span.of(Nd4j.create(type, n));
-    }
-    return tiles[slot];
   }
 }

@@ -3,12 +3,10 @@ package ai.cory.common.model;
 import ai.cory.common.io.FileSink;
 import ai.cory.common.io.FileSource;
 import ai.cory.common.io.SafeTensors;
-import ai.cory.common.io.SafeTensorsWriter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -60,8 +58,8 @@ public final class PeftExport {
       out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(
           config(spec, adapters.layout().config(), baseModel)));
     }
-    write(sink, ADAPTER_FILE, lora);
-    write(sink, HfExport.VALUE_HEAD_FILE, valueHead);
+    HfExport.writeTensors(sink, ADAPTER_FILE, lora);
+    HfExport.writeTensors(sink, HfExport.VALUE_HEAD_FILE, valueHead);
     return List.of(CONFIG_FILE, ADAPTER_FILE, HfExport.VALUE_HEAD_FILE);
   }
 
@@ -131,11 +129,5 @@ public final class PeftExport {
       vh.readInto(name, dst.layout().entry(name).shape(), dst.get(name));
     }
     return true;
-  }
-
-  private static void write(FileSink sink, String name, TreeMap<String, INDArray> tensors) throws IOException {
-    try (OutputStream out = new BufferedOutputStream(sink.create(name), 1 << 20)) {
-      SafeTensorsWriter.writeLossless(out, tensors);
-    }
   }
 }

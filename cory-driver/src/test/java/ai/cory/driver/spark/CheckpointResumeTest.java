@@ -42,7 +42,7 @@ final class CheckpointResumeTest {
   @TempDir
   Path tmp;
 
-  private static Settings demo(Path runDir, String... overrides) throws Exception {
+  static Settings demo(Path runDir, String... overrides) throws Exception {
     DefaultRun preset = DefaultRun.demo(runDir);
     List<String> all = new ArrayList<>(List.of("workers=2", "runtime.checkpoint-every=2",
         "runtime.collective-timeout=60s", "algorithm.role-exchange-period=2"));

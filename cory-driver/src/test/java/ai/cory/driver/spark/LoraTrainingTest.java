@@ -11,7 +11,6 @@ import ai.cory.common.model.ModelSource;
 import ai.cory.common.model.ParamLayout;
 import ai.cory.common.model.Parameters;
 import ai.cory.common.model.PeftExport;
-import ai.cory.driver.train.DefaultRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
@@ -30,7 +29,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * export): both agents' KL is exactly 0 at iteration 0 (B = 0), a stopped and resumed run equals
  * the uninterrupted one bit for bit, the 2-worker checkpoint resumed by one worker continues the
  * trajectory within float tolerance, and the exported agents are PEFT adapter directories (PEFT's
- * names and shapes) that load back and, merged, equal the adapted model.
+ * names and shapes) that load back onto the base (merged exports: {@code HfExportTest}).
  */
 final class LoraTrainingTest {
   @RegisterExtension
@@ -39,13 +38,12 @@ final class LoraTrainingTest {
   @TempDir
   Path tmp;
 
+  /** The resume test's demo settings with rank-4 LoRA on an int8 base. */
   private static Settings demo(Path runDir, String... overrides) throws Exception {
-    DefaultRun preset = DefaultRun.demo(runDir);
-    List<String> all = new ArrayList<>(List.of("workers=2", "runtime.checkpoint-every=2",
-        "runtime.collective-timeout=60s", "algorithm.role-exchange-period=2", "model.lora.rank=4",
-        "model.lora.alpha=8", "model.base-dtype=int8", "ppo.learning-rate=2e-3"));
+    List<String> all = new ArrayList<>(List.of("model.lora.rank=4", "model.lora.alpha=8", "model.base-dtype=int8",
+        "ppo.learning-rate=2e-3"));
     all.addAll(List.of(overrides));
-    return Settings.load(preset.config(), preset.withUserOverrides(all));
+    return CheckpointResumeTest.demo(runDir, all.toArray(new String[0]));
   }
 
   @Test
