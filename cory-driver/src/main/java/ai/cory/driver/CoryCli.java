@@ -6,8 +6,10 @@ import ai.cory.driver.bench.BenchCommCommand;
 import ai.cory.driver.bench.BenchCommand;
 import ai.cory.driver.cli.Args;
 import ai.cory.driver.cli.Command;
+import ai.cory.driver.cli.ExperimentCommand;
 import ai.cory.driver.cli.GenerateCommand;
 import ai.cory.driver.cli.PlanCommand;
+import ai.cory.driver.cli.ReportCommand;
 import ai.cory.driver.cli.TrainCommand;
 import ai.cory.driver.spark.TrainingFailedException;
 import java.io.IOException;
@@ -33,6 +35,8 @@ public final class CoryCli {
     return List.of(
         new TrainCommand(),
         new PlanCommand(),
+        new ExperimentCommand(),
+        new ReportCommand(),
         new GenerateCommand(),
         new BenchCommand(),
         new BenchCommCommand());

@@ -3,6 +3,7 @@ package ai.cory.driver.train;
 import ai.cory.common.cory.AgentId;
 import ai.cory.common.cory.Role;
 import ai.cory.common.metrics.MetricNames;
+import ai.cory.common.metrics.RunFiles;
 import ai.cory.worker.train.IterationReport;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -24,9 +25,9 @@ import java.util.Map;
  */
 public final class MetricsLog implements Closeable {
   /** File of the metrics, inside the run directory. */
-  public static final String METRICS_FILE = "metrics.jsonl";
+  public static final String METRICS_FILE = RunFiles.METRICS;
   /** File of the sample texts, inside the run directory. */
-  public static final String SAMPLES_FILE = "samples.jsonl";
+  public static final String SAMPLES_FILE = RunFiles.SAMPLES;
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private final BufferedWriter metrics;

@@ -5,9 +5,14 @@ import ai.cory.common.config.RuntimeSettings;
 import ai.cory.common.config.Settings;
 import ai.cory.common.cory.IterationPlan;
 import ai.cory.common.cory.RoleSchedule;
+import ai.cory.common.io.LocalFileSource;
 import ai.cory.common.metrics.MetricNames;
+import ai.cory.common.metrics.RunFiles;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.task.TaskPrompt;
+import ai.cory.driver.report.ReportOutput;
+import ai.cory.driver.report.RunData;
+import ai.cory.driver.report.RunReport;
 import ai.cory.driver.spark.IterationStage;
 import ai.cory.driver.spark.Preflight;
 import ai.cory.driver.spark.PromptDataset;
@@ -27,12 +32,14 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -70,9 +77,9 @@ import scala.reflect.ClassTag$;
  */
 public final class TrainingLoop {
   /** The resolved settings, inside the run directory. */
-  public static final String RESOLVED_CONFIG = "config.conf";
+  public static final String RESOLVED_CONFIG = RunFiles.CONFIG;
   /** Per-iteration replica fingerprints, inside the run directory. */
-  public static final String REPLICAS_FILE = "replicas.jsonl";
+  public static final String REPLICAS_FILE = RunFiles.REPLICAS;
   /** The JSON-lines logs of a run, cut back to the checkpoint a run resumes or recovers from. */
   private static final List<String> LOG_FILES = List.of(MetricsLog.METRICS_FILE, MetricsLog.SAMPLES_FILE,
       REPLICAS_FILE);
@@ -120,7 +127,14 @@ public final class TrainingLoop {
         progress.println("resuming after iteration " + (first - 1) + " from " + resume.get().location());
       }
       loop = new Loop(spark, spec, model, runDir, checkpoints, progress);
-      return loop.run(first);
+      long t0 = System.nanoTime();
+      List<IterationReport> reports = loop.run(first);
+      Files.writeString(runDir.resolve(RunFiles.FINISHED), String.format(Locale.ROOT,
+          "{\"iterations\":%d,\"first_iteration_this_run\":%d,\"seconds\":%.1f,\"finished\":\"%s\"}%n",
+          settings.run().iterations(), first, (System.nanoTime() - t0) / 1e9, Instant.now()),
+          StandardCharsets.UTF_8);
+      writeReport(runDir, progress);
+      return reports;
     } finally {
       try {
         if (loop != null) {
@@ -132,6 +146,21 @@ public final class TrainingLoop {
         }
         spark.stopIfOwned();
       }
+    }
+  }
+
+  /**
+   * The run's report ({@link RunReport}) into its directory. A report that cannot be drawn
+   * (no display libraries, a full disk) is a warning, never a failed run.
+   */
+  static void writeReport(Path runDir, PrintStream progress) {
+    try {
+      RunData run = RunData.read(runDir.toString(), new LocalFileSource(runDir));
+      RunReport.write(List.of(run), ReportOutput.open(runDir.toString(), new Configuration()), List.of(), "");
+      progress.println("report: " + runDir.resolve(RunReport.HTML).toAbsolutePath());
+    } catch (IOException | RuntimeException | LinkageError e) {
+      LOG.warn("could not write the run report into {}: {}", runDir, e.toString());
+      progress.println("warning: no report written (" + e + "); bin/cory report " + runDir + " retries");
     }
   }
 
