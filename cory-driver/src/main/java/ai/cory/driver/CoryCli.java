@@ -6,6 +6,7 @@ import ai.cory.driver.bench.BenchCommCommand;
 import ai.cory.driver.bench.BenchCommand;
 import ai.cory.driver.cli.Args;
 import ai.cory.driver.cli.Command;
+import ai.cory.driver.cli.EvalCommand;
 import ai.cory.driver.cli.ExperimentCommand;
 import ai.cory.driver.cli.GenerateCommand;
 import ai.cory.driver.cli.PlanCommand;
@@ -35,6 +36,7 @@ public final class CoryCli {
     return List.of(
         new TrainCommand(),
         new PlanCommand(),
+        new EvalCommand(),
         new ExperimentCommand(),
         new ReportCommand(),
         new GenerateCommand(),

@@ -32,6 +32,14 @@ public final class TaskData {
    */
   public static List<TaskPrompt> load(Settings settings, Tokenizer tokenizer, FileSourceResolver files, int context)
       throws IOException {
+    List<TaskPrompt> prompts = read(settings, tokenizer, files);
+    checkPrompts(settings, prompts, files.file(settings.task().data()).describe(), context);
+    return prompts;
+  }
+
+  /** The prompts of {@code cory.task.data}, unchecked against the context (see {@link #load}). */
+  public static List<TaskPrompt> read(Settings settings, Tokenizer tokenizer, FileSourceResolver files)
+      throws IOException {
     TaskSettings task = settings.task();
     FileSourceResolver.FileLocation data = files.file(task.data());
     if (!data.directory().exists(data.name())) {
@@ -43,7 +51,6 @@ public final class TaskData {
     } catch (IOException e) {
       throw new IOException("cory.task.data: " + e.getMessage(), e);
     }
-    checkPrompts(settings, prompts, data.describe(), context);
     return prompts;
   }
 

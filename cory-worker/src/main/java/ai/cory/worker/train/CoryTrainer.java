@@ -140,7 +140,7 @@ public final class CoryTrainer implements AutoCloseable {
    * Ids that end a response: EOS, and BOS when it differs (a model trained on concatenated
    * documents, such as llama2.c's TinyStories models, emits BOS where the next one starts).
    */
-  private static int[] stopIds(Tokenizer tokenizer, CausalLm model) {
+  public static int[] stopIds(Tokenizer tokenizer, CausalLm model) {
     int eos = tokenizer.eosId() >= 0 ? tokenizer.eosId() : model.config().eosTokenId();
     int bos = tokenizer.bosId() >= 0 ? tokenizer.bosId() : model.config().bosTokenId();
     if (eos < 0) {
