@@ -51,6 +51,7 @@ import java.util.regex.Matcher;
  * @param ppo        {@code cory.ppo}
  * @param optimizer  {@code cory.optimizer}
  * @param runtime    {@code cory.workers} and {@code cory.runtime}
+ * @param eval       {@code cory.eval}
  * @param resolved   the resolved {@code cory} block as HOCON text (what the run directory keeps)
  */
 public record Settings(
@@ -63,6 +64,7 @@ public record Settings(
     PpoConfig ppo,
     OptimizerSettings optimizer,
     RuntimeSettings runtime,
+    EvalSettings eval,
     String resolved) implements Serializable {
 
   private static final long serialVersionUID = 1L;
@@ -82,6 +84,7 @@ public record Settings(
     Objects.requireNonNull(ppo, "ppo");
     Objects.requireNonNull(optimizer, "optimizer");
     Objects.requireNonNull(runtime, "runtime");
+    Objects.requireNonNull(eval, "eval");
     Objects.requireNonNull(resolved, "resolved");
   }
 
@@ -227,7 +230,17 @@ public record Settings(
     ModelSettings model = readModel(c);
     PpoConfig ppo = readPpo(c);
     return new Settings(readRun(c), readAlgorithm(c), model, readTask(c), readReward(c),
-        readGeneration(c), ppo, readOptimizer(c), readRuntime(c, ppo, model), resolved);
+        readGeneration(c), ppo, readOptimizer(c), readRuntime(c, ppo, model), readEval(c, readTask(c)), resolved);
+  }
+
+  private static EvalSettings readEval(ConfigValues c, TaskSettings task) {
+    EvalSettings eval = new EvalSettings(c.intAtLeast("cory.eval.every", 0), c.intAtLeast("cory.eval.prompts", 1),
+        c.nullableString("cory.eval.data"));
+    if (eval.every() > 0 && eval.dataFor(task) == null) {
+      throw c.bad("cory.eval.data", "set it: the GSM8K task data " + task.data()
+          + " is not named train.jsonl, so its test.jsonl cannot be found beside it");
+    }
+    return eval;
   }
 
   private static RunSettings readRun(ConfigValues c) {

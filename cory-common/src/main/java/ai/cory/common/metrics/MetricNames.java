@@ -71,6 +71,8 @@ public final class MetricNames {
   public static final String TIME_CHECKPOINT = "time/checkpoint";
   /** The whole barrier stage as the driver sees it. */
   public static final String TIME_STAGE = "time/stage";
+  /** The held-out evaluation on the slowest worker (0 in iterations without one). */
+  public static final String TIME_EVAL = "time/eval";
   /** In-job recoveries from executor loss so far in this application. */
   public static final String RECOVERIES = "run/recoveries";
 
@@ -80,9 +82,22 @@ public final class MetricNames {
       POLICY_POLICYKL, POLICY_CLIPFRAC, POLICY_ADVANTAGES_MEAN, POLICY_RATIO_MEAN, RETURNS_MEAN, RETURNS_VAR,
       VAL_VPRED, VAL_ERROR, VAL_CLIPFRAC, VAL_MEAN, VAL_VAR, VAL_VAR_EXPLAINED, GRAD_NORM, SKIPPED_MINIBATCHES,
       REWARD_MEAN, COMBINED, REWARD_COLLECTIVE, TIME_ROLLOUT, TIME_REWARD, TIME_TRAIN, TIME_SYNC, TIME_ITERATION,
-      TIME_SETUP, TIME_CHECKPOINT, TIME_STAGE, RECOVERIES);
+      TIME_SETUP, TIME_CHECKPOINT, TIME_STAGE, TIME_EVAL, RECOVERIES);
+
+  // ---- held-out evaluation (cory.eval), per agent ----
+  /**
+   * Prefix of the held-out measures, {@code eval/<agent>/<measure>} ({@link #ofEval}); the
+   * measures are {@code bin/cory eval}'s: reward_mean, reward_std, kl, pass@1, entropy_per_token,
+   * distinct-1, distinct-2, self-bleu, response_len_mean, prompts, samples_per_prompt.
+   */
+  public static final String EVAL_PREFIX = "eval/";
 
   private MetricNames() {}
+
+  /** {@code eval/<agent>/<measure>}, e.g. {@code eval/A/reward_mean}. */
+  public static String ofEval(String agent, String measure) {
+    return EVAL_PREFIX + agent + "/" + measure;
+  }
 
   /**
    * {@code <agent>/<role>/<name>}, e.g. {@code A/pioneer/objective/kl}.

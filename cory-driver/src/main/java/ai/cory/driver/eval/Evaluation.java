@@ -128,7 +128,7 @@ public final class Evaluation {
    * The prompts of at most {@code longest} tokens (a prompt must leave room for the response in
    * the model's context), renumbered; the others are counted on the console.
    */
-  static List<TaskPrompt> fitting(List<TaskPrompt> all, int longest, PrintStream progress) throws IOException {
+  public static List<TaskPrompt> fitting(List<TaskPrompt> all, int longest, PrintStream progress) throws IOException {
     List<TaskPrompt> out = new ArrayList<>();
     for (TaskPrompt p : all) {
       if (p.promptTokens().length <= longest) {
@@ -146,7 +146,7 @@ public final class Evaluation {
   }
 
   /** Row {@code p * n + s} is sample s of prompt p; cut into micro-batches of {@code size} rows. */
-  static List<List<EvalSampler.Row>> batches(List<TaskPrompt> prompts, int n, int size) {
+  public static List<List<EvalSampler.Row>> batches(List<TaskPrompt> prompts, int n, int size) {
     List<List<EvalSampler.Row>> out = new ArrayList<>();
     List<EvalSampler.Row> current = new ArrayList<>();
     for (int p = 0; p < prompts.size(); p++) {
@@ -165,7 +165,7 @@ public final class Evaluation {
   }
 
   /** The task score of every row: GSM8K exact match (0/1), IMDB the configured reward. */
-  static double[] score(Settings settings, List<TaskPrompt> prompts, List<EvalSampler.Result> rows, int n,
+  public static double[] score(Settings settings, List<TaskPrompt> prompts, List<EvalSampler.Result> rows, int n,
       FileSourceResolver files) {
     List<RewardInput> inputs = new ArrayList<>(rows.size());
     for (EvalSampler.Result r : rows) {
@@ -180,7 +180,7 @@ public final class Evaluation {
   }
 
   /** The measures of a scored evaluation, by name. */
-  static Map<String, Double> metrics(TaskSettings task, int prompts, int n, List<Integer> ks,
+  public static Map<String, Double> metrics(TaskSettings task, int prompts, int n, List<Integer> ks,
       List<EvalSampler.Result> rows, double[] scores, boolean kl) {
     Map<String, Double> m = new LinkedHashMap<>();
     m.put("prompts", (double) prompts);

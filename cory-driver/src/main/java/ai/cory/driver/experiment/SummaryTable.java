@@ -17,7 +17,7 @@ public record SummaryTable(List<Row> rows) {
 
   /** One setup's numbers. */
   public record Row(String setup, int runs, List<Long> seeds, double reward, double rewardStd, double kl,
-      double klStd, double combined, double combinedStd, double peakIteration) {}
+      double klStd, double combined, double combinedStd, double approxKl, double clipFrac, double peakIteration) {}
 
   public SummaryTable {
     rows = List.copyOf(rows);
@@ -30,7 +30,8 @@ public record SummaryTable(List<Row> rows) {
       List<RunSummary> s = e.getValue().stream().map(RunSummary::of).toList();
       rows.add(new Row(e.getKey(), s.size(), e.getValue().stream().map(RunData::seed).toList(),
           mean(s, RunSummary::reward), std(s, RunSummary::reward), mean(s, RunSummary::kl), std(s, RunSummary::kl),
-          mean(s, RunSummary::combined), std(s, RunSummary::combined), mean(s, x -> x.peakIteration())));
+          mean(s, RunSummary::combined), std(s, RunSummary::combined), mean(s, RunSummary::approxKl),
+          mean(s, RunSummary::clipFrac), mean(s, x -> x.peakIteration())));
     }
     return new SummaryTable(rows);
   }
@@ -49,16 +50,16 @@ public record SummaryTable(List<Row> rows) {
   }
 
   private static final String[] HEAD = {"setup", "runs", "seeds", "final reward", "final KL", "final combined",
-      "peak iteration"};
+      "approxkl", "clipfrac", "peak iteration"};
 
   /** Tab-separated, with mean and std in separate columns (for scripts). */
   public String tsv() {
     StringBuilder b = new StringBuilder("setup\truns\tseeds\treward_mean\treward_std\tkl_mean\tkl_std\t"
-        + "combined_mean\tcombined_std\tpeak_iteration_mean\n");
+        + "combined_mean\tcombined_std\tapproxkl_mean\tclipfrac_mean\tpeak_iteration_mean\n");
     for (Row r : rows) {
-      b.append(String.format(Locale.ROOT, "%s\t%d\t%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.1f%n", r.setup(), r.runs(),
-          join(r.seeds()), r.reward(), r.rewardStd(), r.kl(), r.klStd(), r.combined(), r.combinedStd(),
-          r.peakIteration()));
+      b.append(String.format(Locale.ROOT, "%s\t%d\t%s\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.4f\t%.1f%n",
+          r.setup(), r.runs(), join(r.seeds()), r.reward(), r.rewardStd(), r.kl(), r.klStd(), r.combined(),
+          r.combinedStd(), r.approxKl(), r.clipFrac(), r.peakIteration()));
     }
     return b.toString();
   }
@@ -71,9 +72,9 @@ public record SummaryTable(List<Row> rows) {
     }
     b.append('\n');
     for (Row r : rows) {
-      b.append(String.format(Locale.ROOT, "| %s | %d | %s | %.3f ± %.3f | %.2f ± %.2f | %.3f ± %.3f | %.1f |%n",
+      b.append(String.format(Locale.ROOT, "| %s | %d | %s | %.3f ± %.3f | %.2f ± %.2f | %.3f ± %.3f | %.3f | %.3f | %.1f |%n",
           r.setup(), r.runs(), join(r.seeds()), r.reward(), r.rewardStd(), r.kl(), r.klStd(), r.combined(),
-          r.combinedStd(), r.peakIteration()));
+          r.combinedStd(), r.approxKl(), r.clipFrac(), r.peakIteration()));
     }
     return b.toString();
   }
@@ -87,9 +88,10 @@ public record SummaryTable(List<Row> rows) {
     b.append("</tr>\n");
     for (Row r : rows) {
       b.append(String.format(Locale.ROOT, "<tr><td>%s</td><td class=n>%d</td><td>%s</td><td class=n>%.3f &plusmn; %.3f"
-          + "</td><td class=n>%.2f &plusmn; %.2f</td><td class=n>%.3f &plusmn; %.3f</td><td class=n>%.1f</td></tr>%n",
+          + "</td><td class=n>%.2f &plusmn; %.2f</td><td class=n>%.3f &plusmn; %.3f</td><td class=n>%.3f</td>"
+          + "<td class=n>%.3f</td><td class=n>%.1f</td></tr>%n",
           r.setup().replace("<", "&lt;"), r.runs(), join(r.seeds()), r.reward(), r.rewardStd(), r.kl(), r.klStd(),
-          r.combined(), r.combinedStd(), r.peakIteration()));
+          r.combined(), r.combinedStd(), r.approxKl(), r.clipFrac(), r.peakIteration()));
     }
     return b.append("</table>\n").toString();
   }

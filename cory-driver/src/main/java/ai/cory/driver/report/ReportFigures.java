@@ -69,10 +69,21 @@ public final class ReportFigures {
         + "ppo/policy/clipfrac per agent", policy);
     add(out, groups, "response_length", "Response length per role", "tokens/responses_len_mean",
         byRole(MetricNames.RESPONSES_LEN_MEAN));
+    List<Curve> heldOutReward = new ArrayList<>(heldOut("", "reward_mean"));
+    heldOutReward.addAll(heldOut("pass@1 ", "pass@1"));
+    add(out, groups, "heldout_reward", "Held-out task reward per agent", "eval/<agent>/reward_mean (GSM8K: "
+        + "pass@1) on cory.eval's held-out prompts, after the iterations that evaluate", heldOutReward);
+    add(out, groups, "heldout_kl", "Held-out KL per agent", "eval/<agent>/kl: sum of log p - log q over a "
+        + "held-out response, mean over responses", heldOut("", "kl"));
+    List<Curve> diversity = new ArrayList<>(heldOut("distinct-2 ", "distinct-2"));
+    diversity.addAll(heldOut("self-BLEU ", "self-bleu"));
+    add(out, groups, "heldout_diversity", "Held-out diversity per agent", "eval/<agent>/distinct-2 (higher: more "
+        + "varied) and eval/<agent>/self-bleu (higher: more alike)", diversity);
     add(out, groups, "time_split", "Time split per iteration (s)", "time/rollout, time/reward, time/train, "
-        + "time/sync and time/iteration", List.of(plain("rollout", MetricNames.TIME_ROLLOUT),
+        + "time/sync, time/eval and time/iteration", List.of(plain("rollout", MetricNames.TIME_ROLLOUT),
             plain("reward", MetricNames.TIME_REWARD), plain("train", MetricNames.TIME_TRAIN),
-            plain("sync", MetricNames.TIME_SYNC), plain("iteration", MetricNames.TIME_ITERATION)));
+            plain("sync", MetricNames.TIME_SYNC), plain("eval", MetricNames.TIME_EVAL),
+            plain("iteration", MetricNames.TIME_ITERATION)));
     add(out, groups, "throughput", "Generated tokens per second", "ppo.batch-size x the sum over roles of "
         + "tokens/responses_len_mean, over time/iteration", List.of(new Curve("tokens/s", ReportFigures::tokensPerSecond)));
     return out;
@@ -97,6 +108,14 @@ public final class ReportFigures {
     List<Curve> out = new ArrayList<>();
     for (AgentId a : AgentId.values()) {
       out.add(new Curve(a.key(), (run, i) -> run.ofAgent(i, a, name)));
+    }
+    return out;
+  }
+
+  private static List<Curve> heldOut(String prefix, String measure) {
+    List<Curve> out = new ArrayList<>();
+    for (AgentId a : AgentId.values()) {
+      out.add(new Curve(prefix + a.key(), (run, i) -> run.value(i, MetricNames.ofEval(a.key(), measure))));
     }
     return out;
   }

@@ -13,11 +13,13 @@ import java.util.List;
  * @param reward        final task reward (env/reward_mean)
  * @param kl            final KL to the reference (objective/kl)
  * @param combined      final combined reward (objective/combined = r - beta KL)
+ * @param approxKl      final size of the policy update (ppo/policy/approxkl)
+ * @param clipFrac      final fraction of clipped ratios (ppo/policy/clipfrac)
  * @param peakIteration the iteration whose agent-mean task reward is highest
  * @param peakReward    that reward
  */
-public record RunSummary(int iterations, double reward, double kl, double combined, long peakIteration,
-    double peakReward) {
+public record RunSummary(int iterations, double reward, double kl, double combined, double approxKl,
+    double clipFrac, long peakIteration, double peakReward) {
   /** Iterations averaged into a final value. */
   public static final int TAIL = 5;
 
@@ -34,7 +36,8 @@ public record RunSummary(int iterations, double reward, double kl, double combin
       }
     }
     return new RunSummary(run.size(), tail(run, agents, MetricNames.REWARD_MEAN), tail(run, agents, MetricNames.KL),
-        tail(run, agents, MetricNames.COMBINED), peakAt, peakAt < 0 ? Double.NaN : peak);
+        tail(run, agents, MetricNames.COMBINED), tail(run, agents, MetricNames.POLICY_APPROXKL),
+        tail(run, agents, MetricNames.POLICY_CLIPFRAC), peakAt, peakAt < 0 ? Double.NaN : peak);
   }
 
   /** The mean over agents of metric {@code name} at row {@code i}. */

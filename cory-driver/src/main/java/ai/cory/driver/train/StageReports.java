@@ -63,15 +63,18 @@ final class StageReports {
     });
     double setup = 0;
     double checkpoint = 0;
+    double eval = 0;
     for (TaskReport t : byRank) {
       setup = Math.max(setup, t.setupSeconds());
       checkpoint = Math.max(checkpoint, t.checkpointSeconds());
+      eval = Math.max(eval, t.evalSeconds());
     }
     merged.put(MetricNames.TIME_SETUP, setup);
     // rank 0's checkpoint write inside the stage (0 when this iteration writes none); the
     // driver's commit (a rename and a marker) comes after and is not included
     merged.put(MetricNames.TIME_CHECKPOINT, checkpoint);
     merged.put(MetricNames.TIME_STAGE, stageSeconds);
+    merged.put(MetricNames.TIME_EVAL, eval);
     IterationReport r = first.report();
     return new IterationReport(r.iteration(), r.pioneer(), r.generationLength(), r.exchanged(), merged, r.samples());
   }

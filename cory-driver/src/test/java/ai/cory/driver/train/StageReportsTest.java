@@ -23,7 +23,7 @@ final class StageReportsTest {
     IterationReport r = new IterationReport(3, AgentId.A, 9, false, metrics, Map.of("pioneer", "text " + rank));
     ReplicaChecksum c = new ReplicaChecksum(3, Map.of("A/params", paramsCrc, "A/adam", 7L), 64);
     return new TaskReport(rank, "exec-" + rank, "host-" + rank, 1, "udp://10.0.0." + rank + ":4000/1", r, c, false,
-        false, 0.5 + rank, 2.0, null, 0.25 * rank);
+        false, 0.5 + rank, 2.0, null, 0.25 * rank, null, 0);
   }
 
   @Test

@@ -1,9 +1,13 @@
 package ai.cory.worker.spark;
 
 import ai.cory.common.cory.IterationPlan;
+import ai.cory.worker.eval.EvalSampler;
+import ai.cory.worker.eval.HeldOutRequest;
 import ai.cory.worker.store.PendingCheckpoint;
 import ai.cory.worker.train.IterationReport;
 import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -21,6 +25,7 @@ import org.slf4j.LoggerFactory;
  *   <li>run the iteration ({@code CoryTrainer.runIteration}): rollouts, rewards, PPO steps with
  *       gradients and batch statistics averaged over the ring, identical optimizer steps;
  *   <li>fingerprint the replica's state when asked;
+ *   <li>sample this rank's share of the held-out evaluation when asked ({@link HeldOutRequest});
  *   <li>rank 0 writes a checkpoint when asked ({@link ReplicaCheckpoints#write}; the driver
  *       commits it after the stage succeeded);
  *   <li>return a {@link TaskReport}.
@@ -33,9 +38,10 @@ import org.slf4j.LoggerFactory;
  * @param plan       the iteration's plan (identical for every task)
  * @param verify     whether to fingerprint the replicas after this iteration
  * @param checkpoint what rank 0 checkpoints after this iteration, or null
+ * @param heldOut    the held-out evaluation to sample after this iteration's update, or null
  */
-public record IterationTask(Broadcast<ReplicaSpec> spec, IterationPlan plan, boolean verify, CheckpointRequest checkpoint)
-    implements Serializable {
+public record IterationTask(Broadcast<ReplicaSpec> spec, IterationPlan plan, boolean verify, CheckpointRequest checkpoint,
+    HeldOutRequest heldOut) implements Serializable {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(IterationTask.class);
 
@@ -63,6 +69,10 @@ public record IterationTask(Broadcast<ReplicaSpec> spec, IterationPlan plan, boo
       IterationReport report = replica.trainer().runIteration(plan, shard.taskPrompts(), shard.firstGlobalRow()); // 3
       replica.markCompleted(plan.iteration());
       ReplicaChecksum checksum = verify ? ReplicaChecksum.of(plan.iteration(), replica.trainer()) : null; // 4
+      long te = System.nanoTime();
+      Map<String, List<EvalSampler.Result>> evaluated = heldOut == null ? null
+          : heldOut.run(replica.trainer(), replica.assets().tokenizer(), spec.value().settings().generation(), rank,
+              context.getTaskInfos().length);
       long tc = System.nanoTime();
       PendingCheckpoint written = checkpoint != null && rank == 0
           ? ReplicaCheckpoints.write(replica, checkpoint, ExecutorEnvironment.hadoopConfiguration()) : null; // 5
@@ -70,7 +80,7 @@ public record IterationTask(Broadcast<ReplicaSpec> spec, IterationPlan plan, boo
       healthy = true;
       return new TaskReport(rank, ExecutorEnvironment.executorId(), host, replica.id(), // 6
           replica.ring().endpoint().toString(), report, checksum, loaded, connected, (t1 - t0) / 1e9,
-          (t2 - t1) / 1e9, written, (t2 - tc) / 1e9);
+          (t2 - t1 - (tc - te)) / 1e9, written, (t2 - tc) / 1e9, evaluated, (tc - te) / 1e9);
     } finally {
       replica.ring().leave();
       if (healthy) {

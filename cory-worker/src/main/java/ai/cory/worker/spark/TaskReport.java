@@ -1,8 +1,11 @@
 package ai.cory.worker.spark;
 
+import ai.cory.worker.eval.EvalSampler;
 import ai.cory.worker.store.PendingCheckpoint;
 import ai.cory.worker.train.IterationReport;
 import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -24,11 +27,16 @@ import java.util.Objects;
  * @param iterationSeconds the iteration itself
  * @param checkpoint      rank 0's written, not yet committed checkpoint when the driver asked
  *                        for one, else null
+ * @param checkpointSeconds rank 0's checkpoint write
+ * @param heldOut         this rank's share of the held-out evaluation (agent key -> rows) when
+ *                        the driver asked for one, else null
+ * @param evalSeconds     the held-out evaluation's time on this rank (0 without one)
  */
 public record TaskReport(int rank, String executorId, String host, int replicaId, String endpoint,
     IterationReport report,
     ReplicaChecksum checksum, boolean replicaLoaded, boolean ringConnected, double setupSeconds,
-    double iterationSeconds, PendingCheckpoint checkpoint, double checkpointSeconds)
+    double iterationSeconds, PendingCheckpoint checkpoint, double checkpointSeconds,
+    Map<String, List<EvalSampler.Result>> heldOut, double evalSeconds)
     implements Serializable {
   private static final long serialVersionUID = 1L;
 
