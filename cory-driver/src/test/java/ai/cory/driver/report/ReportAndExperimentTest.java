@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.io.LocalFileSource;
 import ai.cory.common.metrics.RunFiles;
-import ai.cory.common.testing.SharedAssets;
 import ai.cory.driver.cli.ExperimentCommand;
 import ai.cory.driver.cli.ReportCommand;
 import ai.cory.driver.experiment.ExperimentRunner;
+import ai.cory.driver.train.TinyImdbRun;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
@@ -49,16 +49,7 @@ final class ReportAndExperimentTest {
         .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
     Path config = dir.resolve("run.conf");
-    Files.writeString(config, String.join("\n",
-        "cory.model.path = \"" + SharedAssets.model("stories260K") + "\"",
-        "cory.task.data = \"" + SharedAssets.path("assets/data/imdb/imdb_sample_1000.jsonl") + "\"",
-        "cory.task.max-examples = 40",
-        "cory.reward.path = \"" + SharedAssets.path("assets/rewards/imdb-bow-logreg.tsv") + "\"",
-        "cory.run { iterations = 2, export-final = false }",
-        "cory.algorithm.role-exchange-period = 1",
-        "cory.generation { min-new-tokens = 3, max-new-tokens = 5 }",
-        "cory.ppo { batch-size = 4, mini-batch-size = 2, ppo-epochs = 1, learning-rate = 5e-4 }",
-        ""));
+    Files.writeString(config, TinyImdbRun.config() + "cory.run.export-final = false\n");
     experiment = dir.resolve("exp");
     firstProgress = experiment("--config", config.toString(), "--out", experiment.toString(), "--modes", "cory,ppo",
         "--seeds", "5,6", "--kl-coefs", "0.05");

@@ -39,15 +39,8 @@ final class HeldOutTrainingTest {
     Path test = dir.resolve("held-out.jsonl");
     Files.write(test, heldOut);
     Path config = dir.resolve("run.conf");
-    Files.writeString(config, String.join("\n",
-        "cory.model.path = \"" + SharedAssets.model("stories260K") + "\"",
-        "cory.task.data = \"" + SharedAssets.path("assets/data/imdb/imdb_sample_1000.jsonl") + "\"",
-        "cory.task.max-examples = 40",
-        "cory.reward.path = \"" + SharedAssets.path("assets/rewards/imdb-bow-logreg.tsv") + "\"",
-        "cory.run { iterations = 3, seed = 5, export-final = false }",
-        "cory.algorithm.role-exchange-period = 1",
-        "cory.generation { min-new-tokens = 3, max-new-tokens = 5 }",
-        "cory.ppo { batch-size = 4, mini-batch-size = 2, ppo-epochs = 1, learning-rate = 5e-4, init-kl-coef = 0.05 }",
+    Files.writeString(config, TinyImdbRun.config() + String.join("\n",
+        "cory.run { iterations = 3, export-final = false }",
         "cory.eval { every = 2, prompts = 10, data = \"" + test + "\" }",
         ""));
     return config;

@@ -55,16 +55,7 @@ final class TrainingLoopTest {
   }
 
   private static String baseConfig() {
-    return String.join("\n",
-        "cory.model.path = \"" + SharedAssets.model("stories260K") + "\"",
-        "cory.task.data = \"" + SharedAssets.path("assets/data/imdb/imdb_sample_1000.jsonl") + "\"",
-        "cory.task.max-examples = 40",
-        "cory.reward.path = \"" + SharedAssets.path("assets/rewards/imdb-bow-logreg.tsv") + "\"",
-        "cory.run { iterations = 2, seed = 5 }",
-        "cory.algorithm.role-exchange-period = 1",
-        "cory.generation { min-new-tokens = 3, max-new-tokens = 5 }",
-        "cory.ppo { batch-size = 4, mini-batch-size = 2, ppo-epochs = 1, learning-rate = 5e-4, init-kl-coef = 0.05 }",
-        "");
+    return TinyImdbRun.config();
   }
 
   private static Path writeConfig(Path dir, String text) throws IOException {
