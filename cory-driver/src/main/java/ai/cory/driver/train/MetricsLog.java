@@ -113,6 +113,30 @@ public final class MetricsLog implements Closeable {
     return sb.toString();
   }
 
+  /** Response tokens the iteration sampled: batch size x the mean response length of every role. */
+  public static double responseTokens(IterationReport r, int batchSize) {
+    double tokens = 0;
+    for (AgentId agent : AgentId.values()) {
+      for (Role role : Role.values()) {
+        Double len = r.metrics().get(MetricNames.ofAgent(agent.key(), role.key(), MetricNames.RESPONSES_LEN_MEAN));
+        tokens += len == null || !Double.isFinite(len) ? 0 : len;
+      }
+    }
+    return tokens * batchSize;
+  }
+
+  /** {@code 45s}, {@code 3m05s}, {@code 2h07m}. */
+  public static String duration(double seconds) {
+    long s = Math.round(Math.max(0, seconds));
+    if (s < 60) {
+      return s + "s";
+    }
+    if (s < 3600) {
+      return String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+    }
+    return String.format(Locale.ROOT, "%dh%02dm", s / 3600, (s % 3600) / 60);
+  }
+
   @Override
   public void close() throws IOException {
     try {

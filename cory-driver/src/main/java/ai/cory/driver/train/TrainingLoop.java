@@ -201,6 +201,8 @@ public final class TrainingLoop {
     // the spec is shipped once per executor (and validated there once), not with every task
     private Broadcast<ReplicaSpec> shared;
     private final HeldOutEvaluation heldOut;
+    private double stageSecondsSum;
+    private int stagesTimed;
     private MetricsLog log;
     private ReplicaLog replicas;
     private int recoveries;
@@ -281,8 +283,12 @@ public final class TrainingLoop {
       if (checkpoint != null) {
         checkpoints.commit(k, taskReports);
       }
+      stageSecondsSum += stageSeconds;
+      stagesTimed++;
+      double eta = stageSecondsSum / stagesTimed * (iterations - k - 1);
       progress.println(MetricsLog.progressLine(merged, iterations) + String.format(Locale.ROOT,
-          " | %d worker(s), stage %.1f s%s%s", workers, stageSeconds,
+          " | %d worker(s), stage %.1f s, %.0f tok/s, ETA %s%s%s", workers, stageSeconds,
+          MetricsLog.responseTokens(merged, settings.ppo().batchSize()) / stageSeconds, MetricsLog.duration(eta),
           verify && workers > 1 ? ", replicas identical" : "", checkpoint != null ? ", checkpoint committed" : "")
           + heldOutLine);
       progress.flush();

@@ -97,6 +97,7 @@ final class TrainingLoopTest {
     assertTrue(progress.contains("iter   1/2"), progress);
     assertTrue(progress.contains("A pioneer reward") && progress.contains("B observer reward"), progress);
     assertTrue(progress.contains("roles exchanged"), "T = 1 exchanges after every iteration: " + progress);
+    assertTrue(progress.matches("(?s).*iter   1/2 .* tok/s, ETA \\d+s.*iter   2/2 .* tok/s, ETA 0s.*"), progress);
 
     List<JsonNode> m1 = metrics(run1);
     assertEquals(2, m1.size());
