@@ -32,6 +32,8 @@ import ai.cory.worker.spark.WorkerAssets;
 import ai.cory.worker.store.FileSources;
 import ai.cory.worker.train.IterationReport;
 import ai.cory.worker.train.MemoryPlan;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -107,11 +109,19 @@ public final class TrainingLoop {
    */
   public static List<IterationReport> run(Settings settings, Path runDir, PrintStream progress)
       throws IOException, InterruptedException {
+    Long finished = settings.runtime().resume() ? finishedIterations(runDir) : null;
+    if (finished != null && finished >= settings.run().iterations()) {
+      progress.println("run already finished: " + runDir.resolve(RunFiles.FINISHED) + " records " + finished
+          + " iteration(s) of " + settings.run().iterations() + "; nothing to do (raise cory.run.iterations to train "
+          + "further, or give another run directory)");
+      return List.of();
+    }
     SparkConf submitted = SparkSessions.submitted();
     ModelConfig model = Preflight.check(settings, SparkSessions.hadoop(submitted));
     MemoryPlan plan = MemoryPlan.of(settings, model);
     LOG.info("{}{}", plan.render(), Preflight.checkMemory(settings, plan, submitted));
     Files.createDirectories(runDir);
+    Files.deleteIfExists(runDir.resolve(RunFiles.FINISHED)); // extended or restarted: not finished any more
     Files.writeString(runDir.resolve(RESOLVED_CONFIG), settings.renderRedacted() + "\n", StandardCharsets.UTF_8);
     RunCheckpoints checkpoints = new RunCheckpoints(settings, runDir, SparkSessions.hadoop(submitted));
     Optional<Checkpoint> resume = checkpoints.resumable();
@@ -152,6 +162,24 @@ public final class TrainingLoop {
         }
         spark.stopIfOwned();
       }
+    }
+  }
+
+  /**
+   * The iterations {@code finished.json} in {@code runDir} records, or null when there is none
+   * (or it cannot be read: then the run is treated as unfinished).
+   */
+  static Long finishedIterations(Path runDir) {
+    Path marker = runDir.resolve(RunFiles.FINISHED);
+    if (!Files.isRegularFile(marker)) {
+      return null;
+    }
+    try {
+      JsonNode iterations = new ObjectMapper().readTree(marker.toFile()).get("iterations");
+      return iterations != null && iterations.canConvertToLong() ? iterations.asLong() : null;
+    } catch (IOException e) {
+      LOG.warn("{} is unreadable ({}); the run is treated as unfinished", marker, e.toString());
+      return null;
     }
   }
 

@@ -155,6 +155,14 @@ final class TrainingLoopTest {
     }
     assertFalse(progress.contains("observer"), progress);
     assertFalse(Files.exists(run.resolve("final")));
+
+    // submitted again: finished, nothing done (exit 0, the logs untouched)
+    String metricsBefore = Files.readString(run.resolve(MetricsLog.METRICS_FILE));
+    String again = train("--config", config.toString(), "--run-dir", run.toString(), "algorithm.mode=ppo",
+        "run.export-final=false");
+    assertTrue(again.contains("run already finished") && again.contains("2 iteration(s) of 2"), again);
+    assertFalse(again.contains("iter "), again);
+    assertEquals(metricsBefore, Files.readString(run.resolve(MetricsLog.METRICS_FILE)));
   }
 
   @Test
