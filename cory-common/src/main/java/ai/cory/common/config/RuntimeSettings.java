@@ -32,12 +32,14 @@ import java.util.Objects;
  *                            averaged at the end of every PPO step)
  * @param maxRecoveries       in-job recoveries from executor loss per run, {@code >= 0}
  * @param recoveryWaitMs      longest wait for the executors to be back to W in a recovery, {@code > 0}
+ * @param storeLeaseTimeoutMs a run's lease on its store expires this long after its driver's
+ *                            last heartbeat (a dead driver's store is free again), {@code > 0}
  * @param authenticateFrames  sign and verify every ring message with a per-run key (HMAC-SHA256)
  */
 public record RuntimeSettings(int workers, String master, Transport transport, String bindAddress,
     String aeronDirectory, long collectiveTimeoutMs, int chunkBytes, int verifyReplicasEvery, int checkpointEvery,
     int checkpointsKept, boolean resume, Sync sync, int parameterSyncEvery, int maxRecoveries, long recoveryWaitMs,
-    boolean authenticateFrames)
+    boolean authenticateFrames, long storeLeaseTimeoutMs)
     implements Serializable {
   private static final long serialVersionUID = 1L;
 

@@ -380,7 +380,8 @@ public record Settings(
         c.intAtLeast(p + "verify-replicas-every", 0), c.intAtLeast(p + "checkpoint-every", 0),
         c.intAtLeast(p + "checkpoints-kept", 1), c.bool(p + "resume"),
         c.enumValue(p + "sync", RuntimeSettings.Sync.class), c.intAtLeast(p + "parameter-sync-every", 1),
-        c.intAtLeast(p + "max-recoveries", 0), recoveryWaitMs, c.bool(p + "authenticate-frames"));
+        c.intAtLeast(p + "max-recoveries", 0), recoveryWaitMs, c.bool(p + "authenticate-frames"),
+        positiveDurationMs(c, p + "store-lease-timeout"));
   }
 
   /** A duration setting ({@code 10m}, {@code 90s}) in milliseconds, {@code > 0}. */

@@ -30,12 +30,14 @@ import ai.cory.worker.spark.ReplicaSpec;
 import ai.cory.worker.spark.TaskReport;
 import ai.cory.worker.spark.WorkerAssets;
 import ai.cory.worker.store.FileSources;
+import ai.cory.worker.store.StoreLease;
 import ai.cory.worker.train.IterationReport;
 import ai.cory.worker.train.MemoryPlan;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -120,6 +122,29 @@ public final class TrainingLoop {
     ModelConfig model = Preflight.check(settings, SparkSessions.hadoop(submitted));
     MemoryPlan plan = MemoryPlan.of(settings, model);
     LOG.info("{}{}", plan.render(), Preflight.checkMemory(settings, plan, submitted));
+    String runId = UUID.randomUUID().toString();
+    // one writer per store: refused here, before this run writes anything, while another holds it
+    try (StoreLease lease = StoreLease.acquire(settings.run().storeOr(runDir), SparkSessions.hadoop(submitted), runId,
+        holder(), settings.runtime().storeLeaseTimeoutMs())) {
+      LOG.info("run {} holds the store lease {}", runId, lease.location());
+      return runHolding(settings, runDir, progress, submitted, model, runId);
+    }
+  }
+
+  /** {@code host, pid N}: who holds a store lease. */
+  private static String holder() {
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      host = "unknown host";
+    }
+    return host + ", pid " + ProcessHandle.current().pid();
+  }
+
+  /** The run, once its store lease is held. */
+  private static List<IterationReport> runHolding(Settings settings, Path runDir, PrintStream progress,
+      SparkConf submitted, ModelConfig model, String runId) throws IOException, InterruptedException {
     Files.createDirectories(runDir);
     Files.deleteIfExists(runDir.resolve(RunFiles.FINISHED)); // extended or restarted: not finished any more
     Files.writeString(runDir.resolve(RESOLVED_CONFIG), settings.renderRedacted() + "\n", StandardCharsets.UTF_8);
@@ -130,7 +155,6 @@ public final class TrainingLoop {
       cutLogsBackTo(runDir, first, progress);
     }
     SparkSessions spark = SparkSessions.start(settings, submitted);
-    String runId = UUID.randomUUID().toString();
     Loop loop = null;
     try {
       if (!spark.local()) {

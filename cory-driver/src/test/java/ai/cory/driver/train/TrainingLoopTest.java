@@ -13,6 +13,7 @@ import ai.cory.common.model.ParamLayout;
 import ai.cory.common.testing.SharedAssets;
 import ai.cory.driver.cli.Args;
 import ai.cory.driver.cli.TrainCommand;
+import ai.cory.worker.store.StoreLease;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -24,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -178,6 +180,21 @@ final class TrainingLoopTest {
     assertThrows(Args.UsageException.class, () -> train("--conf", good.toString())); // no such option
     assertEquals("cory.ppo.kl-penalty", assertThrows(SettingsException.class,
         () -> train("--config", good.toString(), "ppo.kl-penalty=huge")).path());
+  }
+
+  @Test
+  void aStoreHeldByAnotherRunIsRefusedBeforeAnythingIsWritten(@TempDir Path dir) throws Exception {
+    Path config = writeConfig(dir, baseConfig());
+    Path run = dir.resolve("held");
+    try (StoreLease other = StoreLease.acquire(run.toUri().toString(), new Configuration(), "other-run",
+        "elsewhere, pid 7", 60_000)) {
+      IOException e = assertThrows(IOException.class,
+          () -> train("--config", config.toString(), "--run-dir", run.toString()));
+      assertTrue(e.getMessage().contains("the store is in use") && e.getMessage().contains("other-run"),
+          e.getMessage());
+      assertFalse(Files.exists(run.resolve(MetricsLog.METRICS_FILE)), "nothing written");
+      assertFalse(Files.exists(run.resolve(TrainingLoop.RESOLVED_CONFIG)), "nothing written");
+    }
   }
 
   @Test
