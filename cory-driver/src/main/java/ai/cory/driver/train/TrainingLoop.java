@@ -111,6 +111,11 @@ public final class TrainingLoop {
    */
   public static List<IterationReport> run(Settings settings, Path runDir, PrintStream progress)
       throws IOException, InterruptedException {
+    SparkConf submitted = SparkSessions.submitted();
+    StoreLogs storeLogs = StoreLogs.of(settings.run().storeOr(runDir), runDir, SparkSessions.hadoop(submitted));
+    if (storeLogs != null && settings.runtime().resume()) { // a new host: the store has the logs
+      storeLogs.restoreMissing(progress);
+    }
     Long finished = settings.runtime().resume() ? finishedIterations(runDir) : null;
     if (finished != null && finished >= settings.run().iterations()) {
       progress.println("run already finished: " + runDir.resolve(RunFiles.FINISHED) + " records " + finished
@@ -118,7 +123,6 @@ public final class TrainingLoop {
           + "further, or give another run directory)");
       return List.of();
     }
-    SparkConf submitted = SparkSessions.submitted();
     ModelConfig model = Preflight.check(settings, SparkSessions.hadoop(submitted));
     MemoryPlan plan = MemoryPlan.of(settings, model);
     LOG.info("{}{}", plan.render(), Preflight.checkMemory(settings, plan, submitted));
@@ -127,7 +131,7 @@ public final class TrainingLoop {
     try (StoreLease lease = StoreLease.acquire(settings.run().storeOr(runDir), SparkSessions.hadoop(submitted), runId,
         holder(), settings.runtime().storeLeaseTimeoutMs())) {
       LOG.info("run {} holds the store lease {}", runId, lease.location());
-      return runHolding(settings, runDir, progress, submitted, model, runId);
+      return runHolding(settings, runDir, progress, submitted, model, runId, storeLogs);
     }
   }
 
@@ -144,7 +148,8 @@ public final class TrainingLoop {
 
   /** The run, once its store lease is held. */
   private static List<IterationReport> runHolding(Settings settings, Path runDir, PrintStream progress,
-      SparkConf submitted, ModelConfig model, String runId) throws IOException, InterruptedException {
+      SparkConf submitted, ModelConfig model, String runId, StoreLogs storeLogs)
+      throws IOException, InterruptedException {
     Files.createDirectories(runDir);
     Files.deleteIfExists(runDir.resolve(RunFiles.FINISHED)); // extended or restarted: not finished any more
     Files.writeString(runDir.resolve(RESOLVED_CONFIG), settings.renderRedacted() + "\n", StandardCharsets.UTF_8);
@@ -166,7 +171,7 @@ public final class TrainingLoop {
       if (first > 0) {
         progress.println("resuming after iteration " + (first - 1) + " from " + resume.get().location());
       }
-      loop = new Loop(spark, spec, model, runDir, checkpoints, progress);
+      loop = new Loop(spark, spec, model, runDir, checkpoints, progress, storeLogs);
       long t0 = System.nanoTime();
       List<IterationReport> reports = loop.run(first);
       Files.writeString(runDir.resolve(RunFiles.FINISHED), String.format(Locale.ROOT,
@@ -174,6 +179,9 @@ public final class TrainingLoop {
           settings.run().iterations(), first, (System.nanoTime() - t0) / 1e9, Instant.now()),
           StandardCharsets.UTF_8);
       writeReport(runDir, progress);
+      if (storeLogs != null) {
+        storeLogs.uploadFinal();
+      }
       return reports;
     } finally {
       try {
@@ -253,6 +261,7 @@ public final class TrainingLoop {
     // the spec is shipped once per executor (and validated there once), not with every task
     private Broadcast<ReplicaSpec> shared;
     private final HeldOutEvaluation heldOut;
+    private final StoreLogs storeLogs;
     private double stageSecondsSum;
     private int stagesTimed;
     private MetricsLog log;
@@ -260,7 +269,8 @@ public final class TrainingLoop {
     private int recoveries;
 
     Loop(SparkSessions spark, ReplicaSpec spec, ModelConfig model, Path runDir, RunCheckpoints checkpoints,
-        PrintStream progress) throws IOException {
+        PrintStream progress, StoreLogs storeLogs) throws IOException {
+      this.storeLogs = storeLogs;
       this.spark = spark;
       this.spec = spec;
       this.settings = spec.settings();
@@ -334,6 +344,13 @@ public final class TrainingLoop {
       log.write(merged);
       if (checkpoint != null) {
         checkpoints.commit(k, taskReports);
+      }
+      if (storeLogs != null) {
+        try {
+          storeLogs.uploadLogs();
+        } catch (IOException e) { // the run directory keeps them; the next iteration tries again
+          LOG.warn("iteration {}: could not copy the logs into the store: {}", k, e.toString());
+        }
       }
       stageSecondsSum += stageSeconds;
       stagesTimed++;

@@ -24,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.SparkSession;
@@ -180,6 +181,33 @@ final class TrainingLoopTest {
     assertThrows(Args.UsageException.class, () -> train("--conf", good.toString())); // no such option
     assertEquals("cory.ppo.kl-penalty", assertThrows(SettingsException.class,
         () -> train("--config", good.toString(), "ppo.kl-penalty=huge")).path());
+  }
+
+  @Test
+  void theStoreKeepsTheLogsSoARunResumedWithoutItsRunDirectoryContinuesThem(@TempDir Path dir) throws Exception {
+    Path config = writeConfig(dir, baseConfig());
+    Path store = dir.resolve("store");
+    Path run = dir.resolve("run");
+    String storeSetting = "run.store=\"" + store + "\"";
+    train("--config", config.toString(), "--run-dir", run.toString(), storeSetting, "run.export-final=false");
+    List<String> lines = Files.readAllLines(run.resolve(MetricsLog.METRICS_FILE));
+    assertEquals(lines, Files.readAllLines(store.resolve(MetricsLog.METRICS_FILE)));
+    for (String f : List.of(TrainingLoop.RESOLVED_CONFIG, MetricsLog.SAMPLES_FILE, TrainingLoop.REPLICAS_FILE,
+        "finished.json", "report.html", "reward_agent.png")) {
+      assertTrue(Files.isRegularFile(store.resolve(f)), f);
+    }
+
+    // the driver's host is gone with its run directory; the run is resubmitted for one more iteration
+    try (var files = Files.walk(run)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+    String out = train("--config", config.toString(), "--run-dir", run.toString(), storeSetting,
+        "run.export-final=false", "run.iterations=3");
+    assertTrue(out.contains("restored") && out.contains("resuming after iteration 1"), out);
+    List<String> continued = Files.readAllLines(run.resolve(MetricsLog.METRICS_FILE));
+    assertEquals(3, continued.size());
+    assertEquals(lines, continued.subList(0, 2), "the same log, continued");
+    assertEquals(continued, Files.readAllLines(store.resolve(MetricsLog.METRICS_FILE)));
   }
 
   @Test
