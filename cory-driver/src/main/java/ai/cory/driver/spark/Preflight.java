@@ -105,6 +105,39 @@ public final class Preflight {
     return "fits: " + MemoryPlan.gib(offHeap) + " " + where;
   }
 
+  /**
+   * On a cluster master whose executor count is fixed ({@code spark.executor.instances}, as on
+   * YARN and Kubernetes), refuses W barrier tasks that could never all run at once: each
+   * executor runs {@code spark.executor.cores / spark.task.cpus} tasks, and no more than its GPUs
+   * allow ({@code spark.executor.resource.gpu.amount / spark.task.resource.gpu.amount}). A barrier
+   * stage short of slots waits for them forever instead of failing.
+   *
+   * @throws IllegalArgumentException naming the settings and the numbers
+   */
+  public static void checkBarrierSlots(int workers, SparkConf conf) {
+    if (!conf.contains("spark.executor.instances")) {
+      return; // standalone and others size by cores: Spark's own check applies when the stage is submitted
+    }
+    int executors = conf.getInt("spark.executor.instances", 0);
+    int cores = conf.getInt("spark.executor.cores", 1);
+    int taskCpus = conf.getInt("spark.task.cpus", 1);
+    int perExecutor = cores / Math.max(1, taskCpus);
+    String why = "spark.executor.cores / spark.task.cpus = " + cores + " / " + taskCpus;
+    double executorGpus = conf.getDouble("spark.executor.resource.gpu.amount", 0);
+    double taskGpus = conf.getDouble("spark.task.resource.gpu.amount", 0);
+    if (executorGpus > 0 && taskGpus > 0 && (int) Math.floor(executorGpus / taskGpus) < perExecutor) {
+      perExecutor = (int) Math.floor(executorGpus / taskGpus);
+      why = "spark.executor.resource.gpu.amount / spark.task.resource.gpu.amount = " + executorGpus + " / "
+          + taskGpus;
+    }
+    long slots = (long) executors * perExecutor;
+    if (slots < workers) {
+      throw new IllegalArgumentException("cory.workers = " + workers + " barrier tasks must run at once, but "
+          + "spark.executor.instances = " + executors + " executors x " + perExecutor + " task(s) each (" + why
+          + ") give " + slots + " slot(s); request " + workers + " executors (deploy/spark-submit.sh --workers)");
+    }
+  }
+
   /** Creates {@code dir} and a probe file in it, then deletes the probe; fails naming the key. */
   static void requireWritable(String key, FileSystem fs, Path dir) throws IOException {
     Path qualified = fs.makeQualified(dir);

@@ -1,7 +1,7 @@
 package ai.cory.driver.spark;
 
-import ai.cory.common.config.RuntimeSettings.Transport;
 import ai.cory.common.config.RuntimeSettings;
+import ai.cory.common.config.RuntimeSettings.Transport;
 import ai.cory.common.config.Settings;
 import java.util.List;
 import java.util.Locale;
@@ -77,6 +77,7 @@ public record SparkSessions(SparkSession session, boolean owned, boolean local, 
       conf.setIfMissing("spark.driver.bindAddress", "127.0.0.1");
       closeLocalUi(conf, System.getenv("SPARK_LOCAL_IP"));
     } else {
+      Preflight.checkBarrierSlots(runtime.workers(), conf);
       for (String flag : EXECUTOR_JVM_FLAGS) {
         appendJavaOption(conf, "spark.executor.extraJavaOptions", flag);
       }

@@ -49,6 +49,23 @@ final class PreflightTest {
   }
 
   @Test
+  void aBarrierStageThatCanNeverRunAtOnceIsRefused() {
+    SparkConf two = new SparkConf(false).set("spark.executor.instances", "2");
+    Preflight.checkBarrierSlots(2, two);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Preflight.checkBarrierSlots(3, two));
+    assertTrue(e.getMessage().contains("cory.workers = 3") && e.getMessage().contains("give 2 slot(s)"), e.getMessage());
+    // 4 cores, 2 per task: 2 tasks per executor...
+    SparkConf cores = new SparkConf(false).set("spark.executor.instances", "2").set("spark.executor.cores", "4")
+        .set("spark.task.cpus", "2");
+    Preflight.checkBarrierSlots(4, cores);
+    // ...unless the executor's one GPU allows one task
+    cores.set("spark.executor.resource.gpu.amount", "1").set("spark.task.resource.gpu.amount", "1");
+    e = assertThrows(IllegalArgumentException.class, () -> Preflight.checkBarrierSlots(4, cores));
+    assertTrue(e.getMessage().contains("spark.executor.resource.gpu.amount"), e.getMessage());
+    Preflight.checkBarrierSlots(64, new SparkConf(false)); // no fixed executor count: not judged here
+  }
+
+  @Test
   void clusterRunsNeedLocationsEveryExecutorResolvesAlike() throws Exception {
     Preflight.requireClusterPaths(settings("run.store=hdfs://nn:8020/runs/x"));
     Preflight.requireClusterPaths(settings("run.store=\"/mnt/shared/runs/x\""));
