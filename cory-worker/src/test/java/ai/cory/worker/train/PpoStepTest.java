@@ -242,10 +242,14 @@ final class PpoStepTest {
       Agent[] parameters = {agent(config), agent(config)};
       PpoStepReport[] reports = stepOnTwoWorkers(config, Averaging.parametersEvery(every), parameters, same);
       assertEquals(reports[0].metrics(), reports[1].metrics());
+      // equal up to rounding, not to the bit: the two modes apply the same operations in another
+      // order (average, then step; or step, then average), and how the vector kernels round
+      // depends on the CPU (largest difference 3e-14 on an AVX2 host, 0 on the AVX-512 one this
+      // test was written on); a wrong averaging would be off by orders of magnitude more
       for (int r = 0; r < 2; r++) {
-        assertTrue(gradients[0].policy().params().flat().equalsWithEps(parameters[r].policy().params().flat(), 1e-15),
+        assertTrue(gradients[0].policy().params().flat().equalsWithEps(parameters[r].policy().params().flat(), 1e-12),
             "every " + every + ", rank " + r);
-        assertTrue(gradients[0].optimizer().state().equalsWithEps(parameters[r].optimizer().state(), 1e-15));
+        assertTrue(gradients[0].optimizer().state().equalsWithEps(parameters[r].optimizer().state(), 1e-12));
       }
     }
   }
