@@ -81,12 +81,7 @@ public final class Evaluation {
       prompts = fitting(TaskData.read(settings, tokenizer, files), config.maxPositions() - request.maxNewTokens(),
           progress);
     } finally {
-      if (tokenizer instanceof AutoCloseable c) {
-        try {
-          c.close();
-        } catch (Exception ignored) { // a native handle; nothing to report
-        }
-      }
+      WorkerAssets.close(tokenizer);
     }
     if (request.reference() != null) {
       ModelConfig ref = ModelSource.of(request.reference(), files).config(); // a missing reference fails here

@@ -174,13 +174,14 @@ public final class ReportFigures {
       renderer.setSeriesStroke(s, new BasicStroke(1.8f));
     }
     plot.setRenderer(renderer);
-    for (double x : exchanges(groups)) {
+    List<Double> exchanges = exchanges(groups);
+    for (double x : exchanges) {
       ValueMarker m = new ValueMarker(x, Color.GRAY, new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER,
           10f, new float[] {4f, 4f}, 0f));
       plot.addDomainMarker(m);
     }
     style(chart);
-    out.add(new Figure(file + ".png", title, caption + (exchanges(groups).isEmpty() ? ""
+    out.add(new Figure(file + ".png", title, caption + (exchanges.isEmpty() ? ""
         : "; dashed verticals: role exchanges") + ".", chart));
   }
 

@@ -289,12 +289,7 @@ public final class TrainingLoop {
       try {
         this.heldOut = HeldOutEvaluation.prepare(settings, tokenizer, files, model.maxPositions(), progress);
       } finally {
-        if (tokenizer instanceof AutoCloseable c) {
-          try {
-            c.close();
-          } catch (Exception ignored) { // a native handle; nothing to report
-          }
-        }
+        WorkerAssets.close(tokenizer);
       }
       LOG.info("run {}: {} iteration(s) of {} on {} prompts from {} (read in {} s), {} worker(s), run directory {}",
           spec.runId(), iterations, settings.algorithm().mode(), dataset.size(), settings.task().data(),

@@ -47,8 +47,7 @@ final class HeldOutTrainingTest {
   }
 
   private static List<JsonNode> train(Path config, Path runDir, String... overrides) throws Exception {
-    Settings s = Settings.load(config, List.of(overrides).isEmpty() ? List.of("run.dir=\"" + runDir + "\"")
-        : concat(List.of(overrides), "run.dir=\"" + runDir + "\""));
+    Settings s = Settings.load(config, concat(List.of(overrides), "run.dir=\"" + runDir + "\""));
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     TrainingLoop.run(s, runDir, new PrintStream(bytes, true, StandardCharsets.UTF_8));
     List<JsonNode> rows = new ArrayList<>();

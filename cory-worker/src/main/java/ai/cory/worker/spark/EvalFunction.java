@@ -69,12 +69,7 @@ public final class EvalFunction implements FlatMapFunction<Iterator<List<EvalSam
       }
       return out.iterator();
     } finally {
-      if (tokenizer instanceof AutoCloseable c) {
-        try {
-          c.close();
-        } catch (Exception ignored) { // a tokenizer's native handle: nothing to report
-        }
-      }
+      WorkerAssets.close(tokenizer);
     }
   }
 

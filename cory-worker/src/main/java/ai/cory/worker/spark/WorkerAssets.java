@@ -141,7 +141,8 @@ public record WorkerAssets(ModelSource model, CausalLm pretrained, Tokenizer tok
     close(tokenizer);
   }
 
-  private static void close(Tokenizer tokenizer) {
+  /** Releases a tokenizer's native handle (the Hugging Face tokenizer has one). */
+  public static void close(Tokenizer tokenizer) {
     if (tokenizer instanceof AutoCloseable c) {
       try {
         c.close();
