@@ -14,7 +14,7 @@
 #   --memory M          executor heap (default 4g); ND4J's tensors are off-heap, see --overhead
 #   --overhead M        spark.executor.memoryOverhead for YARN/Kubernetes (default 8g)
 #   --gpus              one GPU per executor and task (spark.{executor,task}.resource.gpu.amount=1,
-#                       discovery by deploy/gpu-discovery.sh); needs the CUDA build (mvn -Pcuda)
+#                       discovery by deploy/gpu-discovery.sh); needs the CUDA build (mvn -Dnd4j.backend=cuda)
 #   --conf K=V          any further Spark property (repeatable)
 # Everything after `--` goes to the application (bin/cory train's arguments).
 #

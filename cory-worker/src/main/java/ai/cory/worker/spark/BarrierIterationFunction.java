@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Objects;
 import org.apache.spark.BarrierTaskContext;
 import scala.collection.Iterator;
-import scala.jdk.javaapi.CollectionConverters;
+import scala.collection.JavaConverters;
 import scala.runtime.AbstractFunction1;
 
 /**
@@ -43,6 +43,6 @@ public final class BarrierIterationFunction extends AbstractFunction1<Iterator<Q
       throw new IllegalStateException("iteration " + task.plan().iteration() + " rank " + shard.rank() + ": "
           + e.getMessage(), e);
     }
-    return CollectionConverters.asScala(List.of(report).iterator());
+    return JavaConverters.asScalaIterator(List.of(report).iterator());
   }
 }

@@ -13,7 +13,7 @@ import java.util.Objects;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.broadcast.Broadcast;
 import scala.collection.Iterator;
-import scala.jdk.javaapi.CollectionConverters;
+import scala.collection.JavaConverters;
 import scala.runtime.AbstractFunction1;
 
 /**
@@ -88,6 +88,6 @@ public final class FinishFunction extends AbstractFunction1<Iterator<Integer>, I
         lines.add("rank " + rank + " on " + ExecutorEnvironment.host() + ": released replica " + replica.id());
       }
     }
-    return CollectionConverters.asScala(lines.iterator());
+    return JavaConverters.asScalaIterator(lines.iterator());
   }
 }
