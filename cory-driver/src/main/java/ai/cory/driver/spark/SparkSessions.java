@@ -3,6 +3,7 @@ package ai.cory.driver.spark;
 import ai.cory.common.config.RuntimeSettings;
 import ai.cory.common.config.RuntimeSettings.Transport;
 import ai.cory.common.config.Settings;
+import ai.cory.driver.metrics.CoryMetricsPlugin;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -36,6 +37,10 @@ public record SparkSessions(SparkSession session, boolean owned, boolean local, 
   static final List<String> EXECUTOR_JVM_FLAGS = List.of("--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
       "--add-modules=jdk.incubator.vector");
   private static final Pattern LOCAL = Pattern.compile("local(?:\\[(\\*|\\d+)(?:,\\d+)?])?");
+
+  static final String MIN_REGISTERED_RATIO = "spark.scheduler.minRegisteredResourcesRatio";
+  static final String MAX_REGISTRATION_WAIT = "spark.scheduler.maxRegisteredResourcesWaitingTime";
+  static final String DEFAULT_REGISTRATION_WAIT = "3min";
 
   /**
    * The properties as spark-submit (system properties {@code spark.*}) left them, before any
@@ -78,6 +83,9 @@ public record SparkSessions(SparkSession session, boolean owned, boolean local, 
       closeLocalUi(conf, System.getenv("SPARK_LOCAL_IP"));
     } else {
       Preflight.checkBarrierSlots(runtime.workers(), conf);
+      // Spark itself holds the first job until every executor registered, or the wait ran out
+      conf.setIfMissing(MIN_REGISTERED_RATIO, "1.0");
+      conf.setIfMissing(MAX_REGISTRATION_WAIT, DEFAULT_REGISTRATION_WAIT);
       for (String flag : EXECUTOR_JVM_FLAGS) {
         appendJavaOption(conf, "spark.executor.extraJavaOptions", flag);
       }
@@ -88,6 +96,7 @@ public record SparkSessions(SparkSession session, boolean owned, boolean local, 
     }
     conf.setIfMissing("spark.app.name", "cory-" + settings.algorithm().mode().name().toLowerCase(Locale.ROOT));
     conf.setIfMissing("spark.ui.showConsoleProgress", "false"); // the run prints its own progress lines
+    addPlugin(conf, CoryMetricsPlugin.class.getName()); // the training gauges in Spark's metrics sinks
     // one OpenMP thread per core a task owns: oversubscription is the biggest CPU trap (STACK.md)
     conf.setIfMissing("spark.executorEnv.OMP_NUM_THREADS", conf.get("spark.task.cpus", "1"));
     conf.setIfMissing("spark.executorEnv.OMP_WAIT_POLICY", "PASSIVE");
@@ -154,6 +163,17 @@ public record SparkSessions(SparkSession session, boolean owned, boolean local, 
     }
   }
 
+  /** Adds {@code plugin} to the comma-separated {@code spark.plugins}, once. */
+  static void addPlugin(SparkConf conf, String plugin) {
+    String current = conf.get("spark.plugins", "").trim();
+    for (String p : current.split(",")) {
+      if (p.trim().equals(plugin)) {
+        return;
+      }
+    }
+    conf.set("spark.plugins", current.isEmpty() ? plugin : current + "," + plugin);
+  }
+
   private static void appendJavaOption(SparkConf conf, String key, String option) {
     String current = conf.get(key, "");
     if (!current.contains(option)) {
@@ -164,6 +184,16 @@ public record SparkSessions(SparkSession session, boolean owned, boolean local, 
   /** The Java view of the context. */
   public JavaSparkContext java() {
     return JavaSparkContext.fromSparkContext(session.sparkContext());
+  }
+
+  /**
+   * How long the first stage waits for the executors to register: Spark's
+   * {@code spark.scheduler.maxRegisteredResourcesWaitingTime} (CORY's default
+   * {@value #DEFAULT_REGISTRATION_WAIT}, with {@code spark.scheduler.minRegisteredResourcesRatio}
+   * 1.0: a barrier stage needs all W).
+   */
+  public long registrationWaitMs() {
+    return session.sparkContext().getConf().getTimeAsMs(MAX_REGISTRATION_WAIT, DEFAULT_REGISTRATION_WAIT);
   }
 
   /**
@@ -187,7 +217,8 @@ public record SparkSessions(SparkSession session, boolean owned, boolean local, 
     }
     throw new IllegalStateException("cory.workers = " + workers + " needs " + workers + " executors (one task slot "
         + "each), but " + executors + " registered within " + timeoutMs + " ms; start more executors "
-        + "(spark.executor.instances, --total-executor-cores) or lower cory.workers");
+        + "(spark.executor.instances, --total-executor-cores), allow them longer ("
+        + MAX_REGISTRATION_WAIT + ") or lower cory.workers");
   }
 
   /** Stops the session when this run started it. */

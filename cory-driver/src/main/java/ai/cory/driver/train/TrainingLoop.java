@@ -12,6 +12,7 @@ import ai.cory.common.metrics.RunFiles;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.task.TaskPrompt;
 import ai.cory.common.tokenizer.Tokenizer;
+import ai.cory.driver.metrics.TrainingGauges;
 import ai.cory.driver.report.ReportOutput;
 import ai.cory.driver.report.RunData;
 import ai.cory.driver.report.RunReport;
@@ -48,7 +49,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaRDD;
@@ -95,8 +95,6 @@ public final class TrainingLoop {
       REPLICAS_FILE);
   private static final Logger LOG = LoggerFactory.getLogger(TrainingLoop.class);
   private static final ClassTag<String> STRING = ClassTag$.MODULE$.apply(String.class);
-  /** How long a cluster may take to register W executors before the first stage. */
-  private static final long EXECUTOR_WAIT_MS = TimeUnit.MINUTES.toMillis(3);
 
   private TrainingLoop() {}
 
@@ -165,7 +163,7 @@ public final class TrainingLoop {
       if (!spark.local()) {
         Preflight.requireClusterPaths(settings);
       }
-      spark.awaitExecutors(settings.runtime().workers(), EXECUTOR_WAIT_MS);
+      spark.awaitExecutors(settings.runtime().workers(), spark.registrationWaitMs());
       ReplicaSpec spec = ReplicaSpec.withFreshToken(runId, settings, spark.transport(), spark.bindAddress(),
           resume.map(Checkpoint::location).orElse(null));
       if (first > 0) {
@@ -298,6 +296,7 @@ public final class TrainingLoop {
     }
 
     List<IterationReport> run(long first) throws IOException, InterruptedException {
+      TrainingGauges.shared().startRun(iterations, first - 1);
       openLogs(first > 0);
       for (long k = first; k < iterations; ) {
         try {
@@ -350,11 +349,13 @@ public final class TrainingLoop {
       stageSecondsSum += stageSeconds;
       stagesTimed++;
       double eta = stageSecondsSum / stagesTimed * (iterations - k - 1);
+      double tokensPerSecond = MetricsLog.responseTokens(merged, settings.ppo().batchSize()) / stageSeconds;
+      boolean verified = verify && workers > 1;
+      TrainingGauges.shared().publish(merged, tokensPerSecond, checkpoint != null, verified);
       progress.println(MetricsLog.progressLine(merged, iterations) + String.format(Locale.ROOT,
-          " | %d worker(s), stage %.1f s, %.0f tok/s, ETA %s%s%s", workers, stageSeconds,
-          MetricsLog.responseTokens(merged, settings.ppo().batchSize()) / stageSeconds, MetricsLog.duration(eta),
-          verify && workers > 1 ? ", replicas identical" : "", checkpoint != null ? ", checkpoint committed" : "")
-          + heldOutLine);
+          " | %d worker(s), stage %.1f s, %.0f tok/s, ETA %s%s%s", workers, stageSeconds, tokensPerSecond,
+          MetricsLog.duration(eta), verified ? ", replicas identical" : "",
+          checkpoint != null ? ", checkpoint committed" : "") + heldOutLine);
       progress.flush();
       return merged;
     }
