@@ -106,10 +106,13 @@ public final class PromptDataset {
   }
 
   private static Dataset<Row> read(SparkSession spark, String location, List<String> fields) throws IOException {
+    // a plain path is a local file (the rule of every CORY location), not one of the cluster's
+    // default file system (HDFS on YARN) as Spark's reader would take it
+    String uri = Preflight.hadoopPath(location).toString();
     try {
       Dataset<Row> raw;
       if (Format.of(location) == Format.PARQUET) {
-        raw = spark.read().parquet(location);
+        raw = spark.read().parquet(uri);
       } else {
         List<StructField> schema = new ArrayList<>();
         for (String f : fields) {
@@ -119,7 +122,7 @@ public final class PromptDataset {
         // fails naming its position (Spark's FAILFAST message names neither file nor line)
         schema.add(DataTypes.createStructField(CORRUPT, DataTypes.StringType, true));
         raw = spark.read().schema(new StructType(schema.toArray(new StructField[0]))).option("mode", "PERMISSIVE")
-            .option("columnNameOfCorruptRecord", CORRUPT).json(location);
+            .option("columnNameOfCorruptRecord", CORRUPT).json(uri);
       }
       List<String> have = List.of(raw.columns());
       boolean json = have.contains(CORRUPT);

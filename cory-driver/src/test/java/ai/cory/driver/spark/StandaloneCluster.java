@@ -210,7 +210,7 @@ final class StandaloneCluster implements AutoCloseable {
     Map<String, String> env = pb.environment();
     if (sparkHome != null) {
       env.put("SPARK_HOME", sparkHome.toString());
-      env.put("SPARK_SCALA_VERSION", "2.13");
+      env.put("SPARK_SCALA_VERSION", scalaBinaryVersion());
     }
     env.put("SPARK_LOCAL_IP", "127.0.0.1");
     env.put("SPARK_LOCAL_DIRS", dir.resolve("local").toString());
@@ -258,14 +258,19 @@ final class StandaloneCluster implements AutoCloseable {
     }
   }
 
-  private static int freePort() throws IOException {
+  /** The Scala binary version Spark was built with, e.g. {@code 2.12}. */
+  static String scalaBinaryVersion() {
+    return scala.util.Properties.versionNumberString().replaceAll("^(\\d+\\.\\d+).*", "$1");
+  }
+
+  static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }
   }
 
   /** This JVM's module and add-opens flags (surefire's argLine), for the child JVMs. */
-  private static List<String> jvmFlags() {
+  static List<String> jvmFlags() {
     List<String> flags = new ArrayList<>();
     for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
       if (a.startsWith("--add-") || a.startsWith("-XX:+IgnoreUnrecognized") || a.startsWith("-Djdk.reflect")
@@ -304,7 +309,7 @@ final class StandaloneCluster implements AutoCloseable {
     return String.join(File.pathSeparator, entries);
   }
 
-  private static Path emptyJar(Path file) throws IOException {
+  static Path emptyJar(Path file) throws IOException {
     Manifest m = new Manifest();
     m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
     try (OutputStream out = Files.newOutputStream(file); JarOutputStream jar = new JarOutputStream(out, m)) {
