@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Every setting of a run, read and validated at once from a Typesafe {@link Config} layered
@@ -71,6 +72,10 @@ public record Settings(
 
   /** Root of every CORY key. */
   public static final String ROOT = "cory";
+  /** The environment variable a scheduler sets to give each run its own directory and store. */
+  public static final String RUN_ID_ENV = "CORY_RUN_ID";
+  private static final String RUN_ID = ROOT + ".run.id";
+  private static final Pattern RUN_ID_PATTERN = Pattern.compile("[A-Za-z0-9._-]{1,128}");
   /** Blocks whose keys are not declared in reference.conf (they belong to a plug-in). */
   private static final List<String> FREE_FORM = List.of(ROOT + ".reward");
 
@@ -123,6 +128,11 @@ public record Settings(
    * Layers {@code user} over reference.conf, resolves substitutions and validates everything.
    */
   public static Settings from(Config user) {
+    return from(user, System.getenv());
+  }
+
+  /** {@link #from(Config)} with {@code env} as the process environment ({@code CORY_RUN_ID}). */
+  static Settings from(Config user, Map<String, String> env) {
     // reference.conf alone: defaultReference() would also merge the JVM's system properties
     Config reference = ConfigFactory.parseResources(Settings.class.getClassLoader(), "reference.conf").resolve();
     Config merged;
@@ -135,7 +145,7 @@ public record Settings(
       throw new SettingsException(ROOT, "must be an object");
     }
     rejectUnknownKeys(ROOT, merged.getObject(ROOT), reference.getObject(ROOT));
-    Config cory = merged.getConfig(ROOT).atKey(ROOT);
+    Config cory = withRunId(merged.getConfig(ROOT).atKey(ROOT), env.get(RUN_ID_ENV));
     return read(new ConfigValues(cory));
   }
 
@@ -241,6 +251,34 @@ public record Settings(
           + " is not named train.jsonl, so its test.jsonl cannot be found beside it");
     }
     return eval;
+  }
+
+  /**
+   * A run id ({@code cory.run.id}, else the environment's {@code CORY_RUN_ID}, e.g. a scheduled
+   * run's application name) puts the run in its own {@code <run.dir>/<id>} and
+   * {@code <run.store>/<id>}; a config that already has them (a run's own config.conf) is kept.
+   */
+  private static Config withRunId(Config cory, String fromEnv) {
+    boolean fromKey = !cory.getIsNull(RUN_ID);
+    String id = fromKey ? cory.getString(RUN_ID) : fromEnv;
+    if (id == null || id.isBlank()) {
+      return cory;
+    }
+    id = id.trim();
+    if (!RUN_ID_PATTERN.matcher(id).matches()) {
+      throw new SettingsException(RUN_ID, "'" + id + "'" + (fromKey ? "" : " (from " + RUN_ID_ENV + ")")
+          + " must be 1 to 128 letters, digits, '.', '_' or '-': it names a directory");
+    }
+    Config out = cory.withValue(RUN_ID, ConfigValueFactory.fromAnyRef(id, fromKey ? RUN_ID : RUN_ID_ENV));
+    for (String key : List.of(ROOT + ".run.dir", ROOT + ".run.store")) {
+      if (!out.getIsNull(key) && out.getValue(key).valueType() == ConfigValueType.STRING) {
+        String base = out.getString(key).replaceAll("/+$", "");
+        if (!base.endsWith("/" + id) && !base.equals(id)) {
+          out = out.withValue(key, ConfigValueFactory.fromAnyRef(base + "/" + id, RUN_ID + " " + id));
+        }
+      }
+    }
+    return out;
   }
 
   private static RunSettings readRun(ConfigValues c) {

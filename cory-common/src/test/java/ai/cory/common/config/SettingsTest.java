@@ -169,4 +169,27 @@ final class SettingsTest {
     }
     assertEquals(s, Settings.parse(s.render()), "the rendered config reads back to the same settings");
   }
+
+  @Test
+  void aRunIdGivesTheRunItsOwnDirectoryAndStore() {
+    Config user = ConfigFactory.parseString(REQUIRED
+        + "cory.run { dir = \"/runs/gsm8k/\", store = \"hdfs://nn:8020/cory/gsm8k\" }");
+    Settings plain = Settings.from(user, Map.of());
+    assertEquals("/runs/gsm8k/", plain.run().dir());
+    // the scheduler's CORY_RUN_ID: a directory and a store of its own
+    Settings scheduled = Settings.from(user, Map.of(Settings.RUN_ID_ENV, "gsm8k-nightly-1796220000"));
+    assertEquals("/runs/gsm8k/gsm8k-nightly-1796220000", scheduled.run().dir());
+    assertEquals("hdfs://nn:8020/cory/gsm8k/gsm8k-nightly-1796220000", scheduled.run().store());
+    // the key wins over the environment; the run's own resolved config is not nested again
+    Settings keyed = Settings.from(user.withFallback(ConfigFactory.parseString("cory.run.id = r7")),
+        Map.of(Settings.RUN_ID_ENV, "other"));
+    assertEquals("/runs/gsm8k/r7", keyed.run().dir());
+    Settings again = Settings.from(ConfigFactory.parseString(keyed.resolved()), Map.of());
+    assertEquals("/runs/gsm8k/r7", again.run().dir());
+    assertEquals("hdfs://nn:8020/cory/gsm8k/r7", again.run().store());
+    SettingsException bad = assertThrows(SettingsException.class,
+        () -> Settings.from(user, Map.of(Settings.RUN_ID_ENV, "../escape")));
+    assertTrue(bad.getMessage().contains("cory.run.id") && bad.getMessage().contains("CORY_RUN_ID"),
+        bad.getMessage());
+  }
 }

@@ -186,8 +186,11 @@ public final class Preflight {
    */
   public static void requireClusterPaths(Settings settings) {
     requireAbsolute("cory.model.path", settings.model().path());
+    requireAbsolute("cory.task.data", settings.task().data());
     if (settings.run().store() != null) {
       requireAbsolute("cory.run.store", settings.run().store());
+    } else { // executors write the checkpoints into the run directory: it must be the same place for all
+      requireAbsolute("cory.run.dir (the store while cory.run.store is unset)", settings.run().dir());
     }
     Config reward = settings.reward().config();
     if (reward.hasPath("path") && reward.getValue("path").valueType() == ConfigValueType.STRING) {

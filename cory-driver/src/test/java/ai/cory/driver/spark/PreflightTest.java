@@ -72,6 +72,12 @@ final class PreflightTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> Preflight.requireClusterPaths(settings("run.store=\"runs/x\"")));
     assertTrue(e.getMessage().startsWith("cory.run.store = 'runs/x' is relative"), e.getMessage());
+    // no store: the executors write checkpoints into the run directory, which must be one shared place
+    Preflight.requireClusterPaths(settings("run.dir=\"/mnt/shared/runs/x\""));
+    IllegalArgumentException dir = assertThrows(IllegalArgumentException.class,
+        () -> Preflight.requireClusterPaths(settings("run.dir=\"runs/x\"")));
+    assertTrue(dir.getMessage().startsWith("cory.run.dir (the store while cory.run.store is unset) = 'runs/x' is "
+        + "relative"), dir.getMessage());
   }
 
   @Test
