@@ -41,15 +41,18 @@ final class PrometheusMetricsTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Pattern GAUGE = Pattern.compile(
       "^metrics_.+_driver_plugin_ai_cory_driver_metrics_CoryMetricsPlugin_(.+)_Value\\{type=\"gauges\"} (\\S+)$");
+  private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+  /** Spark's own settings: the UI, and the shipped conf/metrics.properties (Prometheus servlet, JMX). */
   private static final Map<String, String> SPARK_SETTINGS = Map.of(
       "spark.ui.enabled", "true",
       "spark.ui.port", "0", // any free port; the test asks the context for its URL
-      "spark.metrics.conf.*.sink.prometheusServlet.class", "org.apache.spark.metrics.sink.PrometheusServlet",
-      "spark.metrics.conf.*.sink.prometheusServlet.path", "/metrics/prometheus");
+      "spark.metrics.conf", REPO.resolve("conf/metrics.properties").toString());
+  private static final Pattern DASHBOARD_METRIC = Pattern.compile("__name__=~\\\"([^\\\"]+)\\\"");
 
   /** Reads the driver's Prometheus page whenever the run prints an iteration's progress line. */
   private static final class Scraper extends PrintStream {
     final List<Map<String, Double>> scrapes = new ArrayList<>();
+    final List<String> names = new ArrayList<>();
     private final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).build();
 
     Scraper() {
@@ -73,6 +76,7 @@ final class PrometheusMetricsTest {
         Map<String, Double> gauges = new HashMap<>();
         for (String l : page.body().split("\n")) {
           Matcher m = GAUGE.matcher(l);
+          names.add(l.split("[{ ]", 2)[0]);
           if (m.matches()) {
             gauges.put(m.group(1), Double.parseDouble(m.group(2)));
           }
@@ -145,5 +149,20 @@ final class PrometheusMetricsTest {
       assertEquals(row.get("env/reward_collective").asDouble(), gauges.get("env_reward_collective"));
       assertEquals(row.get("time/train").asDouble(), gauges.get("time_train"));
     }
+
+    // every query of the shipped Grafana dashboard finds its gauge
+    JsonNode dashboard = JSON.readTree(REPO.resolve("deploy/grafana/cory-training.json").toFile());
+    int queries = 0;
+    for (JsonNode panel : dashboard.get("panels")) {
+      for (JsonNode target : panel.get("targets")) {
+        Matcher m = DASHBOARD_METRIC.matcher(target.get("expr").asText());
+        assertTrue(m.find(), target.toString());
+        Pattern name = Pattern.compile(m.group(1));
+        assertTrue(scraper.names.stream().anyMatch(n -> name.matcher(n).matches()),
+            panel.get("title").asText() + ": no scraped metric matches " + m.group(1));
+        queries++;
+      }
+    }
+    assertTrue(queries >= 20, "queries " + queries);
   }
 }
