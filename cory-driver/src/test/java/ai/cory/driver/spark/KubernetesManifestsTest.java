@@ -117,7 +117,8 @@ final class KubernetesManifestsTest {
     }
     assertTrue(conf.get("spark.executor.extraJavaOptions").contains("-Dlog4j2.configurationFile=" + IMAGE_HOME
         + "conf/log4j2.properties"));
-    Matcher sparkImage = Pattern.compile("ARG SPARK_VERSION=(\\S+)").matcher(dockerfile);
+    Matcher sparkImage = Pattern.compile("ARG SPARK_IMAGE=apache/spark:(3\\.5\\.\\d+)-scala2\\.12-java17")
+        .matcher(dockerfile);
     assertTrue(sparkImage.find());
     assertEquals(sparkImage.group(1), spec.get("sparkVersion").asText(), "the image's Spark");
     // the driver's service account may manage its executors
