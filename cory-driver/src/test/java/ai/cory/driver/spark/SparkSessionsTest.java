@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
 
-/** A local run's Spark UI never listens on every interface and has no kill button. */
+/**
+ * A local run's Spark UI never listens on every interface and has no kill button; the metrics
+ * plugin joins the user's plugins once.
+ */
 final class SparkSessionsTest {
 
   @Test
@@ -25,5 +28,16 @@ final class SparkSessionsTest {
     SparkSessions.closeLocalUi(chosen, "10.1.2.3");
     assertEquals("true", chosen.get("spark.ui.enabled"), "the user's explicit choice stands");
     assertEquals("true", chosen.get("spark.ui.killEnabled"));
+  }
+
+  @Test
+  void theMetricsPluginJoinsTheUsersPluginsOnce() {
+    SparkConf none = new SparkConf(false);
+    SparkSessions.addPlugin(none, "a.B");
+    assertEquals("a.B", none.get("spark.plugins"));
+    SparkConf theirs = new SparkConf(false).set("spark.plugins", "com.nvidia.spark.SQLPlugin");
+    SparkSessions.addPlugin(theirs, "a.B");
+    SparkSessions.addPlugin(theirs, "a.B");
+    assertEquals("com.nvidia.spark.SQLPlugin,a.B", theirs.get("spark.plugins"));
   }
 }
