@@ -17,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * Spark's metrics system ({@link CoryMetricsPlugin} registers them; the Prometheus servlet, JMX,
  * Graphite and CSV sinks then carry them).
  *
- * <p>Gauge names ({@code docs/operations.md} lists them): every {@code metrics.jsonl} value, with
+ * <p>Gauge names ({@code docs/training.md} lists them): every {@code metrics.jsonl} value, with
  * {@code /} as {@code .}; a per-agent value {@code <agent>/<role>/<name>} twice, as
  * {@code agent.<agent>.<name>} (one curve per agent across role exchanges) and
  * {@code role.<role>.<name>} (one curve per role); and the run's state: {@code run.iteration},
@@ -126,11 +126,6 @@ public final class TrainingGauges {
     for (String name : next.keySet()) {
       register(name);
     }
-  }
-
-  /** The current value of every gauge (NaN-free: only published ones). */
-  public Map<String, Double> snapshot() {
-    return Map.copyOf(values);
   }
 
   /**

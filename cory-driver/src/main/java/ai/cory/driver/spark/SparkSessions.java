@@ -187,8 +187,8 @@ public record SparkSessions(SparkSession session, boolean owned, boolean local, 
   }
 
   /**
-   * How long the first stage waits for the executors to register: Spark's
-   * {@code spark.scheduler.maxRegisteredResourcesWaitingTime} (CORY's default
+   * How long the executors may take to register, counted from the session's start (Spark itself
+   * waits inside it): {@code spark.scheduler.maxRegisteredResourcesWaitingTime} (CORY's default
    * {@value #DEFAULT_REGISTRATION_WAIT}, with {@code spark.scheduler.minRegisteredResourcesRatio}
    * 1.0: a barrier stage needs all W).
    */
@@ -200,18 +200,22 @@ public record SparkSessions(SparkSession session, boolean owned, boolean local, 
    * Waits until a cluster has registered at least {@code workers} executors (each barrier task
    * needs its own slot; Spark would otherwise retry the stage for minutes before failing).
    *
-   * @param timeoutMs how long to wait
+   * @param sinceMs   when the wait began (epoch milliseconds): time already spent counts
+   * @param timeoutMs how long to wait from then
    */
-  public void awaitExecutors(int workers, long timeoutMs) throws InterruptedException {
+  public void awaitExecutors(int workers, long sinceMs, long timeoutMs) throws InterruptedException {
     if (local) {
       return;
     }
-    long deadline = System.currentTimeMillis() + timeoutMs;
-    int executors = 0;
-    while (System.currentTimeMillis() < deadline) {
+    long deadline = sinceMs + timeoutMs;
+    int executors;
+    while (true) { // counted at least once: the wait left may be nothing
       executors = session.sparkContext().statusTracker().getExecutorInfos().length - 1; // minus the driver
       if (executors >= workers) {
         return;
+      }
+      if (System.currentTimeMillis() >= deadline) {
+        break;
       }
       Thread.sleep(200);
     }

@@ -157,13 +157,15 @@ public final class TrainingLoop {
     if (first > 0) { // the logs go back to the checkpoint before anything is started
       cutLogsBackTo(runDir, first, progress);
     }
+    long sessionStart = System.currentTimeMillis();
     SparkSessions spark = SparkSessions.start(settings, submitted);
     Loop loop = null;
     try {
       if (!spark.local()) {
         Preflight.requireClusterPaths(settings);
       }
-      spark.awaitExecutors(settings.runtime().workers(), spark.registrationWaitMs());
+      // Spark spent part of the registration wait starting the session: the rest is left
+      spark.awaitExecutors(settings.runtime().workers(), sessionStart, spark.registrationWaitMs());
       ReplicaSpec spec = ReplicaSpec.withFreshToken(runId, settings, spark.transport(), spark.bindAddress(),
           resume.map(Checkpoint::location).orElse(null));
       if (first > 0) {
@@ -394,7 +396,7 @@ public final class TrainingLoop {
           + back.map(c -> "the checkpoint after iteration " + (from - 1) + " (" + c.location() + ")")
               .orElse("the pretrained model (no checkpoint committed yet)"));
       progress.flush();
-      spark.awaitExecutors(runtime.workers(), runtime.recoveryWaitMs());
+      spark.awaitExecutors(runtime.workers(), System.currentTimeMillis(), runtime.recoveryWaitMs());
       closeLogs();
       cutLogsBackTo(runDir, from, progress);
       openLogs(from > 0);
