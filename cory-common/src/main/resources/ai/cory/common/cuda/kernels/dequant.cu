@@ -1,0 +1,77 @@
+// Dequantisation of the frozen base (common.model.PackedMatrix's formats, byte for byte): the
+// packed matrix is uploaded as is and rows are expanded on the device right before the GEMM
+// that needs them, into float32 or bf16 (the GEMM's input type). Layout: every row's codes, then
+// the scales. NF4: two codes per byte, the even element in the high nibble, one absmax per 64
+// weights along a row; NF4_DQ: the absmax as an int8 code times its second-level scale (one per
+// 256 constants) plus the matrix mean.
+
+__constant__ float NF4_TABLE[16] = {
+    -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
+    -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
+    0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
+    0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f};
+
+#define NF4_BLOCK 64
+#define DQ_BLOCK 256
+
+// A little-endian float at any byte offset (the scales need not be 4-byte aligned).
+__device__ __forceinline__ float load_f32_le(const unsigned char* p) {
+  unsigned int u = (unsigned int) p[0] | ((unsigned int) p[1] << 8)
+      | ((unsigned int) p[2] << 16) | ((unsigned int) p[3] << 24);
+  return __uint_as_float(u);
+}
+
+__device__ __forceinline__ void store(float* out_f32, bf16_t* out_bf16, long long i, float x) {
+  if (out_f32 != nullptr) {
+    out_f32[i] = x;
+  } else {
+    out_bf16[i] = f32_to_bf16(x);
+  }
+}
+
+// Rows [row0, row0 + rows) of a (R, C) bf16 or fp16 matrix (is_fp16) into out (rows, C).
+extern "C" __global__ void dequant_half(float* out_f32, bf16_t* out_bf16,
+    const unsigned short* codes, int row0, int rows, int cols, int is_fp16) {
+  long long n = (long long) rows * cols;
+  CORY_FOR(i, n) {
+    unsigned short h = codes[(long long) row0 * cols + i];
+    store(out_f32, out_bf16, i, is_fp16 ? fp16_to_f32(h) : bf16_to_f32(h));
+  }
+}
+
+// INT8: w = code * row scale; scales (R) floats start at byte scale_start.
+extern "C" __global__ void dequant_int8(float* out_f32, bf16_t* out_bf16,
+    const unsigned char* packed, long long scale_start, int row0, int rows, int cols) {
+  long long n = (long long) rows * cols;
+  CORY_FOR(i, n) {
+    long long r = row0 + i / cols;
+    int k = (int) (i % cols);
+    signed char q = (signed char) packed[r * cols + k];
+    store(out_f32, out_bf16, i, (float) q * load_f32_le(packed + scale_start + 4 * r));
+  }
+}
+
+// NF4 and NF4_DQ (double_quant != 0: int8 constants at scale_start, second-level floats
+// `second`, the matrix mean `mean`).
+extern "C" __global__ void dequant_nf4(float* out_f32, bf16_t* out_bf16,
+    const unsigned char* packed, long long scale_start, const float* second, float mean,
+    int double_quant, int row0, int rows, int cols) {
+  int row_bytes = (cols + 1) / 2;
+  int blocks = (cols + NF4_BLOCK - 1) / NF4_BLOCK;
+  long long n = (long long) rows * cols;
+  CORY_FOR(i, n) {
+    long long r = row0 + i / cols;
+    int k = (int) (i % cols);
+    unsigned char byte = packed[r * row_bytes + k / 2];
+    int code = (k & 1) ? (byte & 0x0f) : (byte >> 4);
+    long long c = r * blocks + k / NF4_BLOCK;
+    float absmax;
+    if (double_quant) {
+      signed char q = (signed char) packed[scale_start + c];
+      absmax = (float) q * second[c / DQ_BLOCK] + mean;
+    } else {
+      absmax = load_f32_le(packed + scale_start + 4 * c);
+    }
+    store(out_f32, out_bf16, i, NF4_TABLE[code] * absmax);
+  }
+}
