@@ -18,10 +18,12 @@ import java.util.Objects;
  * @param baseDtype        storage of the frozen base's projections; not float32 only with LoRA
  * @param recomputeActivations training keeps only each block's input and recomputes the rest in
  *                         backward (one block's activations in memory instead of all of them)
+ * @param compute          where the engine runs ({@code cory.model.device}) and its GPU math
  */
 public record ModelSettings(String path, Precision precision, long valueHeadSeed, int forwardBatchSize,
-    Lora lora, BaseDtype baseDtype, boolean recomputeActivations) implements Serializable {
-  private static final long serialVersionUID = 2L;
+    Lora lora, BaseDtype baseDtype, boolean recomputeActivations, Compute compute)
+    implements Serializable {
+  private static final long serialVersionUID = 3L;
 
   /**
    * {@code cory.model.lora}.
@@ -59,7 +61,8 @@ public record ModelSettings(String path, Precision precision, long valueHeadSeed
 
   /** Full fine-tuning on a float32 base (the settings before LoRA existed). */
   public ModelSettings(String path, Precision precision, long valueHeadSeed, int forwardBatchSize) {
-    this(path, precision, valueHeadSeed, forwardBatchSize, Lora.OFF, BaseDtype.FLOAT32, false);
+    this(path, precision, valueHeadSeed, forwardBatchSize, Lora.OFF, BaseDtype.FLOAT32, false,
+        Compute.CPU);
   }
 
   public ModelSettings {
@@ -67,6 +70,7 @@ public record ModelSettings(String path, Precision precision, long valueHeadSeed
     Objects.requireNonNull(precision, "precision");
     Objects.requireNonNull(lora, "lora");
     Objects.requireNonNull(baseDtype, "baseDtype");
+    Objects.requireNonNull(compute, "compute");
     if (forwardBatchSize <= 0) {
       throw new IllegalArgumentException("forwardBatchSize must be > 0, got " + forwardBatchSize);
     }

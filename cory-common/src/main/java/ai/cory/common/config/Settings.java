@@ -320,7 +320,9 @@ public record Settings(
     return new ModelSettings(path, precision, valueHeadSeed,
         forward == 0 ? c.intAtLeast("cory.ppo.mini-batch-size", 1) : forward,
         new ModelSettings.Lora(rank, alpha, targets, c.nullableString("cory.model.lora.init-from"),
-            c.bool("cory.model.lora.export-merged")), base, c.bool("cory.model.recompute-activations"));
+            c.bool("cory.model.lora.export-merged")), base, c.bool("cory.model.recompute-activations"),
+        new Compute(c.enumValue("cory.model.device", Compute.Device.class),
+            c.enumValue("cory.model.cuda.gemm", Compute.GemmMath.class)));
   }
 
   private static TaskSettings readTask(ConfigValues c) {

@@ -66,10 +66,14 @@ public final class CudaLibraries {
   /** The CUDA driver API; fails with the reason when no NVIDIA driver is installed. */
   public static CudaDriverApi driver() {
     try {
-      return Native.load("cuda", CudaDriverApi.class);
+      return Native.load("libcuda.so.1", CudaDriverApi.class); // the driver's soname
     } catch (UnsatisfiedLinkError e) {
-      throw new CudaException("no NVIDIA driver: libcuda.so.1 cannot be loaded ("
-          + firstLine(e.getMessage()) + ")", e);
+      try {
+        return Native.load("cuda", CudaDriverApi.class);
+      } catch (UnsatisfiedLinkError e2) {
+        throw new CudaException("no NVIDIA driver: libcuda.so.1 cannot be loaded ("
+            + firstLine(e.getMessage()) + ")", e);
+      }
     }
   }
 

@@ -68,7 +68,7 @@ extern "C" __global__ void dequant_nf4(float* out_f32, bf16_t* out_bf16,
     float absmax;
     if (double_quant) {
       signed char q = (signed char) packed[scale_start + c];
-      absmax = (float) q * second[c / DQ_BLOCK] + mean;
+      absmax = __fadd_rn(__fmul_rn((float) q, second[c / DQ_BLOCK]), mean);  // no FMA: as the CPU
     } else {
       absmax = load_f32_le(packed + scale_start + 4 * c);
     }

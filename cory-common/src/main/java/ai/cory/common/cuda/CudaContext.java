@@ -1,0 +1,211 @@
+package ai.cory.common.cuda;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.IntByReference;
+import com.sun.jna.ptr.PointerByReference;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One GPU opened for work: its primary context, every kernel source compiled for its exact
+ * architecture (through the {@link KernelCache}) and loaded, cuBLAS, and device arenas. Calls
+ * from a thread first make the context current there ({@link #bind}); the public methods do.
+ */
+public final class CudaContext implements AutoCloseable {
+  private final CudaDriver driver;
+  private final GpuInfo gpu;
+  private final int device;
+  private final Pointer context;
+  private final Map<String, Pointer> functions = new HashMap<>();
+  private final Pointer[] modules;
+  private Cublas cublas;
+  private boolean closed;
+
+  private CudaContext(CudaDriver driver, GpuInfo gpu, KernelCache cache) {
+    this.driver = driver;
+    this.gpu = gpu;
+    IntByReference dev = new IntByReference();
+    driver.check("cuDeviceGet", driver.api().cuDeviceGet(dev, gpu.ordinal()));
+    this.device = dev.getValue();
+    PointerByReference ctx = new PointerByReference();
+    driver.check("cuDevicePrimaryCtxRetain", driver.api().cuDevicePrimaryCtxRetain(ctx, device));
+    this.context = ctx.getValue();
+    bind();
+    List<KernelSource> sources = KernelSource.all();
+    this.modules = new Pointer[sources.size()];
+    for (int i = 0; i < sources.size(); i++) {
+      KernelSource s = sources.get(i);
+      PointerByReference module = new PointerByReference();
+      driver.check("cuModuleLoadData(" + s.name() + ", sm_" + gpu.arch() + ")",
+          driver.api().cuModuleLoadData(module, cache.cubin(s, gpu.arch())));
+      modules[i] = module.getValue();
+      for (String entry : s.entries()) {
+        PointerByReference f = new PointerByReference();
+        driver.check("cuModuleGetFunction(" + entry + ")",
+            driver.api().cuModuleGetFunction(f, modules[i], entry));
+        functions.put(entry, f.getValue());
+      }
+    }
+  }
+
+  /** Opens GPU {@code gpu} with kernels compiled (or cached) for its architecture. */
+  public static CudaContext open(GpuInfo gpu, KernelCache cache) {
+    return new CudaContext(CudaDriver.get(), gpu, cache);
+  }
+
+  public GpuInfo gpu() {
+    return gpu;
+  }
+
+  CudaDriver driver() {
+    return driver;
+  }
+
+  /** Makes this context current on the calling thread. */
+  public void bind() {
+    driver.check("cuCtxSetCurrent", driver.api().cuCtxSetCurrent(context));
+  }
+
+  /** A device arena of {@code bytes} (one allocation). */
+  public DeviceArena arena(long bytes) {
+    return new DeviceArena(this, bytes);
+  }
+
+  /** cuBLAS on this context (created on first use). */
+  public Cublas cublas() {
+    if (cublas == null) {
+      bind();
+      cublas = Cublas.create();
+    }
+    return cublas;
+  }
+
+  /**
+   * Launches entry point {@code name} on the default stream. Arguments in the kernel's order:
+   * {@code Long} (device pointers, 0 for null, and {@code long long}), {@code Integer},
+   * {@code Float}, {@code Double}.
+   */
+  public void launch(String name, int[] grid, int block, int sharedBytes, Object... args) {
+    Pointer f = functions.get(name);
+    if (f == null) {
+      throw new IllegalArgumentException("no kernel " + name + " in " + KernelSource.NAMES);
+    }
+    Memory params = new Memory((long) Native.POINTER_SIZE * Math.max(1, args.length));
+    Memory[] values = new Memory[args.length];
+    for (int i = 0; i < args.length; i++) {
+      values[i] = value(name, i, args[i]);
+      params.setPointer((long) i * Native.POINTER_SIZE, values[i]);
+    }
+    bind();
+    driver.check("cuLaunchKernel(" + name + ")", driver.api().cuLaunchKernel(f,
+        grid[0], grid.length > 1 ? grid[1] : 1, grid.length > 2 ? grid[2] : 1, block, 1, 1,
+        sharedBytes, Pointer.NULL, params, Pointer.NULL));
+  }
+
+  private static Memory value(String kernel, int i, Object a) {
+    Memory m;
+    if (a instanceof Long l) {
+      m = new Memory(8);
+      m.setLong(0, l);
+    } else if (a instanceof Integer v) {
+      m = new Memory(4);
+      m.setInt(0, v);
+    } else if (a instanceof Float v) {
+      m = new Memory(4);
+      m.setFloat(0, v);
+    } else if (a instanceof Double v) {
+      m = new Memory(8);
+      m.setDouble(0, v);
+    } else {
+      throw new IllegalArgumentException(kernel + " argument " + i + ": unsupported " + a);
+    }
+    return m;
+  }
+
+  /** Waits for every launch and copy so far; surfaces a kernel's fault. */
+  public void synchronize() {
+    bind();
+    driver.check("cuCtxSynchronize", driver.api().cuCtxSynchronize());
+  }
+
+  /** Host floats to device memory at {@code dst}. */
+  public void upload(long dst, float[] src) {
+    Memory m = new Memory(4L * Math.max(1, src.length));
+    m.write(0, src, 0, src.length);
+    copyIn(dst, m, 4L * src.length);
+  }
+
+  public void upload(long dst, int[] src) {
+    Memory m = new Memory(4L * Math.max(1, src.length));
+    m.write(0, src, 0, src.length);
+    copyIn(dst, m, 4L * src.length);
+  }
+
+  public void upload(long dst, double[] src) {
+    Memory m = new Memory(8L * Math.max(1, src.length));
+    m.write(0, src, 0, src.length);
+    copyIn(dst, m, 8L * src.length);
+  }
+
+  public void upload(long dst, byte[] src) {
+    Memory m = new Memory(Math.max(1, src.length));
+    m.write(0, src, 0, src.length);
+    copyIn(dst, m, src.length);
+  }
+
+  /** {@code n} floats from device memory at {@code src}. */
+  public float[] downloadFloats(long src, int n) {
+    Memory m = copyOut(src, 4L * n);
+    return m.getFloatArray(0, n);
+  }
+
+  public int[] downloadInts(long src, int n) {
+    Memory m = copyOut(src, 4L * n);
+    return m.getIntArray(0, n);
+  }
+
+  private void copyIn(long dst, Memory m, long bytes) {
+    if (bytes == 0) {
+      return;
+    }
+    bind();
+    driver.check("cuMemcpyHtoD", driver.api().cuMemcpyHtoD_v2(dst, m, bytes));
+  }
+
+  private Memory copyOut(long src, long bytes) {
+    Memory m = new Memory(Math.max(1, bytes));
+    if (bytes > 0) {
+      bind();
+      driver.check("cuMemcpyDtoH", driver.api().cuMemcpyDtoH_v2(m, src, bytes));
+    }
+    return m;
+  }
+
+  /** Sets {@code bytes} bytes at {@code dst} to zero. */
+  public void zero(long dst, long bytes) {
+    bind();
+    driver.check("cuMemsetD8", driver.api().cuMemsetD8_v2(dst, (byte) 0, bytes));
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    bind();
+    if (cublas != null) {
+      cublas.close();
+    }
+    for (Pointer m : modules) {
+      if (m != null) {
+        driver.api().cuModuleUnload(m);
+      }
+    }
+    driver.api().cuCtxSetCurrent(Pointer.NULL);
+    driver.api().cuDevicePrimaryCtxRelease_v2(device);
+  }
+}
