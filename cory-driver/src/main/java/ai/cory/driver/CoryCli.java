@@ -1,11 +1,13 @@
 package ai.cory.driver;
 
 import ai.cory.common.config.SettingsException;
+import ai.cory.common.cuda.CudaException;
 import ai.cory.common.io.Redaction;
 import ai.cory.driver.bench.BenchCommCommand;
 import ai.cory.driver.bench.BenchCommand;
 import ai.cory.driver.cli.Args;
 import ai.cory.driver.cli.Command;
+import ai.cory.driver.cli.DoctorCommand;
 import ai.cory.driver.cli.EvalCommand;
 import ai.cory.driver.cli.ExperimentCommand;
 import ai.cory.driver.cli.GenerateCommand;
@@ -41,7 +43,8 @@ public final class CoryCli {
         new ReportCommand(),
         new GenerateCommand(),
         new BenchCommand(),
-        new BenchCommCommand());
+        new BenchCommCommand(),
+        new DoctorCommand());
   }
 
   public static void main(String[] argv) {
@@ -101,7 +104,7 @@ public final class CoryCli {
 
   /** The exit code that tells a scheduler what kind of failure {@code e} is. */
   static int exitCode(Throwable e) {
-    if (e instanceof SettingsException) {
+    if (e instanceof SettingsException || e instanceof CudaException) { // CudaException: no usable GPU or CUDA library
       return BAD_SETTINGS;
     }
     if (e instanceof TrainingFailedException) {

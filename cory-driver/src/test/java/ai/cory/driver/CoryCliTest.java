@@ -3,6 +3,9 @@ package ai.cory.driver;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.cory.common.cuda.CudaDevices;
+import ai.cory.common.cuda.CudaLibraries;
+import ai.cory.common.cuda.KernelSource;
 import ai.cory.common.testing.SharedAssets;
 import ai.cory.driver.spark.TrainingFailedException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,6 +18,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -114,5 +118,51 @@ class CoryCliTest {
     assertEquals("permission denied: /runs/x", CoryCli.describe(new AccessDeniedException("/runs/x")));
     String wrapped = CoryCli.describe(new UncheckedIOException(new NoSuchFileException("/m/config.json")));
     assertTrue(wrapped.endsWith("no such file or directory: /m/config.json"), wrapped);
+  }
+
+  @Test
+  void doctorCompilesEveryKernelForEveryTargetAndNamesTheBackends() {
+    String dir = System.getProperty("cory.test.nvrtc.dir");
+    Assumptions.assumeTrue(dir != null && java.nio.file.Files.isDirectory(java.nio.file.Path.of(dir)),
+        "NVRTC was not unpacked by the build");
+    String before = System.getProperty(CudaLibraries.DIR_PROPERTY);
+    System.setProperty(CudaLibraries.DIR_PROPERTY, dir);
+    try {
+      Run doctor = run("doctor", "--compile-kernels", "sm_80,sm_90");
+      assertEquals(0, doctor.code(), doctor.err() + doctor.out());
+      assertTrue(doctor.out().contains("vector api: ") && doctor.out().contains("blas: OpenBLAS"), doctor.out());
+      assertTrue(doctor.out().contains("backends: cpu usable; cuda "), doctor.out());
+      int lines = 0;
+      for (String line : doctor.out().split("\n")) {
+        if (line.startsWith("kernel ")) {
+          assertTrue(line.matches("kernel \\w+ +sm_(80|90): ok, \\d+ entry points, .*"), line);
+          lines++;
+        }
+      }
+      assertEquals(2 * KernelSource.NAMES.size(), lines, doctor.out());
+      assertTrue(doctor.out().contains("every kernel compiled for every target"), doctor.out());
+
+      Run bad = run("doctor", "--compile-kernels", "ampere");
+      assertEquals(2, bad.code());
+      assertTrue(bad.err().contains("'ampere' is not an sm_XY target"), bad.err());
+    } finally {
+      if (before == null) {
+        System.clearProperty(CudaLibraries.DIR_PROPERTY);
+      } else {
+        System.setProperty(CudaLibraries.DIR_PROPERTY, before);
+      }
+    }
+  }
+
+  @Test
+  void cudaWithoutAGpuStopsGenerateWithOneLine() {
+    Assumptions.assumeFalse(CudaDevices.probe(false).usable(), "this machine has a GPU");
+    Run gen = run("generate", "--model", "demo", "--prompt", "hi", "--device", "cuda");
+    assertEquals(CoryCli.BAD_SETTINGS, gen.code());
+    assertTrue(gen.err().startsWith("cory generate: cory.model.device = cuda: this machine has no usable GPU: "),
+        gen.err());
+    Run bad = run("bench", "--device", "tpu");
+    assertEquals(2, bad.code());
+    assertTrue(bad.err().contains("--device: 'tpu' is not cpu, cuda or auto"), bad.err());
   }
 }

@@ -72,7 +72,7 @@ public final class CudaLibraries {
         return Native.load("cuda", CudaDriverApi.class);
       } catch (UnsatisfiedLinkError e2) {
         throw new CudaException("no NVIDIA driver: libcuda.so.1 cannot be loaded ("
-            + firstLine(e.getMessage()) + ")", e);
+            + loaderReason(e.getMessage()) + ")", e);
       }
     }
   }
@@ -125,6 +125,19 @@ public final class CudaLibraries {
     } catch (java.io.IOException e) {
       throw new CudaException("cannot list " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The system loader's reason in JNA's message ({@code ...: cannot open shared object file}). */
+  static String loaderReason(String message) {
+    if (message != null) {
+      for (String line : message.split("\n")) {
+        if (line.contains(".so") && line.contains(": ") && !line.startsWith("Unable to load")
+            && !line.startsWith("Native library")) {
+          return line.trim();
+        }
+      }
+    }
+    return firstLine(message);
   }
 
   static String firstLine(String s) {

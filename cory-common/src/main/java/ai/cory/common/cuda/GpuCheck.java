@@ -16,8 +16,48 @@ import java.util.Locale;
 public final class GpuCheck {
   private GpuCheck() {}
 
+  /** {@code [--no-bench] | --compile sm_80,sm_90,...}. */
   public static void main(String[] args) {
-    System.exit(run(System.out, args.length > 0 && args[0].equals("--no-bench")));
+    if (args.length == 2 && args[0].equals("--compile")) {
+      System.exit(compile(System.out, args[1]));
+    }
+    if (args.length > 1 || args.length == 1 && !args[0].equals("--no-bench")) {
+      System.err.println("usage: GpuCheck [--no-bench] | --compile sm_80,sm_86,sm_89,sm_90");
+      System.exit(2);
+    }
+    System.exit(run(System.out, args.length == 1));
+  }
+
+  /**
+   * Compiles every kernel for each listed target with this machine's NVRTC (no GPU needed): the
+   * bundle's start-up check. Exit status 0, 1 when a kernel failed, 3 without NVRTC.
+   */
+  public static int compile(PrintStream out, String targets) {
+    Nvrtc nvrtc;
+    try {
+      nvrtc = Nvrtc.load();
+    } catch (CudaException e) {
+      out.println("{\"nvrtc\":null,\"error\":\"" + json(e.getMessage()) + "\"}");
+      return 3;
+    }
+    out.println("{\"nvrtc\":\"" + nvrtc.version() + "\",\"nvrtc_from\":\"" + json(nvrtc.from()) + "\"}");
+    int failed = 0;
+    for (String t : targets.split(",")) {
+      int arch = Integer.parseInt(t.trim().replaceFirst("^sm_", ""));
+      for (KernelSource source : KernelSource.all()) {
+        try {
+          Nvrtc.CompiledKernel k = nvrtc.compile(source, arch);
+          out.println(String.format(Locale.ROOT, "{\"kernel\":\"%s\",\"arch\":\"sm_%d\","
+              + "\"entries\":%d,\"cubin_bytes\":%d,\"log\":\"%s\",\"ms\":%d}", source.name(),
+              arch, source.entries().size(), k.cubin().length, json(k.log()), k.millis()));
+        } catch (CudaException e) {
+          out.println("{\"kernel\":\"" + source.name() + "\",\"arch\":\"sm_" + arch
+              + "\",\"error\":\"" + json(e.getMessage()) + "\"}");
+          failed++;
+        }
+      }
+    }
+    return failed == 0 ? 0 : 1;
   }
 
   /** Runs the check, printing to {@code out}; returns the exit status. */

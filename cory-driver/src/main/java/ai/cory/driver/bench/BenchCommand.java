@@ -8,6 +8,7 @@ import ai.cory.common.model.ModelConfig;
 import ai.cory.common.model.ParamLayout;
 import ai.cory.driver.cli.Args;
 import ai.cory.driver.cli.Command;
+import ai.cory.driver.cli.DeviceOption;
 import ai.cory.driver.cli.LoadedModel;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -45,7 +46,7 @@ public final class BenchCommand implements Command {
         "usage: bin/cory bench [--model gpt2-small|llama2-7b|demo|DIR_OR_URI] [--only load,generate,score,train,memory]",
         "                      [--base-dtype float32|bf16|fp16|int8|nf4|nf4-dq] [--lora-rank R] [--lora-alpha A]",
         "                      [--batch B] [--prompt P] [--new N] [--seq T] [--repeats R] [--warmup W]",
-        "                      [--memory-tokens N] [--seed S]",
+        "                      [--memory-tokens N] [--seed S] [--device cpu|cuda|auto]",
         "  --model          gpt2-small (default: 12 layers, 768 wide, vocab 50257, random weights),",
         "                   llama2-7b (Llama-2-7B's shape, random weights generated straight into",
         "                   --base-dtype), demo, or a Hugging Face directory / Hadoop URI",
@@ -60,6 +61,7 @@ public final class BenchCommand implements Command {
         "  --repeats        timed calls per bench, median reported (default 5; gpt2-small 3, llama2-7b 1)",
         "  --warmup         untimed calls first (default 1; llama2-7b 0)",
         "  --memory-tokens  memory: tokens generated per row in the long run (default 512)",
+        "  --device         cpu (default), cuda or auto: where the engine runs (bin/cory doctor shows it)",
         "One JSON object per line: bench, model, arch, params, shapes, seconds_median/min/max,",
         "tokens_per_s, gflops (2 or 6 x flop_params x flop_tokens / s), flop_params, gemm_gflops",
         "(raw float32 GEMM rate probed first), threads, base_dtype, lora_rank, trainable_params,",
@@ -69,7 +71,8 @@ public final class BenchCommand implements Command {
   @Override
   public int run(String[] argv, PrintStream out) throws Exception {
     Args args = Args.parse(argv, Set.of("model", "only", "batch", "prompt", "new", "seq",
-        "repeats", "warmup", "memory-tokens", "seed", "base-dtype", "lora-rank", "lora-alpha"), Set.of());
+        "repeats", "warmup", "memory-tokens", "seed", "base-dtype", "lora-rank", "lora-alpha", "device"), Set.of());
+    DeviceOption.resolve(args);
     if (!args.positional().isEmpty()) {
       throw new Args.UsageException("unexpected argument '" + args.positional().get(0) + "'");
     }

@@ -29,7 +29,7 @@ public final class GenerateCommand implements Command {
     return String.join("\n",
         "usage: bin/cory generate [--model DIR_OR_URI] --prompt TEXT [--max-new-tokens N]",
         "                         [--greedy | --temperature T --top-k K --top-p P]",
-        "                         [--repetition-penalty R] [--seed S]",
+        "                         [--repetition-penalty R] [--seed S] [--device cpu|cuda|auto]",
         "  --model               Hugging Face model directory: local path or Hadoop URI",
         "                        (hdfs://, s3a://, file://), or 'demo' (built-in random byte-level",
         "                        model). Default: ../shared/assets/models/stories260K if present,",
@@ -42,15 +42,17 @@ public final class GenerateCommand implements Command {
         "  --top-k               keep the K most likely tokens, 0 = off (default 0)",
         "  --top-p               nucleus mass in (0, 1], 1 = off (default 1.0)",
         "  --repetition-penalty  HF/CTRL penalty on tokens already present, 1 = off (default 1.0)",
-        "  --seed                sampling seed (default 0); the same seed gives the same text");
+        "  --seed                sampling seed (default 0); the same seed gives the same text",
+        DeviceOption.USAGE);
   }
 
   @Override
   public int run(String[] argv, PrintStream out) throws Exception {
     Args args = Args.parse(argv,
         Set.of("model", "prompt", "max-new-tokens", "temperature", "top-k", "top-p",
-            "repetition-penalty", "seed"),
+            "repetition-penalty", "seed", "device"),
         Set.of("greedy"));
+    DeviceOption.resolve(args);
     if (!args.positional().isEmpty()) {
       throw new Args.UsageException("unexpected argument '" + args.positional().get(0) + "'");
     }

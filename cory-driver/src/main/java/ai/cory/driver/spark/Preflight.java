@@ -1,6 +1,9 @@
 package ai.cory.driver.spark;
+import ai.cory.common.config.Compute;
 import ai.cory.common.config.Settings;
 import ai.cory.common.config.SettingsException;
+import ai.cory.common.cuda.CudaException;
+import ai.cory.common.cuda.EngineDevice;
 import ai.cory.common.io.FileSource;
 import ai.cory.common.io.FileSourceResolver;
 import ai.cory.common.model.HfConfigReader;
@@ -17,6 +20,7 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.util.List;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -24,6 +28,8 @@ import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.UnsupportedFileSystemException;
 import org.apache.hadoop.util.VersionInfo;
 import org.apache.spark.SparkConf;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Checks on the driver, before any cluster resource is requested, that what the validated
@@ -32,6 +38,8 @@ import org.apache.spark.SparkConf;
  * A typo in a path or a reward type fails in seconds instead of after executors start.
  */
 public final class Preflight {
+  private static final Logger LOG = LoggerFactory.getLogger(Preflight.class);
+
   private Preflight() {}
 
   /**
@@ -114,6 +122,36 @@ public final class Preflight {
    *
    * @throws IllegalArgumentException naming the settings and the numbers
    */
+  /**
+   * {@code cory.model.device} before any executor is requested: a local run's one JVM is its
+   * executors, so its GPU is checked here (no driver, too old, too small: one line); a cluster
+   * run with {@code cuda} must request GPU executors, whose GPU each replica checks at load.
+   *
+   * @throws SettingsException naming {@code cory.model.device} and why
+   */
+  public static void checkDevice(Settings settings, MemoryPlan plan, SparkConf submitted) {
+    Compute compute = settings.model().compute();
+    if (compute.device() == Compute.Device.CPU) {
+      return;
+    }
+    String master = submitted.get("spark.master", settings.runtime().masterOrLocal());
+    if (!master.startsWith("local")) {
+      if (compute.device() == Compute.Device.CUDA
+          && submitted.get("spark.executor.resource.gpu.amount", "0").equals("0")) {
+        throw new SettingsException("cory.model.device", "cuda needs GPU executors: submit with "
+            + "spark.executor.resource.gpu.amount=1 and spark.task.resource.gpu.amount=1 "
+            + "(deploy/spark-submit.sh --gpus 1)");
+      }
+      return;
+    }
+    try {
+      EngineDevice.resolve(compute, List.of(), plan.replicaBytes() * settings.runtime().workers(),
+          "this machine (a local run of " + settings.runtime().workers() + " replica(s))", LOG::info);
+    } catch (CudaException e) {
+      throw new SettingsException("cory.model.device", e.getMessage().replaceFirst("^cory.model.device = ", ""));
+    }
+  }
+
   public static void checkBarrierSlots(int workers, SparkConf conf) {
     if (!conf.contains("spark.executor.instances")) {
       return; // standalone and others size by cores: Spark's own check applies when the stage is submitted

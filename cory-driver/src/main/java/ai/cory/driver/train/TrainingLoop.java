@@ -124,6 +124,7 @@ public final class TrainingLoop {
     ModelConfig model = Preflight.check(settings, SparkSessions.hadoop(submitted));
     MemoryPlan plan = MemoryPlan.of(settings, model);
     LOG.info("{}{}", plan.render(), Preflight.checkMemory(settings, plan, submitted));
+    Preflight.checkDevice(settings, plan, submitted);
     String runId = UUID.randomUUID().toString();
     // one writer per store: refused here, before this run writes anything, while another holds it
     try (StoreLease lease = StoreLease.acquire(settings.run().storeOr(runDir), SparkSessions.hadoop(submitted), runId,

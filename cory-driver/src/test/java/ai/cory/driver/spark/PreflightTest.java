@@ -1,11 +1,14 @@
 package ai.cory.driver.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import ai.cory.common.config.Settings;
 import ai.cory.common.config.SettingsException;
+import ai.cory.common.cuda.CudaDevices;
 import ai.cory.common.model.DemoModel;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.worker.train.MemoryPlan;
@@ -148,5 +151,30 @@ final class PreflightTest {
     assertTrue(tight.getMessage().contains("spark.executor.memoryOverhead 2.00 GiB"), tight.getMessage());
     assertTrue(Preflight.checkMemory(lora, small, cluster.set("spark.executor.memoryOverhead", "12g"))
         .startsWith("fits: "));
+  }
+
+  @Test
+  void cudaWithoutAUsableGpuIsRefusedInOneLineBeforeAnyExecutor() throws Exception {
+    assumeFalse(CudaDevices.probe(false).usable(), "this machine has a GPU");
+    Settings cuda = settings("workers=2", "model.device=cuda");
+    MemoryPlan plan = MemoryPlan.of(cuda, ModelConfig.gpt2Small());
+    SparkConf local = new SparkConf(false).set("spark.master", "local[2]");
+    SettingsException e = assertThrows(SettingsException.class, () -> Preflight.checkDevice(cuda, plan, local));
+    assertTrue(e.getMessage().startsWith("cory.model.device: cuda: this machine (a local run of 2 replica(s)) has "
+        + "no usable GPU: no NVIDIA driver: libcuda.so.1 cannot be loaded"), e.getMessage());
+    assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    // auto falls back to the CPU; cpu never looks for a GPU
+    Preflight.checkDevice(settings("model.device=auto"), plan, local);
+    Preflight.checkDevice(settings("model.device=cpu"), plan, local);
+  }
+
+  @Test
+  void cudaOnAClusterNeedsGpuExecutors() throws Exception {
+    Settings cuda = settings("workers=2", "model.device=cuda");
+    MemoryPlan plan = MemoryPlan.of(cuda, ModelConfig.gpt2Small());
+    SparkConf yarn = new SparkConf(false).set("spark.master", "yarn");
+    SettingsException e = assertThrows(SettingsException.class, () -> Preflight.checkDevice(cuda, plan, yarn));
+    assertTrue(e.getMessage().contains("spark.executor.resource.gpu.amount=1"), e.getMessage());
+    Preflight.checkDevice(cuda, plan, yarn.set("spark.executor.resource.gpu.amount", "1"));
   }
 }

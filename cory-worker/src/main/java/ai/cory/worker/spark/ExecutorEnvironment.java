@@ -1,7 +1,10 @@
 package ai.cory.worker.spark;
 
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
+import org.apache.spark.resource.ResourceInformation;
 import scala.Tuple2;
 
 /** What executor code reads from the Spark environment it runs in. */
@@ -28,6 +31,16 @@ public final class ExecutorEnvironment {
       conf.set(kv._1(), kv._2());
     }
     return conf;
+  }
+
+  /**
+   * The addresses of the {@code gpu} resource Spark assigned the running task (empty outside a
+   * task or without GPU scheduling: then the local GPU 0 is meant).
+   */
+  public static List<String> gpuAddresses() {
+    TaskContext task = TaskContext.get();
+    ResourceInformation gpu = task == null ? null : task.resourcesJMap().get("gpu");
+    return gpu == null ? List.of() : List.of(gpu.addresses());
   }
 
   private static SparkEnv env() {

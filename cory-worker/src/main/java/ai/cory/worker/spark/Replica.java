@@ -1,11 +1,16 @@
 package ai.cory.worker.spark;
 
 import ai.cory.common.checkpoint.Checkpoint;
+import ai.cory.common.config.Compute;
 import ai.cory.common.config.RuntimeSettings;
+import ai.cory.common.config.Settings;
+import ai.cory.common.cuda.EngineDevice;
+import ai.cory.common.model.ModelConfig;
 import ai.cory.common.model.Parameters;
 import ai.cory.worker.comm.RingMembership;
 import ai.cory.worker.store.FileSources;
 import ai.cory.worker.train.CoryTrainer;
+import ai.cory.worker.train.MemoryPlan;
 import java.io.IOException;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
@@ -53,6 +58,7 @@ public final class Replica implements AutoCloseable {
    */
   static Replica load(ReplicaSpec spec, String host, Configuration hadoop) throws IOException {
     long t0 = System.nanoTime();
+    checkDevice(spec.settings(), host, hadoop);
     WorkerAssets assets = WorkerAssets.load(spec.settings(), hadoop);
     RingMembership ring = null;
     Checkpoint resume;
@@ -87,6 +93,20 @@ public final class Replica implements AutoCloseable {
         base == null ? "" : String.format(", LoRA base %s crc32c %08x", spec.settings().model().baseDtype().key(), base),
         resume == null ? "" : ", resumed from " + resume.location());
     return replica;
+  }
+
+  /**
+   * {@code cory.model.device}: the GPU Spark assigned this executor (or the local one) checked
+   * against the memory plan before any weight is read; one line on refusal.
+   */
+  private static void checkDevice(Settings settings, String host, Configuration hadoop) throws IOException {
+    if (settings.model().compute().device() == Compute.Device.CPU) {
+      return;
+    }
+    ModelConfig cfg = WorkerAssets.model(settings, FileSources.resolver(hadoop)).config();
+    EngineDevice.resolve(settings.model().compute(), ExecutorEnvironment.gpuAddresses(),
+        MemoryPlan.of(settings, cfg).replicaBytes(), "executor " + ExecutorEnvironment.executorId() + " on " + host,
+        LOG::info);
   }
 
   /** Id of this replica within its JVM (logs). */

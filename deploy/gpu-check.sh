@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The GPU check (docs/engine.md, "The GPU check"). Runs from the bundle that
+# deploy/build-gpu-bundle.sh builds (java/ and lib/ beside this script) or from a checkout after
+# `mvn package` (the system's java). Needs the NVIDIA driver and a CUDA 12.x or 13.x
+# installation's libnvrtc and libcublas: found in $CORY_CUDA_LIB_DIR, $CUDA_HOME/lib64,
+# /usr/local/cuda/lib64 or the loader's path.
+#
+#   gpu-check.sh [--no-bench] [--peer PATH/torch_peer.py]
+#   gpu-check.sh --compile sm_80,sm_86,sm_89,sm_90   (every kernel through NVRTC; no GPU needed)
+#
+# Prints JSON lines: the device; NVRTC and cuBLAS; every kernel and cuBLAS against float64
+# references; then GEMM and dequantisation throughput at GPT-2-small and Llama-2-7B shapes. With
+# --peer (and python3 with torch), the PyTorch peer's generate/score/train on the same GPU
+# and shapes. Exit status: 0 all comparisons within tolerance, 1 one was not, 3 no usable GPU.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bench=()
+peer=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-bench) bench=(--no-bench); shift ;;
+    --compile) bench=(--compile "${2:?--compile needs targets, e.g. sm_80,sm_90}"); shift 2 ;;
+    --peer) peer=${2:?--peer needs the path of torch_peer.py}; shift 2 ;;
+    *) echo "gpu-check: unknown option $1 (use --no-bench, --peer PATH)" >&2; exit 2 ;;
+  esac
+done
+if [ -x "$here/java/bin/java" ]; then
+  java="$here/java/bin/java"; cp="$here/lib/*"
+else
+  java=${JAVA_HOME:+$JAVA_HOME/bin/}java
+  root=$(cd "$here/.." && pwd)
+  v=$(sed -n 's:.*<jna.version>\(.*\)</jna.version>.*:\1:p' "$root/pom.xml")
+  jna=${HOME}/.m2/repository/net/java/dev/jna/jna/$v/jna-$v.jar
+  cp="$root/cory-common/target/classes:$jna"
+fi
+"$java" -Xmx4g -cp "$cp" ai.cory.common.cuda.GpuCheck "${bench[@]}"
+status=$?
+if [ -n "$peer" ] && [ "$status" -ne 3 ]; then
+  if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+    for model in gpt2-small llama2-7b; do
+      for dtype in float32 tf32 bfloat16; do
+        extra=()
+        [ "$model" = llama2-7b ] && extra=(--lora-rank 16 --batch 2 --seq 256 --new 8 --repeats 3)
+        python3 "$peer" --device cuda --dtype "$dtype" --model "$model" "${extra[@]}" || status=1
+      done
+    done
+  else
+    echo '{"peer":null,"error":"python3 with CUDA torch is not available here"}'
+  fi
+fi
+exit "$status"
