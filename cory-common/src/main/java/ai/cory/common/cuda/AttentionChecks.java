@@ -91,14 +91,14 @@ final class AttentionChecks {
     long pm = d.put(mask);
     long py = d.zeros((long) B * T * H * D);
     long patt = d.zeros((long) B * H * T * T);
-    d.ctx.launch("attention_forward", new int[] {T, H, B}, 64, 4 * T, py, patt, pq, pm, B, T, H,
+    d.ops.launch("attention_forward", new int[] {T, H, B}, 64, 4 * T, py, patt, pq, pm, B, T, H,
         KV, D, (float) scale);
     long pdy = d.put(dy);
     long pds = d.zeros((long) B * H * T * T);
     long pdq = d.zeros((long) B * T * W);
-    d.ctx.launch("attention_backward_query", new int[] {T, H, B}, 64, 4 * T, pdq, pds, pdy, patt,
+    d.ops.launch("attention_backward_query", new int[] {T, H, B}, 64, 4 * T, pdq, pds, pdy, patt,
         pq, B, T, H, KV, D, (float) scale);
-    d.ctx.launch("attention_backward_key", new int[] {T, KV, B}, D, 0, pdq, pds, pdy, patt, pq, B,
+    d.ops.launch("attention_backward_key", new int[] {T, KV, B}, D, 0, pdq, pds, pdy, patt, pq, B,
         T, H, KV, D, (float) scale);
     double[] y = new double[B * T * H * D];
     double[] dq = new double[B * T * W];
@@ -139,7 +139,7 @@ final class AttentionChecks {
     long pq = d.put(qkv);
     long kc = d.zeros((long) B * KV * maxLen * D);
     long vc = d.zeros((long) B * KV * maxLen * D);
-    d.ctx.launch("kv_cache_write", grid((long) B * T * KV * D), THREADS, 0, kc, vc, pq, B, T, H, KV,
+    d.ops.launch("kv_cache_write", grid((long) B * T * KV * D), THREADS, 0, kc, vc, pq, B, T, H, KV,
         D, 0, maxLen);
     int[] cacheMask = new int[B * maxLen];
     float[] step = new float[B * W];
@@ -148,7 +148,7 @@ final class AttentionChecks {
       System.arraycopy(qkv, (b * T + T - 1) * W, step, b * W, W);
     }
     long py = d.zeros((long) B * H * D);
-    d.ctx.launch("attention_decode", new int[] {H, B}, 64, 4 * T, py, d.put(step), kc, vc,
+    d.ops.launch("attention_decode", new int[] {H, B}, 64, 4 * T, py, d.put(step), kc, vc,
         d.put(cacheMask), B, H, KV, D, T, maxLen, (float) scale);
     double[] ref = new double[B * H * D];
     for (int b = 0; b < B; b++) {
@@ -181,9 +181,9 @@ final class AttentionChecks {
     long ent = d.zeros(n);
     long lse = d.zeros(n);
     long kl = d.zeros(n);
-    d.ctx.launch("vocab_forward", new int[] {n}, 1024, 0, logp, ent, lse, kl, pz, d.put(zr), pt, n, vocab);
+    d.ops.launch("vocab_forward", new int[] {n}, 1024, 0, logp, ent, lse, kl, pz, d.put(zr), pt, n, vocab);
     long dz = d.zeros((long) n * vocab);
-    d.ctx.launch("vocab_backward", new int[] {n}, 1024, 0, dz, pz, lse, ent, pt, d.put(gl), d.put(ge), n, vocab);
+    d.ops.launch("vocab_backward", new int[] {n}, 1024, 0, dz, pz, lse, ent, pt, d.put(gl), d.put(ge), n, vocab);
     double[] ref = new double[4 * n + n * vocab];
     for (int r = 0; r < n; r++) {
       double l = lse(z, r, vocab);

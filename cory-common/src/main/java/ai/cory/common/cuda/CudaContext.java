@@ -1,9 +1,11 @@
 package ai.cory.common.cuda;
 
+import ai.cory.common.config.Compute;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
+import com.sun.jna.ptr.LongByReference;
 import com.sun.jna.ptr.PointerByReference;
 import java.util.HashMap;
 import java.util.List;
@@ -14,12 +16,13 @@ import java.util.Map;
  * architecture (through the {@link KernelCache}) and loaded, cuBLAS, and device arenas. Calls
  * from a thread first make the context current there ({@link #bind}); the public methods do.
  */
-public final class CudaContext implements AutoCloseable {
+public final class CudaContext implements DeviceOps, AutoCloseable {
   private final CudaDriver driver;
   private final GpuInfo gpu;
   private final int device;
   private final Pointer context;
   private final Map<String, Pointer> functions = new HashMap<>();
+  private final Map<String, KernelSignature> signatures = new HashMap<>();
   private final Pointer[] modules;
   private Cublas cublas;
   private boolean closed;
@@ -42,6 +45,7 @@ public final class CudaContext implements AutoCloseable {
       driver.check("cuModuleLoadData(" + s.name() + ", sm_" + gpu.arch() + ")",
           driver.api().cuModuleLoadData(module, cache.cubin(s, gpu.arch())));
       modules[i] = module.getValue();
+      signatures.putAll(s.signatures());
       for (String entry : s.entries()) {
         PointerByReference f = new PointerByReference();
         driver.check("cuModuleGetFunction(" + entry + ")",
@@ -60,18 +64,23 @@ public final class CudaContext implements AutoCloseable {
     return gpu;
   }
 
-  CudaDriver driver() {
-    return driver;
-  }
-
   /** Makes this context current on the calling thread. */
   public void bind() {
     driver.check("cuCtxSetCurrent", driver.api().cuCtxSetCurrent(context));
   }
 
   /** A device arena of {@code bytes} (one allocation). */
+  @Override
   public DeviceArena arena(long bytes) {
-    return new DeviceArena(this, bytes);
+    LongByReference p = new LongByReference();
+    bind();
+    driver.check("cuMemAlloc(" + GpuInfo.gib(bytes) + " arena on " + gpu.describe() + ")",
+        driver.api().cuMemAlloc_v2(p, bytes));
+    long base = p.getValue();
+    return new DeviceArena(base, bytes, () -> {
+      bind();
+      driver.api().cuMemFree_v2(base);
+    });
   }
 
   /** cuBLAS on this context (created on first use). */
@@ -88,11 +97,13 @@ public final class CudaContext implements AutoCloseable {
    * {@code Long} (device pointers, 0 for null, and {@code long long}), {@code Integer},
    * {@code Float}, {@code Double}.
    */
+  @Override
   public void launch(String name, int[] grid, int block, int sharedBytes, Object... args) {
     Pointer f = functions.get(name);
     if (f == null) {
       throw new IllegalArgumentException("no kernel " + name + " in " + KernelSource.NAMES);
     }
+    signatures.get(name).check(args);
     Memory params = new Memory((long) Native.POINTER_SIZE * Math.max(1, args.length));
     Memory[] values = new Memory[args.length];
     for (int i = 0; i < args.length; i++) {
@@ -125,31 +136,43 @@ public final class CudaContext implements AutoCloseable {
     return m;
   }
 
+  @Override
+  public void gemm(Compute.GemmMath math, boolean transA, boolean transB, int m, int n, int k,
+      float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
+    bind();
+    cublas().gemm(math, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
   /** Waits for every launch and copy so far; surfaces a kernel's fault. */
+  @Override
   public void synchronize() {
     bind();
     driver.check("cuCtxSynchronize", driver.api().cuCtxSynchronize());
   }
 
   /** Host floats to device memory at {@code dst}. */
+  @Override
   public void upload(long dst, float[] src) {
     Memory m = new Memory(4L * Math.max(1, src.length));
     m.write(0, src, 0, src.length);
     copyIn(dst, m, 4L * src.length);
   }
 
+  @Override
   public void upload(long dst, int[] src) {
     Memory m = new Memory(4L * Math.max(1, src.length));
     m.write(0, src, 0, src.length);
     copyIn(dst, m, 4L * src.length);
   }
 
+  @Override
   public void upload(long dst, double[] src) {
     Memory m = new Memory(8L * Math.max(1, src.length));
     m.write(0, src, 0, src.length);
     copyIn(dst, m, 8L * src.length);
   }
 
+  @Override
   public void upload(long dst, byte[] src) {
     Memory m = new Memory(Math.max(1, src.length));
     m.write(0, src, 0, src.length);
@@ -157,11 +180,13 @@ public final class CudaContext implements AutoCloseable {
   }
 
   /** {@code n} floats from device memory at {@code src}. */
+  @Override
   public float[] downloadFloats(long src, int n) {
     Memory m = copyOut(src, 4L * n);
     return m.getFloatArray(0, n);
   }
 
+  @Override
   public int[] downloadInts(long src, int n) {
     Memory m = copyOut(src, 4L * n);
     return m.getIntArray(0, n);
@@ -185,6 +210,7 @@ public final class CudaContext implements AutoCloseable {
   }
 
   /** Sets {@code bytes} bytes at {@code dst} to zero. */
+  @Override
   public void zero(long dst, long bytes) {
     bind();
     driver.check("cuMemsetD8", driver.api().cuMemsetD8_v2(dst, (byte) 0, bytes));

@@ -1,7 +1,5 @@
 package ai.cory.common.cuda;
 
-import com.sun.jna.ptr.LongByReference;
-
 /**
  * One plain device allocation per replica, handed out in 256-byte aligned slices (no managed
  * memory, no allocator calls after start-up): weights, adapters, optimizer state, KV cache and
@@ -11,20 +9,20 @@ import com.sun.jna.ptr.LongByReference;
 public final class DeviceArena implements AutoCloseable {
   private static final long ALIGN = 256;
 
-  private final CudaContext context;
   private final long base;
   private final long capacity;
+  private final Runnable free;
   private long used;
   private boolean closed;
 
-  DeviceArena(CudaContext context, long capacity) {
-    this.context = context;
+  /**
+   * @param base     the device address of an allocation of {@code capacity} bytes
+   * @param free     releases it
+   */
+  DeviceArena(long base, long capacity, Runnable free) {
+    this.base = base;
     this.capacity = capacity;
-    LongByReference p = new LongByReference();
-    context.bind();
-    context.driver().check("cuMemAlloc(" + GpuInfo.gib(capacity) + " arena on "
-        + context.gpu().describe() + ")", context.driver().api().cuMemAlloc_v2(p, capacity));
-    this.base = p.getValue();
+    this.free = free;
   }
 
   /** A slice of {@code bytes}; fails naming the arena's size when it is full. */
@@ -60,12 +58,16 @@ public final class DeviceArena implements AutoCloseable {
     used = 0;
   }
 
+  /** The device address of the allocation. */
+  public long base() {
+    return base;
+  }
+
   @Override
   public void close() {
     if (!closed) {
       closed = true;
-      context.bind();
-      context.driver().api().cuMemFree_v2(base);
+      free.run();
     }
   }
 }

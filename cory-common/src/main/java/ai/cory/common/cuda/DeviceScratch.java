@@ -6,12 +6,12 @@ import java.util.SplittableRandom;
 final class DeviceScratch {
   static final int THREADS = 256;
 
-  final CudaContext ctx;
+  final DeviceOps ops;
   final DeviceArena arena;
   final SplittableRandom rnd;
 
-  DeviceScratch(CudaContext ctx, DeviceArena arena, long seed) {
-    this.ctx = ctx;
+  DeviceScratch(DeviceOps ops, DeviceArena arena, long seed) {
+    this.ops = ops;
     this.arena = arena;
     this.rnd = new SplittableRandom(seed);
   }
@@ -27,42 +27,42 @@ final class DeviceScratch {
 
   long put(float[] x) {
     long p = arena.floats(Math.max(1, x.length));
-    ctx.upload(p, x);
+    ops.upload(p, x);
     return p;
   }
 
   long put(int[] x) {
     long p = arena.alloc(4L * Math.max(1, x.length));
-    ctx.upload(p, x);
+    ops.upload(p, x);
     return p;
   }
 
   long put(double[] x) {
     long p = arena.alloc(8L * Math.max(1, x.length));
-    ctx.upload(p, x);
+    ops.upload(p, x);
     return p;
   }
 
   long put(byte[] x) {
     long p = arena.alloc(Math.max(1, x.length));
-    ctx.upload(p, x);
+    ops.upload(p, x);
     return p;
   }
 
   long zeros(long floats) {
     long p = arena.floats(Math.max(1, floats));
-    ctx.zero(p, 4 * Math.max(1, floats));
+    ops.zero(p, 4 * Math.max(1, floats));
     return p;
   }
 
   float[] get(long p, int n) {
-    ctx.synchronize();
-    return ctx.downloadFloats(p, n);
+    ops.synchronize();
+    return ops.downloadFloats(p, n);
   }
 
   int[] getInts(long p, int n) {
-    ctx.synchronize();
-    return ctx.downloadInts(p, n);
+    ops.synchronize();
+    return ops.downloadInts(p, n);
   }
 
   /** A 1-D grid covering n elements (grid-stride kernels), at most 65535 blocks. */

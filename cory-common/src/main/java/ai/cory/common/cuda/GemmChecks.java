@@ -4,6 +4,7 @@ import static ai.cory.common.cuda.DeviceScratch.THREADS;
 import static ai.cory.common.cuda.DeviceScratch.grid;
 
 import ai.cory.common.config.Compute.GemmMath;
+import ai.cory.common.io.HalfFloats;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -39,6 +40,8 @@ final class GemmChecks {
       out.add(gemm(math, false, false, tol)); // dy @ W: its input gradient
       out.add(gemm(math, true, false, tol));  // dy^T @ x: its weight gradient
     }
+    out.add(dequantHalf(false));
+    out.add(dequantHalf(true));
     out.add(dequantInt8());
     out.add(dequantNf4(false));
     out.add(dequantNf4(true));
@@ -58,7 +61,7 @@ final class GemmChecks {
       pb = toBf16(pb, b.length);
     }
     long pc = d.zeros((long) m * n);
-    d.ctx.cublas().gemm(math, ta, tb, m, n, k, 1f, pa, ta ? m : k, pb, tb ? k : n, 0f, pc, n);
+    d.ops.gemm(math, ta, tb, m, n, k, 1f, pa, ta ? m : k, pb, tb ? k : n, 0f, pc, n);
     double[] ref = new double[m * n];
     for (int i = 0; i < m; i++) {
       for (int j = 0; j < n; j++) {
@@ -77,8 +80,37 @@ final class GemmChecks {
 
   private long toBf16(long src, int n) {
     long dst = d.arena.alloc(2L * n);
-    d.ctx.launch("f32_to_bf16_kernel", grid(n), THREADS, 0, dst, src, (long) n);
+    d.ops.launch("f32_to_bf16_kernel", grid(n), THREADS, 0, dst, src, (long) n);
     return dst;
+  }
+
+  /**
+   * bf16 or fp16 codes to float32 (exact), then to bf16 and back through the cast kernels (round
+   * to nearest even, as {@link HalfFloats#floatToBf16}).
+   */
+  CheckResult dequantHalf(boolean fp16) {
+    int rows = 32;
+    int cols = 301;
+    int n = rows * cols;
+    float[] x = d.rand(n, 3);
+    ByteBuffer codes = ByteBuffer.allocate(2 * n).order(ByteOrder.LITTLE_ENDIAN);
+    double[] ref = new double[2 * n];
+    for (int i = 0; i < n; i++) {
+      short h = fp16 ? HalfFloats.floatToF16(x[i]) : HalfFloats.floatToBf16(x[i]);
+      codes.putShort(2 * i, h);
+      ref[i] = fp16 ? HalfFloats.f16ToFloat(h) : HalfFloats.bf16ToFloat(h);
+      ref[n + i] = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(x[i]));
+    }
+    long out = d.zeros(n);
+    d.ops.launch("dequant_half", grid(n), THREADS, 0, out, 0L, d.put(codes.array()), 0, rows,
+        cols, fp16 ? 1 : 0);
+    long bf = d.arena.alloc(2L * n);
+    long back = d.zeros(n);
+    d.ops.launch("f32_to_bf16_kernel", grid(n), THREADS, 0, bf, d.put(x), (long) n);
+    d.ops.launch("bf16_to_f32_kernel", grid(n), THREADS, 0, back, bf, (long) n);
+    float[] got = LayerChecks.concat(d.get(out, n), d.get(back, n));
+    return new CheckResult(fp16 ? "dequant_half fp16 + bf16 casts" : "dequant_half bf16 + bf16 casts",
+        rows + "x" + cols, CheckResult.error(got, ref), 0);
   }
 
   CheckResult dequantInt8() {
@@ -96,7 +128,7 @@ final class GemmChecks {
       buf.putFloat(rows * cols + 4 * r, scales[r]);
     }
     long out = d.zeros((long) rows * cols);
-    d.ctx.launch("dequant_int8", grid((long) rows * cols), THREADS, 0, out, 0L, d.put(buf.array()),
+    d.ops.launch("dequant_int8", grid((long) rows * cols), THREADS, 0, out, 0L, d.put(buf.array()),
         (long) rows * cols, 0, rows, cols);
     return new CheckResult("dequant_int8", rows + "x" + cols, CheckResult.error(d.get(out, ref.length), ref), 0);
   }
@@ -133,7 +165,7 @@ final class GemmChecks {
       }
     }
     long out = d.zeros((long) rows * cols);
-    d.ctx.launch("dequant_nf4", grid((long) rows * cols), THREADS, 0, out, 0L, d.put(buf.array()),
+    d.ops.launch("dequant_nf4", grid((long) rows * cols), THREADS, 0, out, 0L, d.put(buf.array()),
         (long) rows * rowBytes, d.put(second), mean, doubleQuant ? 1 : 0, 0, rows, cols);
     return new CheckResult(doubleQuant ? "dequant_nf4 (double quant)" : "dequant_nf4",
         rows + "x" + cols, CheckResult.error(d.get(out, ref.length), ref), 0);

@@ -80,14 +80,7 @@ public final class GpuCheck {
           + "\"cublas\":%d,\"cublas_from\":\"%s\",\"kernels_ready_s\":%.2f}", nvrtc.version(),
           json(nvrtc.from()), ctx.cublas().version(), json(ctx.cublas().from()),
           (System.nanoTime() - t0) / 1e9));
-      List<CheckResult> results = new ArrayList<>();
-      try (DeviceArena arena = ctx.arena(3L << 30)) {
-        DeviceScratch d = new DeviceScratch(ctx, arena, 20261202L);
-        results.addAll(new LayerChecks(d).run());
-        results.addAll(new AttentionChecks(d).run());
-        results.addAll(new SamplingChecks(d).run());
-        results.addAll(new GemmChecks(d).run());
-      }
+      List<CheckResult> results = comparisons(ctx);
       for (CheckResult r : results) {
         out.println(r.json());
         failed += r.ok() ? 0 : 1;
@@ -98,6 +91,22 @@ public final class GpuCheck {
       }
     }
     return failed == 0 ? 0 : 1;
+  }
+
+  /** Bytes of device memory the comparisons use. */
+  static final long COMPARISON_BYTES = 1L << 30;
+
+  /** Every comparison, in order, on {@code ops}. */
+  static List<CheckResult> comparisons(DeviceOps ops) {
+    List<CheckResult> results = new ArrayList<>();
+    try (DeviceArena arena = ops.arena(COMPARISON_BYTES)) {
+      DeviceScratch d = new DeviceScratch(ops, arena, 20261202L);
+      results.addAll(new LayerChecks(d).run());
+      results.addAll(new AttentionChecks(d).run());
+      results.addAll(new SamplingChecks(d).run());
+      results.addAll(new GemmChecks(d).run());
+    }
+    return results;
   }
 
   static String json(String s) {

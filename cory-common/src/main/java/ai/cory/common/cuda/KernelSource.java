@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -15,7 +16,8 @@ import java.util.regex.Pattern;
  * ships none of {@code cuda_bf16.h} / {@code cuda_fp16.h}): bf16 and fp16 are converted by bit
  * manipulation and PTX in {@code common.cuh}, which is prepended to every source.
  */
-public record KernelSource(String name, String text, List<String> entries) {
+public record KernelSource(String name, String text, List<String> entries,
+    Map<String, KernelSignature> signatures) {
   /** Every kernel source, in the order the GPU check runs them. */
   public static final List<String> NAMES = List.of("elementwise", "norms", "rope", "embedding",
       "attention", "vocab", "sampling", "adam", "dequant");
@@ -41,7 +43,16 @@ public record KernelSource(String name, String text, List<String> entries) {
     while (m.find()) {
       entries.add(m.group(1));
     }
-    return new KernelSource(name, text, List.copyOf(entries));
+    return new KernelSource(name, text, List.copyOf(entries), KernelSignature.parse(text));
+  }
+
+  /** Every entry point's signature over all sources. */
+  public static Map<String, KernelSignature> allSignatures() {
+    Map<String, KernelSignature> all = new java.util.TreeMap<>();
+    for (KernelSource s : all()) {
+      all.putAll(s.signatures());
+    }
+    return all;
   }
 
   private static String resource(String file) {

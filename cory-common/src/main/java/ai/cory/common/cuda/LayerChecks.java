@@ -23,7 +23,8 @@ final class LayerChecks {
 
   List<CheckResult> run() {
     return List.of(gelu(), geluBackward(), swiglu(), swigluBackward(), rmsnorm(),
-        rmsnormBackward(), layernorm(), layernormBackward(), rope(), embedding(), adam());
+        rmsnormBackward(), layernorm(), layernormBackward(), rope(), embedding(),
+        embeddingBackward(), axpyAndScale(), biasAndColumnSum(), adam());
   }
 
   private static double geluRef(double v) {
@@ -34,7 +35,7 @@ final class LayerChecks {
     float[] x = d.rand(N * C, 4);
     long px = d.put(x);
     long out = d.zeros(x.length);
-    d.ctx.launch("gelu_forward", grid(x.length), THREADS, 0, out, px, (long) x.length);
+    d.ops.launch("gelu_forward", grid(x.length), THREADS, 0, out, px, (long) x.length);
     double[] ref = new double[x.length];
     for (int i = 0; i < x.length; i++) {
       ref[i] = geluRef(x[i]);
@@ -48,7 +49,7 @@ final class LayerChecks {
     long px = d.put(x);
     long pg = d.put(g);
     long out = d.zeros(x.length);
-    d.ctx.launch("gelu_backward", grid(x.length), THREADS, 0, out, pg, px, (long) x.length);
+    d.ops.launch("gelu_backward", grid(x.length), THREADS, 0, out, pg, px, (long) x.length);
     double[] ref = new double[x.length];
     double k = Math.sqrt(2 / Math.PI);
     for (int i = 0; i < x.length; i++) {
@@ -63,7 +64,7 @@ final class LayerChecks {
     int inter = 344;
     float[] gu = d.rand(N * 2 * inter, 4);
     long out = d.zeros((long) N * inter);
-    d.ctx.launch("swiglu_forward", grid((long) N * inter), THREADS, 0, out, d.put(gu), N, inter);
+    d.ops.launch("swiglu_forward", grid((long) N * inter), THREADS, 0, out, d.put(gu), N, inter);
     double[] ref = new double[N * inter];
     for (int r = 0; r < N; r++) {
       for (int c = 0; c < inter; c++) {
@@ -79,7 +80,7 @@ final class LayerChecks {
     float[] gu = d.rand(N * 2 * inter, 4);
     float[] da = d.rand(N * inter, 1);
     long out = d.zeros((long) N * 2 * inter);
-    d.ctx.launch("swiglu_backward", grid((long) N * inter), THREADS, 0, out, d.put(da), d.put(gu),
+    d.ops.launch("swiglu_backward", grid((long) N * inter), THREADS, 0, out, d.put(da), d.put(gu),
         N, inter);
     double[] ref = new double[N * 2 * inter];
     for (int r = 0; r < N; r++) {
@@ -100,7 +101,7 @@ final class LayerChecks {
     float[] w = d.rand(C, 1);
     long out = d.zeros((long) N * C);
     long rstd = d.zeros(N);
-    d.ctx.launch("rmsnorm_forward", new int[] {N}, THREADS, 0, out, rstd, d.put(x), d.put(w), N,
+    d.ops.launch("rmsnorm_forward", new int[] {N}, THREADS, 0, out, rstd, d.put(x), d.put(w), N,
         C, 1e-5f);
     double[] ref = new double[N * C];
     for (int r = 0; r < N; r++) {
@@ -136,8 +137,8 @@ final class LayerChecks {
     long prs = d.put(rsf);
     long pdx = d.put(dx0);
     long pdw = d.zeros(C);
-    d.ctx.launch("rmsnorm_backward", new int[] {N}, THREADS, 0, pdx, pg, px, prs, d.put(w), N, C);
-    d.ctx.launch("rmsnorm_dw", grid(C), THREADS, 0, pdw, pg, px, prs, N, C);
+    d.ops.launch("rmsnorm_backward", new int[] {N}, THREADS, 0, pdx, pg, px, prs, d.put(w), N, C);
+    d.ops.launch("rmsnorm_dw", grid(C), THREADS, 0, pdw, pg, px, prs, N, C);
     double[] ref = new double[N * C + C];
     for (int r = 0; r < N; r++) {
       double m = 0;
@@ -160,7 +161,7 @@ final class LayerChecks {
     float[] w = d.rand(C, 1);
     float[] b = d.rand(C, 1);
     long out = d.zeros((long) N * C);
-    d.ctx.launch("layernorm_forward", new int[] {N}, THREADS, 0, out, d.zeros(N), d.zeros(N),
+    d.ops.launch("layernorm_forward", new int[] {N}, THREADS, 0, out, d.zeros(N), d.zeros(N),
         d.put(x), d.put(w), d.put(b), N, C, 1e-5f);
     double[] ref = new double[N * C];
     for (int r = 0; r < N; r++) {
@@ -204,8 +205,8 @@ final class LayerChecks {
     long pdx = d.zeros((long) N * C);
     long pdw = d.zeros(C);
     long pdb = d.zeros(C);
-    d.ctx.launch("layernorm_backward", new int[] {N}, THREADS, 0, pdx, pg, px, pm, pr, d.put(w), N, C);
-    d.ctx.launch("layernorm_dwdb", grid(C), THREADS, 0, pdw, pdb, pg, px, pm, pr, N, C);
+    d.ops.launch("layernorm_backward", new int[] {N}, THREADS, 0, pdx, pg, px, pm, pr, d.put(w), N, C);
+    d.ops.launch("layernorm_dwdb", grid(C), THREADS, 0, pdw, pdb, pg, px, pm, pr, N, C);
     double[] ref = new double[N * C + 2 * C];
     for (int r = 0; r < N; r++) {
       double mg = 0;
@@ -249,7 +250,7 @@ final class LayerChecks {
       pos[r] = (r * 7) % maxPos;
     }
     long px = d.put(x);
-    d.ctx.launch("rope_apply", grid((long) N * heads * half), THREADS, 0, px, d.put(pos), d.put(cos),
+    d.ops.launch("rope_apply", grid((long) N * heads * half), THREADS, 0, px, d.put(pos), d.put(cos),
         d.put(sin), N, width, 0, heads, hd, 0);
     double[] ref = DeviceScratch.widen(x);
     for (int r = 0; r < N; r++) {
@@ -280,7 +281,7 @@ final class LayerChecks {
       pos[r] = r % maxPos;
     }
     long out = d.zeros((long) N * C);
-    d.ctx.launch("embedding_forward", grid((long) N * C), THREADS, 0, out, d.put(tok), d.put(pos),
+    d.ops.launch("embedding_forward", grid((long) N * C), THREADS, 0, out, d.put(tok), d.put(pos),
         d.put(wte), d.put(wpe), N, C);
     double[] ref = new double[N * C];
     for (int r = 0; r < N; r++) {
@@ -289,6 +290,70 @@ final class LayerChecks {
       }
     }
     return new CheckResult("embedding_forward", N + "x" + C, CheckResult.error(d.get(out, ref.length), ref), TOL);
+  }
+
+  /** Rows sharing tokens and positions: the scattered sums are what atomics must produce. */
+  CheckResult embeddingBackward() {
+    int vocab = 50;
+    int maxPos = 16;
+    float[] g = d.rand(N * C, 1);
+    int[] tok = new int[N];
+    int[] pos = new int[N];
+    for (int r = 0; r < N; r++) {
+      tok[r] = d.rnd.nextInt(vocab);
+      pos[r] = r % maxPos;
+    }
+    long dwte = d.zeros((long) vocab * C);
+    long dwpe = d.zeros((long) maxPos * C);
+    d.ops.launch("embedding_backward", grid((long) N * C), THREADS, 0, dwte, dwpe, d.put(g),
+        d.put(tok), d.put(pos), N, C);
+    double[] ref = new double[(vocab + maxPos) * C];
+    for (int r = 0; r < N; r++) {
+      for (int c = 0; c < C; c++) {
+        ref[tok[r] * C + c] += g[r * C + c];
+        ref[(vocab + pos[r]) * C + c] += g[r * C + c];
+      }
+    }
+    float[] got = concat(d.get(dwte, vocab * C), d.get(dwpe, maxPos * C));
+    return new CheckResult("embedding_backward", N + "x" + C, CheckResult.error(got, ref), TOL);
+  }
+
+  /** LoRA's scaled add and a plain scale: y = 0.5 (y + 0.25 x). */
+  CheckResult axpyAndScale() {
+    int n = N * C;
+    float[] y = d.rand(n, 1);
+    float[] x = d.rand(n, 1);
+    long py = d.put(y);
+    d.ops.launch("axpy", grid(n), THREADS, 0, py, d.put(x), 0.25f, (long) n);
+    d.ops.launch("scale", grid(n), THREADS, 0, py, 0.5f, (long) n);
+    double[] ref = new double[n];
+    for (int i = 0; i < n; i++) {
+      ref[i] = 0.5 * (y[i] + 0.25 * x[i]);
+    }
+    return new CheckResult("axpy+scale", String.valueOf(n), CheckResult.error(d.get(py, n), ref), TOL);
+  }
+
+  /** A bias broadcast over rows, then its gradient: column sums added to a running total. */
+  CheckResult biasAndColumnSum() {
+    float[] y = d.rand(N * C, 1);
+    float[] b = d.rand(C, 1);
+    float[] acc = d.rand(C, 1);
+    long py = d.put(y);
+    long pacc = d.put(acc);
+    d.ops.launch("add_bias", grid((long) N * C), THREADS, 0, py, d.put(b), N, C);
+    d.ops.launch("column_sum", grid(C), THREADS, 0, pacc, py, N, C);
+    double[] ref = new double[N * C + C];
+    for (int c = 0; c < C; c++) {
+      ref[N * C + c] = acc[c];
+    }
+    for (int r = 0; r < N; r++) {
+      for (int c = 0; c < C; c++) {
+        ref[r * C + c] = (double) y[r * C + c] + b[c];
+        ref[N * C + c] += ref[r * C + c];
+      }
+    }
+    float[] got = concat(d.get(py, N * C), d.get(pacc, C));
+    return new CheckResult("add_bias+column_sum", N + "x" + C, CheckResult.error(got, ref), TOL);
   }
 
   CheckResult adam() {
@@ -307,7 +372,7 @@ final class LayerChecks {
     double step = lr * Math.sqrt(1 - Math.pow(b2, t)) / (1 - Math.pow(b1, t));
     double eps = 1e-8 * Math.sqrt(1 - Math.pow(b2, t));
     long pp = d.put(p);
-    d.ctx.launch("adam_step", grid(n), THREADS, 0, pp, d.put(m), d.put(v), d.put(g), (long) n,
+    d.ops.launch("adam_step", grid(n), THREADS, 0, pp, d.put(m), d.put(v), d.put(g), (long) n,
         (float) step, (float) b1, (float) b2, (float) eps);
     double[] ref = new double[n];
     for (int i = 0; i < n; i++) {

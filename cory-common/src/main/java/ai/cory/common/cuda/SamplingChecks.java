@@ -48,7 +48,7 @@ final class SamplingChecks {
       active[r] = 1;
     }
     long out = d.put(new int[ROWS]);
-    d.ctx.launch("sample_tokens", new int[] {ROWS}, 1024, 0, out,
+    d.ops.launch("sample_tokens", new int[] {ROWS}, 1024, 0, out,
         d.arena.alloc(8L * ROWS * VOCAB), d.arena.alloc(8L * ROWS * VOCAB), d.put(logits),
         d.put(history), d.put(len), HISTORY, d.put(u), d.put(active), ROWS, VOCAB, temperature,
         topK, topP, penalty, greedy ? 1 : 0);
