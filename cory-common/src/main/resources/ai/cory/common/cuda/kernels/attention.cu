@@ -11,6 +11,28 @@ __device__ __forceinline__ long long qkv_width(int heads, int kv, int d) {
   return (long long) (heads + 2 * kv) * d;
 }
 
+// p[0..n) = softmax(p[0..n)) over the block; all zero when every score is -inf (no key
+// allowed). Ends with __syncthreads(): p is complete for every thread after the call.
+__device__ void softmax_in_place(float* p, int n, float* red) {
+  float m = -INFINITY;
+  for (int j = threadIdx.x; j < n; j += blockDim.x) {
+    m = fmaxf(m, p[j]);
+  }
+  m = block_max(m, red);
+  float sum = 0.0f;
+  for (int j = threadIdx.x; j < n; j += blockDim.x) {
+    float e = m == -INFINITY ? 0.0f : expf(p[j] - m);
+    p[j] = e;
+    sum += e;
+  }
+  sum = block_sum(sum, red);
+  float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+  for (int j = threadIdx.x; j < n; j += blockDim.x) {
+    p[j] *= inv;
+  }
+  __syncthreads();
+}
+
 // Probabilities of query row i of (b, h) into p[0..i] (shared), zero when no key is allowed;
 // returns nothing, p is complete after the call (ends with __syncthreads()).
 __device__ void attention_row(float* p, const float* q, const float* qkv, const int* mask,
@@ -29,23 +51,7 @@ __device__ void attention_row(float* p, const float* q, const float* qkv, const 
     p[j] = s;
   }
   __syncthreads();
-  float m = -INFINITY;
-  for (int j = threadIdx.x; j <= i; j += blockDim.x) {
-    m = fmaxf(m, p[j]);
-  }
-  m = block_max(m, red);
-  float sum = 0.0f;
-  for (int j = threadIdx.x; j <= i; j += blockDim.x) {
-    float e = m == -INFINITY ? 0.0f : expf(p[j] - m);
-    p[j] = e;
-    sum += e;
-  }
-  sum = block_sum(sum, red);
-  float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-  for (int j = threadIdx.x; j <= i; j += blockDim.x) {
-    p[j] *= inv;
-  }
-  __syncthreads();
+  softmax_in_place(p, i + 1, red);
 }
 
 // y (B*T, H*D), att (B, H, T, T) cached probabilities (row i valid on [0, i], zero after).
@@ -184,7 +190,6 @@ extern "C" __global__ void attention_decode(float* y, const float* q_step, const
   const float* q = q_step + (long long) b * qkv_width(heads, kv, d) + (long long) h * d;
   const float* kbase = kc + ((long long) b * kv + g) * max_len * d;
   const float* vbase = vc + ((long long) b * kv + g) * max_len * d;
-  float m = -INFINITY;
   for (int j = threadIdx.x; j < len; j += blockDim.x) {
     float s = -INFINITY;
     if (mask[(long long) b * max_len + j] != 0) {
@@ -195,24 +200,15 @@ extern "C" __global__ void attention_decode(float* y, const float* q_step, const
       s = acc * scale;
     }
     p[j] = s;
-    m = fmaxf(m, s);
   }
-  m = block_max(m, red);
-  float sum = 0.0f;
-  for (int j = threadIdx.x; j < len; j += blockDim.x) {
-    float e = m == -INFINITY ? 0.0f : expf(p[j] - m);
-    p[j] = e;
-    sum += e;
-  }
-  sum = block_sum(sum, red);
-  float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
   __syncthreads();
+  softmax_in_place(p, len, red);
   float* yr = y + (long long) b * heads * d + (long long) h * d;
   for (int e = threadIdx.x; e < d; e += blockDim.x) {
     float acc = 0.0f;
     for (int j = 0; j < len; j++) {
       acc += p[j] * vbase[(long long) j * d + e];
     }
-    yr[e] = acc * inv;
+    yr[e] = acc;
   }
 }
