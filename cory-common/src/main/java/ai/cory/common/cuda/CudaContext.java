@@ -10,6 +10,7 @@ import com.sun.jna.ptr.PointerByReference;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * One GPU opened for work: its primary context, every kernel source compiled for its exact
@@ -153,30 +154,22 @@ public final class CudaContext implements DeviceOps, AutoCloseable {
   /** Host floats to device memory at {@code dst}. */
   @Override
   public void upload(long dst, float[] src) {
-    Memory m = new Memory(4L * Math.max(1, src.length));
-    m.write(0, src, 0, src.length);
-    copyIn(dst, m, 4L * src.length);
+    copyIn(dst, 4L * src.length, m -> m.write(0, src, 0, src.length));
   }
 
   @Override
   public void upload(long dst, int[] src) {
-    Memory m = new Memory(4L * Math.max(1, src.length));
-    m.write(0, src, 0, src.length);
-    copyIn(dst, m, 4L * src.length);
+    copyIn(dst, 4L * src.length, m -> m.write(0, src, 0, src.length));
   }
 
   @Override
   public void upload(long dst, double[] src) {
-    Memory m = new Memory(8L * Math.max(1, src.length));
-    m.write(0, src, 0, src.length);
-    copyIn(dst, m, 8L * src.length);
+    copyIn(dst, 8L * src.length, m -> m.write(0, src, 0, src.length));
   }
 
   @Override
   public void upload(long dst, byte[] src) {
-    Memory m = new Memory(Math.max(1, src.length));
-    m.write(0, src, 0, src.length);
-    copyIn(dst, m, src.length);
+    copyIn(dst, src.length, m -> m.write(0, src, 0, src.length));
   }
 
   /** {@code n} floats from device memory at {@code src}. */
@@ -192,10 +185,13 @@ public final class CudaContext implements DeviceOps, AutoCloseable {
     return m.getIntArray(0, n);
   }
 
-  private void copyIn(long dst, Memory m, long bytes) {
+  /** Stages {@code bytes} filled by {@code fill} in host memory and copies them to {@code dst}. */
+  private void copyIn(long dst, long bytes, Consumer<Memory> fill) {
     if (bytes == 0) {
       return;
     }
+    Memory m = new Memory(bytes);
+    fill.accept(m);
     bind();
     driver.check("cuMemcpyHtoD", driver.api().cuMemcpyHtoD_v2(dst, m, bytes));
   }

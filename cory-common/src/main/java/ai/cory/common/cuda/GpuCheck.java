@@ -33,6 +33,13 @@ public final class GpuCheck {
    * bundle's start-up check. Exit status 0, 1 when a kernel failed, 3 without NVRTC.
    */
   public static int compile(PrintStream out, String targets) {
+    int[] archs;
+    try {
+      archs = Nvrtc.parseTargets(targets);
+    } catch (IllegalArgumentException e) {
+      System.err.println("GpuCheck --compile: " + e.getMessage());
+      return 2;
+    }
     Nvrtc nvrtc;
     try {
       nvrtc = Nvrtc.load();
@@ -42,19 +49,16 @@ public final class GpuCheck {
     }
     out.println("{\"nvrtc\":\"" + nvrtc.version() + "\",\"nvrtc_from\":\"" + json(nvrtc.from()) + "\"}");
     int failed = 0;
-    for (String t : targets.split(",")) {
-      int arch = Integer.parseInt(t.trim().replaceFirst("^sm_", ""));
-      for (KernelSource source : KernelSource.all()) {
-        try {
-          Nvrtc.CompiledKernel k = nvrtc.compile(source, arch);
-          out.println(String.format(Locale.ROOT, "{\"kernel\":\"%s\",\"arch\":\"sm_%d\","
-              + "\"entries\":%d,\"cubin_bytes\":%d,\"log\":\"%s\",\"ms\":%d}", source.name(),
-              arch, source.entries().size(), k.cubin().length, json(k.log()), k.millis()));
-        } catch (CudaException e) {
-          out.println("{\"kernel\":\"" + source.name() + "\",\"arch\":\"sm_" + arch
-              + "\",\"error\":\"" + json(e.getMessage()) + "\"}");
-          failed++;
-        }
+    for (Nvrtc.Attempt a : nvrtc.compileAll(KernelSource.all(), archs)) {
+      Nvrtc.CompiledKernel k = a.kernel();
+      if (k == null) {
+        out.println("{\"kernel\":\"" + a.source().name() + "\",\"arch\":\"sm_" + a.arch()
+            + "\",\"error\":\"" + json(a.error()) + "\"}");
+        failed++;
+      } else {
+        out.println(String.format(Locale.ROOT, "{\"kernel\":\"%s\",\"arch\":\"sm_%d\","
+            + "\"entries\":%d,\"cubin_bytes\":%d,\"log\":\"%s\",\"ms\":%d}", a.source().name(),
+            a.arch(), a.source().entries().size(), k.cubin().length, json(k.log()), k.millis()));
       }
     }
     return failed == 0 ? 0 : 1;

@@ -1,9 +1,10 @@
 package ai.cory.common.cuda;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -33,9 +34,9 @@ public record KernelSignature(String name, List<Param> params) {
   private static final Pattern ENTRY = Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+"
       + "(?:__launch_bounds__\\([^)]*\\)\\s+)?(\\w+)\\s*\\(([^)]*)\\)", Pattern.DOTALL);
 
-  /** Every entry point of {@code text}, by name. */
+  /** Every entry point of {@code text}, in source order. */
   static Map<String, KernelSignature> parse(String text) {
-    Map<String, KernelSignature> out = new TreeMap<>();
+    Map<String, KernelSignature> out = new LinkedHashMap<>();
     Matcher m = ENTRY.matcher(text);
     while (m.find()) {
       List<Param> params = new ArrayList<>();
@@ -47,7 +48,7 @@ public record KernelSignature(String name, List<Param> params) {
       }
       out.put(m.group(1), new KernelSignature(m.group(1), List.copyOf(params)));
     }
-    return out;
+    return Collections.unmodifiableMap(out);
   }
 
   private static Kind kind(String kernel, String decl) {

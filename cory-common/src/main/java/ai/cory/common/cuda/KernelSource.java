@@ -7,8 +7,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One CUDA C source shipped in the jar ({@code ai/cory/common/cuda/kernels/<name>.cu}) and the
@@ -16,15 +14,12 @@ import java.util.regex.Pattern;
  * ships none of {@code cuda_bf16.h} / {@code cuda_fp16.h}): bf16 and fp16 are converted by bit
  * manipulation and PTX in {@code common.cuh}, which is prepended to every source.
  */
-public record KernelSource(String name, String text, List<String> entries,
-    Map<String, KernelSignature> signatures) {
+public record KernelSource(String name, String text, Map<String, KernelSignature> signatures) {
   /** Every kernel source, in the order the GPU check runs them. */
   public static final List<String> NAMES = List.of("elementwise", "norms", "rope", "embedding",
       "attention", "vocab", "sampling", "adam", "dequant");
 
   private static final String DIR = "/ai/cory/common/cuda/kernels/";
-  private static final Pattern ENTRY =
-      Pattern.compile("extern\\s+\"C\"\\s+__global__\\s+void\\s+(?:__launch_bounds__\\([^)]*\\)\\s+)?(\\w+)\\s*\\(");
 
   /** Every kernel source with the common header prepended. */
   public static List<KernelSource> all() {
@@ -38,12 +33,12 @@ public record KernelSource(String name, String text, List<String> entries,
   }
 
   static KernelSource of(String name, String text) {
-    List<String> entries = new ArrayList<>();
-    Matcher m = ENTRY.matcher(text);
-    while (m.find()) {
-      entries.add(m.group(1));
-    }
-    return new KernelSource(name, text, List.copyOf(entries), KernelSignature.parse(text));
+    return new KernelSource(name, text, KernelSignature.parse(text));
+  }
+
+  /** The entry points, in source order. */
+  public List<String> entries() {
+    return List.copyOf(signatures.keySet());
   }
 
   /** Every entry point's signature over all sources. */

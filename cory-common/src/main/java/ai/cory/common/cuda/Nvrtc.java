@@ -7,6 +7,9 @@ import com.sun.jna.ptr.PointerByReference;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * NVRTC, the runtime CUDA C compiler: kernel sources to SASS (a cubin) for one exact
@@ -106,4 +109,47 @@ public final class Nvrtc {
 
   /** One kernel source compiled for one architecture. */
   public record CompiledKernel(String name, int arch, byte[] cubin, String log, long millis) {}
+
+  /** One source for one target: its cubin, or why there is none ({@code kernel} null). */
+  public record Attempt(KernelSource source, int arch, CompiledKernel kernel, String error) {}
+
+  /**
+   * Every source for every target, source by source; a target this NVRTC cannot compile for and
+   * a compile error are attempts with their error.
+   */
+  public List<Attempt> compileAll(List<KernelSource> sources, int[] archs) {
+    Set<Integer> supported = new TreeSet<>();
+    for (int a : supportedArchs()) {
+      supported.add(a);
+    }
+    List<Attempt> out = new ArrayList<>();
+    for (KernelSource source : sources) {
+      for (int arch : archs) {
+        if (!supported.contains(arch)) {
+          out.add(new Attempt(source, arch, null, "NVRTC " + version()
+              + " cannot target sm_" + arch + " (it targets " + supported + ")"));
+          continue;
+        }
+        try {
+          out.add(new Attempt(source, arch, compile(source, arch), null));
+        } catch (CudaException e) {
+          out.add(new Attempt(source, arch, null, e.getMessage()));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** {@code "sm_80,sm_90"} as {@code {80, 90}}; throws naming an entry that is not sm_XY. */
+  public static int[] parseTargets(String list) {
+    List<Integer> archs = new ArrayList<>();
+    for (String t : list.split(",")) {
+      String s = t.trim().toLowerCase(Locale.ROOT);
+      if (!s.matches("sm_[0-9]{2,3}")) {
+        throw new IllegalArgumentException("'" + t + "' is not an sm_XY target (e.g. sm_80)");
+      }
+      archs.add(Integer.parseInt(s.substring(3)));
+    }
+    return archs.stream().mapToInt(Integer::intValue).toArray();
+  }
 }

@@ -78,15 +78,11 @@ public final class DoctorCommand implements Command {
   }
 
   static int[] targets(String list) {
-    List<Integer> archs = new ArrayList<>();
-    for (String t : list.split(",")) {
-      String s = t.trim().toLowerCase(Locale.ROOT);
-      if (!s.matches("sm_[0-9]{2,3}")) {
-        throw new Args.UsageException("--compile-kernels: '" + t + "' is not an sm_XY target (e.g. sm_80)");
-      }
-      archs.add(Integer.parseInt(s.substring(3)));
+    try {
+      return Nvrtc.parseTargets(list);
+    } catch (IllegalArgumentException e) {
+      throw new Args.UsageException("--compile-kernels: " + e.getMessage());
     }
-    return archs.stream().mapToInt(Integer::intValue).toArray();
   }
 
   private static void printHost(PrintStream out) {
@@ -126,28 +122,16 @@ public final class DoctorCommand implements Command {
   }
 
   static int compileKernels(PrintStream out, Nvrtc nvrtc, int[] targets) {
-    Set<Integer> supported = new TreeSet<>();
-    for (int a : nvrtc.supportedArchs()) {
-      supported.add(a);
-    }
     int failures = 0;
-    for (KernelSource source : KernelSource.all()) {
-      for (int arch : targets) {
-        if (!supported.contains(arch)) {
-          out.printf("kernel %-12s sm_%d: FAILED, NVRTC %s cannot target it (it targets %s)%n",
-              source.name(), arch, nvrtc.version(), supported);
-          failures++;
-          continue;
-        }
-        try {
-          Nvrtc.CompiledKernel k = nvrtc.compile(source, arch);
-          out.printf(Locale.ROOT, "kernel %-12s sm_%d: ok, %d entry points, %.1f KiB cubin, %d ms%s%n",
-              source.name(), arch, source.entries().size(), k.cubin().length / 1024.0, k.millis(),
-              k.log().isEmpty() ? "" : "\n" + k.log());
-        } catch (CudaException e) {
-          out.printf("kernel %-12s sm_%d: FAILED%n%s%n", source.name(), arch, e.getMessage());
-          failures++;
-        }
+    for (Nvrtc.Attempt a : nvrtc.compileAll(KernelSource.all(), targets)) {
+      Nvrtc.CompiledKernel k = a.kernel();
+      if (k == null) {
+        out.printf("kernel %-12s sm_%d: FAILED%n%s%n", a.source().name(), a.arch(), a.error());
+        failures++;
+      } else {
+        out.printf(Locale.ROOT, "kernel %-12s sm_%d: ok, %d entry points, %.1f KiB cubin, %d ms%s%n",
+            a.source().name(), a.arch(), a.source().entries().size(), k.cubin().length / 1024.0,
+            k.millis(), k.log().isEmpty() ? "" : "\n" + k.log());
       }
     }
     out.println(failures == 0 ? "every kernel compiled for every target"
