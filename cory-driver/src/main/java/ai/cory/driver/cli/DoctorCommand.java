@@ -55,18 +55,20 @@ public final class DoctorCommand implements Command {
   @Override
   public int run(String[] argv, PrintStream out) throws Exception {
     Args args = Args.parse(argv, Set.of("compile-kernels"), Set.of("gpu-check", "no-bench"));
+    int[] archs = args.has("compile-kernels") ? targets(args.string("compile-kernels", "")) : null;
     printHost(out);
     CudaDevices.Probe probe = CudaDevices.probe(true);
     printCuda(out, probe);
     Nvrtc nvrtc = printNvrtc(out);
     out.println("backends: cpu usable; cuda " + (probe.usable() && nvrtc != null
-        ? "usable (GPU " + probe.gpus().get(0).ordinal() + ")"
+        ? "kernels and the GPU check usable on GPU " + probe.gpus().get(0).ordinal()
+            + " (the engine's layers run on the CPU in this build)"
         : "not usable: " + (probe.usable() ? "no NVRTC" : probe.whyNot())));
-    if (args.has("compile-kernels")) {
+    if (archs != null) {
       if (nvrtc == null) {
         return 3;
       }
-      int status = compileKernels(out, nvrtc, targets(args.string("compile-kernels", "")));
+      int status = compileKernels(out, nvrtc, archs);
       if (status != 0) {
         return status;
       }

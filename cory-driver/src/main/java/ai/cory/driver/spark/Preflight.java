@@ -1,4 +1,5 @@
 package ai.cory.driver.spark;
+
 import ai.cory.common.config.Compute;
 import ai.cory.common.config.Settings;
 import ai.cory.common.config.SettingsException;
@@ -114,15 +115,6 @@ public final class Preflight {
   }
 
   /**
-   * On a cluster master whose executor count is fixed ({@code spark.executor.instances}, as on
-   * YARN and Kubernetes), refuses W barrier tasks that could never all run at once: each
-   * executor runs {@code spark.executor.cores / spark.task.cpus} tasks, and no more than its GPUs
-   * allow ({@code spark.executor.resource.gpu.amount / spark.task.resource.gpu.amount}). A barrier
-   * stage short of slots waits for them forever instead of failing.
-   *
-   * @throws IllegalArgumentException naming the settings and the numbers
-   */
-  /**
    * {@code cory.model.device} before any executor is requested: a local run's one JVM is its
    * executors, so its GPU is checked here (no driver, too old, too small: one line); a cluster
    * run with {@code cuda} must request GPU executors, whose GPU each replica checks at load.
@@ -152,6 +144,15 @@ public final class Preflight {
     }
   }
 
+  /**
+   * On a cluster master whose executor count is fixed ({@code spark.executor.instances}, as on
+   * YARN and Kubernetes), refuses W barrier tasks that could never all run at once: each
+   * executor runs {@code spark.executor.cores / spark.task.cpus} tasks, and no more than its GPUs
+   * allow ({@code spark.executor.resource.gpu.amount / spark.task.resource.gpu.amount}). A barrier
+   * stage short of slots waits for them forever instead of failing.
+   *
+   * @throws IllegalArgumentException naming the settings and the numbers
+   */
   public static void checkBarrierSlots(int workers, SparkConf conf) {
     if (!conf.contains("spark.executor.instances")) {
       return; // standalone and others size by cores: Spark's own check applies when the stage is submitted
