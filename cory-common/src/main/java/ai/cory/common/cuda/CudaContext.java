@@ -205,6 +205,14 @@ public final class CudaContext implements DeviceOps, AutoCloseable {
     return m;
   }
 
+  @Override
+  public void copy(long dst, long src, long bytes) {
+    if (bytes > 0) {
+      bind();
+      driver.check("cuMemcpyDtoD", driver.api().cuMemcpyDtoD_v2(dst, src, bytes));
+    }
+  }
+
   /** Sets {@code bytes} bytes at {@code dst} to zero. */
   @Override
   public void zero(long dst, long bytes) {

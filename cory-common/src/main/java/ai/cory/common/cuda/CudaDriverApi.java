@@ -52,6 +52,8 @@ public interface CudaDriverApi extends Library {
 
   int cuMemcpyDtoH_v2(Pointer dst, long src, long bytes);
 
+  int cuMemcpyDtoD_v2(long dst, long src, long bytes);
+
   int cuMemsetD8_v2(long dst, byte value, long count);
 
   int cuModuleLoadData(PointerByReference module, byte[] image);

@@ -28,6 +28,9 @@ interface DeviceOps {
 
   void zero(long dst, long bytes);
 
+  /** Device-to-device copy of {@code bytes}. */
+  void copy(long dst, long src, long bytes);
+
   void synchronize();
 
   float[] downloadFloats(long src, int n);

@@ -9,7 +9,9 @@ import java.util.Locale;
  * The GPU check: what runs first on a GPU machine (from the bundle {@code deploy/gpu-check.sh}
  * runs, or {@code bin/cory doctor --gpu-check}). It needs only the NVIDIA driver and a CUDA
  * installation's NVRTC and cuBLAS: prints the device, compiles every kernel for the device's
- * architecture, compares every kernel and cuBLAS against float64 references, then measures the
+ * architecture, compares every kernel and cuBLAS against float64 references and the engine's
+ * forward and backward on the device against the CPU engine ({@link EngineChecks}), then
+ * measures the
  * GEMMs and dequantisation at the GPT-2-small and Llama-2-7B shapes. JSON lines on stdout.
  * Exit status: 0 every comparison within tolerance, 1 one was not, 3 no usable GPU.
  */
@@ -84,7 +86,8 @@ public final class GpuCheck {
           + "\"cublas\":%d,\"cublas_from\":\"%s\",\"kernels_ready_s\":%.2f}", nvrtc.version(),
           json(nvrtc.from()), ctx.cublas().version(), json(ctx.cublas().from()),
           (System.nanoTime() - t0) / 1e9));
-      List<CheckResult> results = comparisons(ctx);
+      List<CheckResult> results = new ArrayList<>(comparisons(ctx));
+      results.addAll(new EngineChecks(ctx).run());
       for (CheckResult r : results) {
         out.println(r.json());
         failed += r.ok() ? 0 : 1;

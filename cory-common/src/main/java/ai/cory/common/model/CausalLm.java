@@ -481,6 +481,23 @@ public final class CausalLm {
     return weights;
   }
 
+  /** A LoRA agent's adapters, else null. */
+  LoraWeights adapters() {
+    return adapters;
+  }
+
+  /** The gradient views of {@link #grads()} (allocating them): {whole-model or value-head} views. */
+  Weights gradWeights() {
+    grads();
+    return gradWeights;
+  }
+
+  /** The adapters' gradient views of a LoRA agent, else null. */
+  LoraWeights gradAdapters() {
+    grads();
+    return gradAdapters;
+  }
+
   Transformer transformer() {
     return transformer;
   }

@@ -2,6 +2,7 @@ package ai.cory.common.model;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * Typed views of a LoRA agent's adapter buffer ({@link ParamLayout#adapters}, weights or
@@ -55,6 +56,27 @@ final class LoraWeights {
     }
     valueW = p.span(ParamLayout.VALUE_WEIGHT);
     valueB = p.span(ParamLayout.VALUE_BIAS);
+  }
+
+  /** {@code src}'s views with every span replaced by {@code f} of it (another memory). */
+  LoraWeights(LoraWeights src, UnaryOperator<Span> f) {
+    this.rank = src.rank;
+    this.scale = src.scale;
+    this.valueW = f.apply(src.valueW);
+    this.valueB = f.apply(src.valueB);
+    this.bySlot = new Adapter[src.bySlot.length][][];
+    for (int l = 0; l < bySlot.length; l++) {
+      bySlot[l] = new Adapter[src.bySlot[l].length][];
+      for (int s = 0; s < bySlot[l].length; s++) {
+        Adapter[] from = src.bySlot[l][s];
+        bySlot[l][s] = new Adapter[from.length];
+        for (int k = 0; k < from.length; k++) {
+          Adapter a = from[k];
+          bySlot[l][s][k] = new Adapter(f.apply(a.a()), f.apply(a.b()), a.in(), a.out(),
+              a.colOffset());
+        }
+      }
+    }
   }
 
   /** The adapters of block {@code layer}'s {@code slot} (empty when none). */

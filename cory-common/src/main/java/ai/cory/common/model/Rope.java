@@ -33,6 +33,28 @@ final class Rope {
     }
   }
 
+  int headDim() {
+    return headDim;
+  }
+
+  /** The (maxPositions, D/2) cosine table rounded to float (what the device kernel reads). */
+  float[] cosFloats() {
+    return floats(cos);
+  }
+
+  /** The (maxPositions, D/2) sine table rounded to float. */
+  float[] sinFloats() {
+    return floats(sin);
+  }
+
+  private static float[] floats(double[] d) {
+    float[] f = new float[d.length];
+    for (int i = 0; i < d.length; i++) {
+      f[i] = (float) d[i];
+    }
+    return f;
+  }
+
   /**
    * Rotates in place the heads {@code [0, heads)} that start at column {@code col0} of each row
    * of {@code x} (N, width), row r at position {@code positions[r]}; {@code inverse} rotates

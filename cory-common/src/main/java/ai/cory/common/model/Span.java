@@ -19,10 +19,12 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * {@link #pointer(long)} to BLAS with explicit leading dimensions, so strided sub-matrices (one
  * attention head of a fused q|k|v buffer) need no copies.
  *
- * <p>Only the two subclasses exist: FLOAT and DOUBLE. Spans are cheap value-like handles; many
- * may alias the same memory.
+ * <p>Three subclasses exist: FLOAT and DOUBLE host spans, and FLOAT spans of an
+ * {@link Accelerator}'s device memory ({@link Dev}), which the device kernels address directly
+ * and which support the element accessors through (slow) copies, for loading and tests. Spans
+ * are cheap value-like handles; many may alias the same memory.
  */
-abstract sealed class Span permits Span.F32, Span.F64 {
+abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
   /** The owning flat allocation; keeps the memory alive. */
   final INDArray base;
   final long offset;
@@ -62,6 +64,16 @@ abstract sealed class Span permits Span.F32, Span.F64 {
       default -> throw new IllegalArgumentException(
           "model buffers are FLOAT or DOUBLE, got " + arr.dataType());
     };
+  }
+
+  /** A FLOAT span of {@code length} elements at device address {@code address} of {@code acc}. */
+  static Span device(Accelerator acc, long address, long length) {
+    return new Dev(acc, address, 0, length);
+  }
+
+  /** True if this span starts where {@code other} does (inference works in place). */
+  boolean sameStart(Span other) {
+    return other.base == base && other.offset == offset;
   }
 
   abstract DataType dataType();
@@ -111,6 +123,15 @@ abstract sealed class Span permits Span.F32, Span.F64 {
     src.check(srcFrom, n);
     if (src.dataType() != dataType()) {
       throw new IllegalArgumentException("copy between " + src.dataType() + " and " + dataType());
+    }
+    if (src instanceof Dev) { // device to host, a chunk at a time
+      float[] chunk = new float[(int) Math.min(n, Dev.CHUNK)];
+      for (long done = 0; done < n; done += chunk.length) {
+        int m = (int) Math.min(chunk.length, n - done);
+        src.readFloats(srcFrom + done, chunk, 0, m);
+        writeFloats(from + done, chunk, 0, m);
+      }
+      return;
     }
     Pointer.memcpy(bytePointer(from), src.bytePointer(srcFrom), n * elementBytes());
   }
@@ -305,6 +326,139 @@ abstract sealed class Span permits Span.F32, Span.F64 {
     @Override
     Pointer pointer(long i) {
       return new DoublePointer(basePointer).position(pointerOffset(i));
+    }
+  }
+
+  /**
+   * FLOAT span of device memory: {@link #address} is what the device kernels take. Element
+   * access copies through the host, so it serves loading, exports and tests, never a hot loop.
+   */
+  static final class Dev extends Span {
+    static final int CHUNK = 1 << 20;
+
+    final Accelerator acc;
+    private final long start; // device address of element 0 of the allocation
+
+    private Dev(Accelerator acc, long start, long offset, long length) {
+      super(null, null, offset, length);
+      this.acc = acc;
+      this.start = start;
+    }
+
+    /** Device address of element {@code i}. */
+    long address(long i) {
+      return start + 4 * (offset + i);
+    }
+
+    @Override
+    boolean sameStart(Span other) {
+      return other instanceof Dev d && d.address(0) == address(0);
+    }
+
+    @Override
+    DataType dataType() {
+      return DataType.FLOAT;
+    }
+
+    @Override
+    int elementBytes() {
+      return 4;
+    }
+
+    @Override
+    Span slice(long from, long n) {
+      check(from, n);
+      return new Dev(acc, start, offset + from, n);
+    }
+
+    @Override
+    double get(long i) {
+      float[] v = new float[1];
+      readFloats(i, v, 0, 1);
+      return v[0];
+    }
+
+    @Override
+    void set(long i, double v) {
+      writeFloats(i, new float[] {(float) v}, 0, 1);
+    }
+
+    @Override
+    void read(long i, double[] dst, int dstOff, int n) {
+      float[] f = new float[n];
+      readFloats(i, f, 0, n);
+      for (int k = 0; k < n; k++) {
+        dst[dstOff + k] = f[k];
+      }
+    }
+
+    @Override
+    void write(long i, double[] src, int srcOff, int n) {
+      float[] f = new float[n];
+      for (int k = 0; k < n; k++) {
+        f[k] = (float) src[srcOff + k];
+      }
+      writeFloats(i, f, 0, n);
+    }
+
+    @Override
+    void accumulate(long i, double[] src, int srcOff, int n) {
+      float[] f = new float[n];
+      readFloats(i, f, 0, n);
+      for (int k = 0; k < n; k++) {
+        f[k] = (float) (f[k] + src[srcOff + k]);
+      }
+      writeFloats(i, f, 0, n);
+    }
+
+    @Override
+    void writeFloats(long i, float[] src, int srcOff, int n) {
+      check(i, n);
+      acc.upload(address(i), src, srcOff, n);
+    }
+
+    @Override
+    void readFloats(long i, float[] dst, int dstOff, int n) {
+      check(i, n);
+      acc.synchronize();
+      acc.download(address(i), dst, dstOff, n);
+    }
+
+    @Override
+    Pointer pointer(long i) {
+      throw new UnsupportedOperationException("a device span has no host pointer");
+    }
+
+    @Override
+    BytePointer bytePointer(long i) {
+      throw new UnsupportedOperationException("a device span has no host pointer");
+    }
+
+    @Override
+    INDArray view(long from, long... shape) {
+      throw new UnsupportedOperationException("a device span has no ND4J view; copy it to the host");
+    }
+
+    @Override
+    void zero(long from, long n) {
+      check(from, n);
+      acc.zero(address(from), 4 * n);
+    }
+
+    @Override
+    void copyFrom(long from, Span src, long srcFrom, long n) {
+      check(from, n);
+      src.check(srcFrom, n);
+      if (src instanceof Dev d) {
+        acc.copy(address(from), d.address(srcFrom), 4 * n);
+        return;
+      }
+      float[] chunk = new float[(int) Math.min(n, CHUNK)];
+      for (long done = 0; done < n; done += chunk.length) { // host to device, a chunk at a time
+        int m = (int) Math.min(chunk.length, n - done);
+        src.readFloats(srcFrom + done, chunk, 0, m);
+        writeFloats(from + done, chunk, 0, m);
+      }
     }
   }
 }

@@ -1,8 +1,9 @@
 package ai.cory.common.model;
 
 /**
- * The GPT-2 / Llama wiring of the layers over a {@link Workspace}, llm.c style: forward caches
- * what backward reads, backward walks the blocks in reverse accumulating into the gradient
+ * The GPT-2 / Llama wiring of the layers over a {@link Workspace}, llm.c style, written once for
+ * every backend: each layer is a call on the workspace's {@link Kernels} (CPU or device), so the
+ * same wiring runs on host or device spans. Forward caches what backward reads, backward walks the blocks in reverse accumulating into the gradient
  * buffer. Residual adds are fused into the output-projection GEMMs (beta = 1 on a copy of the
  * block input, or in place in inference where nothing is kept).
  *
@@ -34,8 +35,8 @@ final class Transformer {
   void forwardTrunk(Weights w, LoraWeights lw, Workspace ws, TokenBatch batch) {
     int n = batch.batch() * batch.seq();
     int c = cfg.hidden();
-    Embedding.forward(ws.resid[0], batch.tokensFlat(), batch.positionsFlat(), w.tokEmb, w.posEmb,
-        n, c, ws.scratch);
+    ws.kernels.bind(batch);
+    ws.kernels.embedding(ws.resid[0], batch, w.tokEmb, w.posEmb, n, c);
     Attention.Dims dims = new Attention.Dims(batch.batch(), batch.seq(), cfg.heads(),
         cfg.kvHeads(), cfg.headDim());
     for (int l = 0; l < cfg.layers(); l++) {
@@ -51,33 +52,40 @@ final class Transformer {
     int c = cfg.hidden();
     int hd = dims.outWidth();
     int w3 = dims.width();
+    Kernels k = ws.kernels;
     norm(a.norm1(), a.mean1(), a.rstd1(), x, w.norm1W(), w.norm1B(), n, ws);
-    Linear.forward(a.qkv(), a.norm1(), w.qkvW(), w.qkvB(), n, c, w3, false, ws.ones);
-    adapt(lw, l, ParamLayout.Slot.QKV, a.qkv(), w3, a.norm1(), n);
+    k.linear(a.qkv(), a.norm1(), w.qkvW(), w.qkvB(), n, c, w3, false);
+    adapt(k, lw, l, ParamLayout.Slot.QKV, a.qkv(), w3, a.norm1(), n);
     if (!gpt2) {
-      rope.apply(a.qkv(), n, w3, 0, cfg.heads() + cfg.kvHeads(), batch.positionsFlat(), false,
-          ws.scratch);
+      k.rope(rope, a.qkv(), n, w3, cfg.heads() + cfg.kvHeads(), batch, false);
     }
-    Attention.forward(a.attY(), a.att(), a.qkv(), batch.maskFlat(), dims, ws.scratch);
+    k.attention(a.attY(), a.att(), a.qkv(), batch, dims);
     copyRows(mid, x, (long) n * c);
-    Linear.forward(mid, a.attY(), w.projW(), w.projB(), n, hd, c, true, ws.ones);
-    adapt(lw, l, ParamLayout.Slot.PROJ, mid, c, a.attY(), n);
+    k.linear(mid, a.attY(), w.projW(), w.projB(), n, hd, c, true);
+    adapt(k, lw, l, ParamLayout.Slot.PROJ, mid, c, a.attY(), n);
     norm(a.norm2(), a.mean2(), a.rstd2(), mid, w.norm2W(), w.norm2B(), n, ws);
     int f1 = gpt2 ? cfg.intermediate() : 2 * cfg.intermediate();
     int f2 = cfg.intermediate();
-    Linear.forward(a.mlpIn(), a.norm2(), w.fcW(), w.fcB(), n, c, f1, false, ws.ones);
-    adapt(lw, l, ParamLayout.Slot.FC, a.mlpIn(), f1, a.norm2(), n);
+    k.linear(a.mlpIn(), a.norm2(), w.fcW(), w.fcB(), n, c, f1, false);
+    adapt(k, lw, l, ParamLayout.Slot.FC, a.mlpIn(), f1, a.norm2(), n);
     if (gpt2) {
-      Gelu.forward(a.mlpAct(), a.mlpIn(), (long) n * f1, ws.scratch);
+      k.gelu(a.mlpAct(), a.mlpIn(), (long) n * f1);
     } else {
-      SwiGlu.forward(a.mlpAct(), a.mlpIn(), n, f2, ws.scratch);
+      k.swiglu(a.mlpAct(), a.mlpIn(), n, f2);
     }
     copyRows(out, mid, (long) n * c);
-    Linear.forward(out, a.mlpAct(), w.fc2W(), w.fc2B(), n, f2, c, true, ws.ones);
-    adapt(lw, l, ParamLayout.Slot.FC2, out, c, a.mlpAct(), n);
+    k.linear(out, a.mlpAct(), w.fc2W(), w.fc2B(), n, f2, c, true);
+    adapt(k, lw, l, ParamLayout.Slot.FC2, out, c, a.mlpAct(), n);
   }
 
-  /** Adds the slot's LoRA adapters (if any) to its output {@code y} (n, width). */
+  private static void adapt(Kernels k, LoraWeights lw, int l, ParamLayout.Slot slot, Span y,
+      int width, Span x, int n) {
+    if (lw != null) {
+      k.lora(y, width, x, lw.at(l, slot), n, lw.rank, lw.scale);
+    }
+  }
+
+  /** Adds the slot's LoRA adapters (if any) to its output {@code y} (n, width), on the CPU. */
   static void adapt(LoraWeights lw, int l, ParamLayout.Slot slot, Span y, int width, Span x,
       int n) {
     if (lw != null) {
@@ -85,10 +93,10 @@ final class Transformer {
     }
   }
 
-  private static void adaptBackward(LoraWeights lw, LoraWeights lg, int l, ParamLayout.Slot slot,
-      Span dx, Span dy, int width, Span x, int n) {
+  private static void adaptBackward(Kernels k, LoraWeights lw, LoraWeights lg, int l,
+      ParamLayout.Slot slot, Span dx, Span dy, int width, Span x, int n) {
     if (lw != null) {
-      Lora.backward(dx, dy, width, x, lw.at(l, slot), lg.at(l, slot), n, lw.rank, lw.scale);
+      k.loraBackward(dx, dy, width, x, lw.at(l, slot), lg.at(l, slot), n, lw.rank, lw.scale);
     }
   }
 
@@ -101,6 +109,7 @@ final class Transformer {
       TokenBatch batch) {
     int n = batch.batch() * batch.seq();
     int c = cfg.hidden();
+    ws.kernels.bind(batch);
     ws.dres.zero(0, (long) n * c);
     normBackward(ws.dres, g.normFW, g.normFB, ws.dnormF, ws.resid[2 * cfg.layers()], ws.meanF,
         ws.rstdF, w.normFW, n, ws);
@@ -115,8 +124,7 @@ final class Transformer {
       backwardBlock(w.layers[l], g.layers[l], lw, lg, l, ws.layer(l), ws.resid[2 * l],
           ws.resid[2 * l + 1], batch, dims, ws, l > 0 || g.tokEmb != null);
     }
-    Embedding.backward(g.tokEmb, g.posEmb, ws.dres, batch.tokensFlat(), batch.positionsFlat(), n,
-        c, ws.scratch);
+    ws.kernels.embeddingBackward(g.tokEmb, g.posEmb, ws.dres, batch, n, c);
   }
 
   /** On entry {@code ws.dres} = dL/d(block output); on exit dL/d(block input). */
@@ -129,33 +137,29 @@ final class Transformer {
     int w3 = dims.width();
     int f1 = gpt2 ? cfg.intermediate() : 2 * cfg.intermediate();
     int f2 = cfg.intermediate();
+    Kernels k = ws.kernels;
     // MLP
-    Linear.backward(ws.dmlpAct, false, g.fc2W(), g.fc2B(), ws.dres, a.mlpAct(), w.fc2W(), n, f2,
-        c, ws.ones);
-    adaptBackward(lw, lg, l, ParamLayout.Slot.FC2, ws.dmlpAct, ws.dres, c, a.mlpAct(), n);
+    k.linearBackward(ws.dmlpAct, g.fc2W(), g.fc2B(), ws.dres, a.mlpAct(), w.fc2W(), n, f2, c);
+    adaptBackward(k, lw, lg, l, ParamLayout.Slot.FC2, ws.dmlpAct, ws.dres, c, a.mlpAct(), n);
     if (gpt2) {
-      Gelu.backward(ws.dmlpIn, ws.dmlpAct, a.mlpIn(), (long) n * f1, ws.scratch);
+      k.geluBackward(ws.dmlpIn, ws.dmlpAct, a.mlpIn(), (long) n * f1);
     } else {
-      SwiGlu.backward(ws.dmlpIn, ws.dmlpAct, a.mlpIn(), n, f2, ws.scratch);
+      k.swigluBackward(ws.dmlpIn, ws.dmlpAct, a.mlpIn(), n, f2);
     }
-    Linear.backward(ws.dnorm, false, g.fcW(), g.fcB(), ws.dmlpIn, a.norm2(), w.fcW(), n, c, f1,
-        ws.ones);
-    adaptBackward(lw, lg, l, ParamLayout.Slot.FC, ws.dnorm, ws.dmlpIn, f1, a.norm2(), n);
+    k.linearBackward(ws.dnorm, g.fcW(), g.fcB(), ws.dmlpIn, a.norm2(), w.fcW(), n, c, f1);
+    adaptBackward(k, lw, lg, l, ParamLayout.Slot.FC, ws.dnorm, ws.dmlpIn, f1, a.norm2(), n);
     normBackward(ws.dres, g.norm2W(), g.norm2B(), ws.dnorm, mid, a.mean2(), a.rstd2(), w.norm2W(),
         n, ws);
     // attention
-    Linear.backward(ws.dattY, false, g.projW(), g.projB(), ws.dres, a.attY(), w.projW(), n, hd, c,
-        ws.ones);
-    adaptBackward(lw, lg, l, ParamLayout.Slot.PROJ, ws.dattY, ws.dres, c, a.attY(), n);
-    Attention.backward(ws.dqkv, ws.datt, ws.dattY, a.att(), a.qkv(), dims, ws.scratch);
+    k.linearBackward(ws.dattY, g.projW(), g.projB(), ws.dres, a.attY(), w.projW(), n, hd, c);
+    adaptBackward(k, lw, lg, l, ParamLayout.Slot.PROJ, ws.dattY, ws.dres, c, a.attY(), n);
+    k.attentionBackward(ws.dqkv, ws.datt, ws.dattY, a.att(), a.qkv(), dims);
     if (!gpt2) {
-      rope.apply(ws.dqkv, n, w3, 0, cfg.heads() + cfg.kvHeads(), batch.positionsFlat(), true,
-          ws.scratch);
+      k.rope(rope, ws.dqkv, n, w3, cfg.heads() + cfg.kvHeads(), batch, true);
     }
     Span dnorm1 = inputGradient || g.norm1W() != null ? ws.dnorm : null;
-    Linear.backward(dnorm1, false, g.qkvW(), g.qkvB(), ws.dqkv, a.norm1(), w.qkvW(), n, c, w3,
-        ws.ones);
-    adaptBackward(lw, lg, l, ParamLayout.Slot.QKV, dnorm1, ws.dqkv, w3, a.norm1(), n);
+    k.linearBackward(dnorm1, g.qkvW(), g.qkvB(), ws.dqkv, a.norm1(), w.qkvW(), n, c, w3);
+    adaptBackward(k, lw, lg, l, ParamLayout.Slot.QKV, dnorm1, ws.dqkv, w3, a.norm1(), n);
     if (dnorm1 != null) {
       normBackward(ws.dres, g.norm1W(), g.norm1B(), ws.dnorm, x, a.mean1(), a.rstd1(), w.norm1W(),
           n, ws);
@@ -163,10 +167,14 @@ final class Transformer {
   }
 
   private void norm(Span out, Span mean, Span rstd, Span x, Span w, Span b, int n, Workspace ws) {
-    norm(out, mean, rstd, x, w, b, n, ws.scratch);
+    if (gpt2) {
+      ws.kernels.layerNorm(out, mean, rstd, x, w, b, n, cfg.hidden(), cfg.normEps());
+    } else {
+      ws.kernels.rmsNorm(out, rstd, x, w, n, cfg.hidden(), cfg.normEps());
+    }
   }
 
-  /** LayerNorm (GPT-2) or RMSNorm (Llama; mean and b unused) of n rows. */
+  /** LayerNorm (GPT-2) or RMSNorm (Llama; mean and b unused) of n rows, on the CPU. */
   void norm(Span out, Span mean, Span rstd, Span x, Span w, Span b, int n, Scratch scratch) {
     if (gpt2) {
       LayerNorm.forward(out, mean, rstd, x, w, b, n, cfg.hidden(), cfg.normEps(), scratch);
@@ -178,15 +186,15 @@ final class Transformer {
   private void normBackward(Span dx, Span dw, Span db, Span dout, Span x, Span mean, Span rstd,
       Span w, int n, Workspace ws) {
     if (gpt2) {
-      LayerNorm.backward(dx, dw, db, dout, x, mean, rstd, w, n, cfg.hidden(), ws.scratch);
+      ws.kernels.layerNormBackward(dx, dw, db, dout, x, mean, rstd, w, n, cfg.hidden());
     } else {
-      RmsNorm.backward(dx, dw, dout, x, rstd, w, n, cfg.hidden(), ws.scratch);
+      ws.kernels.rmsNormBackward(dx, dw, dout, x, rstd, w, n, cfg.hidden());
     }
   }
 
   /** dst[0..n) = src[0..n) unless they are the same memory (inference works in place). */
   private static void copyRows(Span dst, Span src, long n) {
-    if (dst.base != src.base || dst.offset != src.offset) {
+    if (!dst.sameStart(src)) {
       dst.copyFrom(0, src, 0, n);
     }
   }

@@ -1,5 +1,7 @@
 package ai.cory.common.model;
 
+import java.util.function.UnaryOperator;
+
 /**
  * Typed views of one model's tensors (weights or gradients) in the shapes the kernels use.
  * Llama's adjacent q|k|v and gate|up projections are single matrices, so each is one GEMM.
@@ -127,6 +129,39 @@ final class Weights {
 
   private static Matrix dense(Parameters p, String first, String last, boolean outIn) {
     return Matrix.dense(p.spanRange(first, last), outIn);
+  }
+
+  /**
+   * These views with every span replaced by {@code f} of it (null stays null): the same model in
+   * another memory ({@link DeviceCopy}). A packed matrix is refused: quantised bases are not
+   * resident on the device yet.
+   */
+  Weights map(UnaryOperator<Span> f) {
+    Layer[] mapped = new Layer[layers.length];
+    for (int l = 0; l < layers.length; l++) {
+      Layer x = layers[l];
+      mapped[l] = new Layer(map(f, x.norm1W()), map(f, x.norm1B()), map(f, x.qkvW()),
+          map(f, x.qkvB()), map(f, x.projW()), map(f, x.projB()), map(f, x.norm2W()),
+          map(f, x.norm2B()), map(f, x.fcW()), map(f, x.fcB()), map(f, x.fc2W()), map(f, x.fc2B()));
+    }
+    return new Weights(outIn, map(f, tokEmb), map(f, posEmb), map(f, normFW), map(f, normFB),
+        map(f, head), map(f, valueW), map(f, valueB), mapped);
+  }
+
+  private static Span map(UnaryOperator<Span> f, Span s) {
+    return s == null ? null : f.apply(s);
+  }
+
+  private static Matrix map(UnaryOperator<Span> f, Matrix m) {
+    if (m == null) {
+      return null;
+    }
+    if (m.isPacked()) {
+      throw new UnsupportedOperationException("a quantised base (" + m.packed.rows() + " x "
+          + m.packed.cols() + " packed matrix) is not resident on the device yet; use "
+          + "cory.model.base-dtype = float32 with cory.model.device = cuda");
+    }
+    return Matrix.dense(f.apply(m.dense), m.outIn);
   }
 
   /** These weights with another value head (a LoRA agent's own, over the shared base). */

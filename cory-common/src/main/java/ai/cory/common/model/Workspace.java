@@ -59,6 +59,8 @@ public final class Workspace {
   final Span dlogp;         // (B, T-1)
   final Span dvalues;       // (B, T)
   final Scratch scratch = new Scratch(6);
+  final Accelerator device; // null: host spans and the CPU kernels
+  final Kernels kernels;    // the backend every layer of a pass runs on
   final int[] rowTargets; // (headRows) taken next token per head row, -1 at the last column
   final int[] rowStat;    // (headRows) index into (B, T) statistics
   final int[] rowLogp;    // (headRows) index into (B, T-1) log-probs, -1 at the last column
@@ -79,14 +81,33 @@ public final class Workspace {
   /** With an explicit head block height for inference (tests exercise several blocks). */
   Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
       boolean fullVocab, long inferenceHeadRows) {
-    this(cfg, dataType, maxBatch, maxSeq, training, fullVocab, inferenceHeadRows, false);
+    this(cfg, dataType, maxBatch, maxSeq, training, fullVocab, inferenceHeadRows, false, null);
   }
 
   private Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
       boolean fullVocab, long inferenceHeadRows, boolean recompute) {
+    this(cfg, dataType, maxBatch, maxSeq, training, fullVocab, inferenceHeadRows, recompute, null);
+  }
+
+  /**
+   * A float32 workspace in {@code device}'s memory whose passes run on the device kernels: the
+   * whole (rows, V) logits block when training, else blocks of rows as on the host.
+   */
+  static Workspace onDevice(Accelerator device, ModelConfig cfg, int maxBatch, int maxSeq,
+      boolean training) {
+    return new Workspace(cfg, DataType.FLOAT, maxBatch, maxSeq, training, false,
+        Math.max(64, INFERENCE_LOGITS_BYTES / (4L * cfg.vocabSize())), false, device);
+  }
+
+  private Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
+      boolean fullVocab, long inferenceHeadRows, boolean recompute, Accelerator device) {
     if (maxBatch < 1 || maxSeq < 1) {
       throw new IllegalArgumentException("workspace for " + maxBatch + " x " + maxSeq);
     }
+    if (device != null && dataType != DataType.FLOAT) {
+      throw new IllegalArgumentException("device workspaces are FLOAT, not " + dataType);
+    }
+    this.device = device;
     this.cfg = cfg;
     this.dataType = dataType;
     this.maxBatch = maxBatch;
@@ -142,6 +163,8 @@ public final class Workspace {
     dnormF = training ? alloc(n * c) : null;
     dlogp = training ? alloc(n) : null;
     dvalues = training ? alloc(n) : null;
+    kernels = device == null ? new CpuKernels(scratch, ones)
+        : new DeviceKernels(device, Math.toIntExact(n));
   }
 
   /**
@@ -198,6 +221,8 @@ public final class Workspace {
   }
 
   private Span alloc(long elements) {
-    return Span.of(Nd4j.create(dataType, Math.max(1, elements)));
+    long m = Math.max(1, elements);
+    return device == null ? Span.of(Nd4j.create(dataType, m))
+        : Span.device(device, device.alloc(4 * m), m);
   }
 }

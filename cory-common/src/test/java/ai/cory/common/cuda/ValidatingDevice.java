@@ -101,9 +101,11 @@ final class ValidatingDevice implements DeviceOps {
       throw new IllegalArgumentException("gemm " + m + "x" + n + "x" + k + " with lda " + lda
           + " ldb " + ldb + " ldc " + ldc);
     }
-    inside("gemm A", a, (long) elem * (transA ? k : m) * lda);
-    inside("gemm B", b, (long) elem * (transB ? n : k) * ldb);
-    inside("gemm C", c, 4L * m * ldc);
+    // exact extents: a strided operand (one LoRA slot's columns of a fused output) may end
+    // before its last row's stride does
+    inside("gemm A", a, (long) elem * (((long) (transA ? k : m) - 1) * lda + (transA ? m : k)));
+    inside("gemm B", b, (long) elem * (((long) (transB ? n : k) - 1) * ldb + (transB ? k : n)));
+    inside("gemm C", c, 4L * (((long) m - 1) * ldc + n));
     gemms++;
   }
 
@@ -130,6 +132,12 @@ final class ValidatingDevice implements DeviceOps {
   @Override
   public void zero(long dst, long bytes) {
     inside("zero", dst, bytes);
+  }
+
+  @Override
+  public void copy(long dst, long src, long bytes) {
+    inside("copy to", dst, bytes);
+    inside("copy from", src, bytes);
   }
 
   @Override

@@ -1,0 +1,84 @@
+package ai.cory.common.cuda;
+
+import ai.cory.common.config.Compute;
+import ai.cory.common.model.Accelerator;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * The engine's {@link Accelerator} on a CUDA device: launches, cuBLAS GEMMs in the configured
+ * math and copies through a {@link DeviceOps} ({@link CudaContext} on a GPU), memory from one
+ * replica arena. bf16 GEMMs take bf16 operands, which the engine's float32 buffers are not:
+ * they are refused here until the base's bf16 copies are resident.
+ */
+public final class CudaAccelerator implements Accelerator {
+  private final DeviceOps ops;
+  private final DeviceArena arena;
+  private final Compute.GemmMath math;
+
+  CudaAccelerator(DeviceOps ops, DeviceArena arena, Compute.GemmMath math) {
+    this.ops = Objects.requireNonNull(ops, "ops");
+    this.arena = Objects.requireNonNull(arena, "arena");
+    if (math == Compute.GemmMath.BF16) {
+      throw new CudaException("cory.model.cuda.gemm = bf16 needs the base's bf16 copies on the "
+          + "device, which the engine does not keep yet; use fp32 or tf32");
+    }
+    this.math = math;
+  }
+
+  /** An accelerator on {@code ctx} with an arena of {@code bytes} and the GEMM math of {@code compute}. */
+  public static CudaAccelerator open(CudaContext ctx, long bytes, Compute compute) {
+    return new CudaAccelerator(ctx, ctx.arena(bytes), compute.gemm());
+  }
+
+  /** The arena (its {@code used()} is the replica's device footprint so far). */
+  public DeviceArena arena() {
+    return arena;
+  }
+
+  @Override
+  public long alloc(long bytes) {
+    return arena.alloc(bytes);
+  }
+
+  @Override
+  public void launch(String name, int[] grid, int block, int sharedBytes, Object... args) {
+    ops.launch(name, grid, block, sharedBytes, args);
+  }
+
+  @Override
+  public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a,
+      int lda, long b, int ldb, float beta, long c, int ldc) {
+    ops.gemm(math, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
+  @Override
+  public void upload(long dst, float[] src, int off, int n) {
+    ops.upload(dst, off == 0 && n == src.length ? src : Arrays.copyOfRange(src, off, off + n));
+  }
+
+  @Override
+  public void upload(long dst, int[] src, int off, int n) {
+    ops.upload(dst, off == 0 && n == src.length ? src : Arrays.copyOfRange(src, off, off + n));
+  }
+
+  @Override
+  public void download(long src, float[] dst, int off, int n) {
+    System.arraycopy(ops.downloadFloats(src, n), 0, dst, off, n);
+  }
+
+  @Override
+  public void copy(long dst, long src, long bytes) {
+    ops.copy(dst, src, bytes);
+  }
+
+  @Override
+  public void zero(long dst, long bytes) {
+    ops.zero(dst, bytes);
+  }
+
+  @Override
+  public void synchronize() {
+    ops.synchronize();
+  }
+}

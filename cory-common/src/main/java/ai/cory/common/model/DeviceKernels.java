@@ -1,0 +1,249 @@
+package ai.cory.common.model;
+
+/**
+ * The device backend: each layer operation as launches of the CUDA C entry points shipped in
+ * {@code common/cuda/kernels} and cuBLAS GEMMs, through an {@link Accelerator}, on device spans
+ * ({@link Span.Dev}). Launch shapes follow the kernels' contracts (their comments and the GPU
+ * check): grid-stride kernels get at most 65535 blocks of {@value #THREADS} threads, row
+ * reductions one block per row, attention one block per (query, head, sequence).
+ *
+ * <p>Every reduction runs in a fixed order, so a pass is deterministic; the exception is the
+ * embeddings' gradient (float atomics), which LoRA training never computes. Quantised bases are
+ * not resident on the device yet: a packed matrix is refused by name.
+ */
+final class DeviceKernels implements Kernels {
+  static final int THREADS = 256;
+  private static final int ATTENTION_THREADS = 64;
+
+  private final Accelerator acc;
+  private final int maxRows;
+  private final long tokens;    // (maxRows) int
+  private final long positions; // (maxRows) int
+  private final long mask;      // (maxRows) int
+  private long loraU;           // (maxRows, rank), allocated at the first adapter
+  private long loraDu;
+  private int loraRank;
+  private Rope ropeOnDevice;
+  private long cosTable;
+  private long sinTable;
+
+  DeviceKernels(Accelerator acc, int maxRows) {
+    this.acc = acc;
+    this.maxRows = maxRows;
+    this.tokens = acc.alloc(4L * maxRows);
+    this.positions = acc.alloc(4L * maxRows);
+    this.mask = acc.alloc(4L * maxRows);
+  }
+
+  static int[] grid(long n) {
+    return new int[] {(int) Math.max(1, Math.min(65535, (n + THREADS - 1) / THREADS))};
+  }
+
+  private static long at(Span s) {
+    return s == null ? 0L : ((Span.Dev) s).address(0);
+  }
+
+  private static long at(Span s, long i) {
+    return ((Span.Dev) s).address(i);
+  }
+
+  @Override
+  public void bind(TokenBatch batch) {
+    int n = batch.batch() * batch.seq();
+    if (n > maxRows) {
+      throw new IllegalArgumentException(n + " tokens exceed the device workspace's " + maxRows);
+    }
+    acc.upload(tokens, batch.tokensFlat(), 0, n);
+    acc.upload(positions, batch.positionsFlat(), 0, n);
+    acc.upload(mask, batch.maskFlat(), 0, n);
+  }
+
+  @Override
+  public void embedding(Span x, TokenBatch batch, Span tok, Span pos, int n, int c) {
+    acc.launch("embedding_forward", grid((long) n * c), THREADS, 0, at(x), tokens, positions,
+        at(tok), at(pos), n, c);
+  }
+
+  @Override
+  public void embeddingBackward(Span dTok, Span dPos, Span dx, TokenBatch batch, int n, int c) {
+    if (dTok != null) {
+      acc.launch("embedding_backward", grid((long) n * c), THREADS, 0, at(dTok), at(dPos), at(dx),
+          tokens, positions, n, c);
+    }
+  }
+
+  @Override
+  public void layerNorm(Span out, Span mean, Span rstd, Span x, Span w, Span b, int n, int c,
+      double eps) {
+    acc.launch("layernorm_forward", new int[] {n}, THREADS, 0, at(out), at(mean), at(rstd), at(x),
+        at(w), at(b), n, c, (float) eps);
+  }
+
+  @Override
+  public void layerNormBackward(Span dx, Span dw, Span db, Span dout, Span x, Span mean,
+      Span rstd, Span w, int n, int c) {
+    if (dw != null) {
+      acc.launch("layernorm_dwdb", grid(c), THREADS, 0, at(dw), at(db), at(dout), at(x), at(mean),
+          at(rstd), n, c);
+    }
+    acc.launch("layernorm_backward", new int[] {n}, THREADS, 0, at(dx), at(dout), at(x),
+        at(mean), at(rstd), at(w), n, c);
+  }
+
+  @Override
+  public void rmsNorm(Span out, Span rstd, Span x, Span w, int n, int c, double eps) {
+    acc.launch("rmsnorm_forward", new int[] {n}, THREADS, 0, at(out), at(rstd), at(x), at(w), n,
+        c, (float) eps);
+  }
+
+  @Override
+  public void rmsNormBackward(Span dx, Span dw, Span dout, Span x, Span rstd, Span w, int n,
+      int c) {
+    if (dw != null) {
+      acc.launch("rmsnorm_dw", grid(c), THREADS, 0, at(dw), at(dout), at(x), at(rstd), n, c);
+    }
+    acc.launch("rmsnorm_backward", new int[] {n}, THREADS, 0, at(dx), at(dout), at(x), at(rstd),
+        at(w), n, c);
+  }
+
+  private static Span dense(Matrix w) {
+    if (w.isPacked()) {
+      throw new UnsupportedOperationException("a quantised base matrix is not resident on the device yet; use cory.model.base-dtype = float32"
+          + " with cory.model.device = cuda");
+    }
+    return w.dense;
+  }
+
+  @Override
+  public void linear(Span y, Span x, Matrix w, Span b, int n, int in, int out,
+      boolean accumulate) {
+    acc.gemm(false, w.outIn, n, out, in, 1f, at(x), in, at(dense(w)), w.outIn ? in : out,
+        accumulate ? 1f : 0f, at(y), out);
+    if (b != null) {
+      acc.launch("add_bias", grid((long) n * out), THREADS, 0, at(y), at(b), n, out);
+    }
+  }
+
+  @Override
+  public void linearBackward(Span dx, Matrix dw, Span db, Span dy, Span x, Matrix w, int n,
+      int in, int out) {
+    if (dw != null) {
+      if (dw.outIn) {
+        acc.gemm(true, false, out, in, n, 1f, at(dy), out, at(x), in, 1f, at(dense(dw)), in);
+      } else {
+        acc.gemm(true, false, in, out, n, 1f, at(x), in, at(dy), out, 1f, at(dense(dw)), out);
+      }
+    }
+    if (db != null) {
+      acc.launch("column_sum", grid(out), THREADS, 0, at(db), at(dy), n, out);
+    }
+    if (dx != null) {
+      acc.gemm(false, !w.outIn, n, in, out, 1f, at(dy), out, at(dense(w)), w.outIn ? in : out,
+          0f, at(dx), in);
+    }
+  }
+
+  private void loraScratch(int rank) {
+    if (rank > loraRank) { // once per workspace: every agent of a run has one rank
+      loraU = acc.alloc(4L * maxRows * rank);
+      loraDu = acc.alloc(4L * maxRows * rank);
+      loraRank = rank;
+    }
+  }
+
+  @Override
+  public void lora(Span y, int ldy, Span x, LoraWeights.Adapter[] adapters, int n, int rank,
+      double scale) {
+    if (adapters.length == 0) {
+      return;
+    }
+    loraScratch(rank);
+    for (LoraWeights.Adapter ad : adapters) {
+      acc.gemm(false, true, n, rank, ad.in(), 1f, at(x), ad.in(), at(ad.a()), ad.in(), 0f, loraU,
+          rank);
+      acc.gemm(false, true, n, ad.out(), rank, (float) scale, loraU, rank, at(ad.b()), rank, 1f,
+          at(y, ad.colOffset()), ldy);
+    }
+  }
+
+  @Override
+  public void loraBackward(Span dx, Span dy, int ldy, Span x, LoraWeights.Adapter[] adapters,
+      LoraWeights.Adapter[] grads, int n, int rank, double scale) {
+    if (adapters.length == 0) {
+      return;
+    }
+    loraScratch(rank);
+    float s = (float) scale;
+    for (int k = 0; k < adapters.length; k++) {
+      LoraWeights.Adapter ad = adapters[k];
+      LoraWeights.Adapter g = grads[k];
+      int in = ad.in();
+      long dyAt = at(dy, ad.colOffset());
+      acc.gemm(false, true, n, rank, in, 1f, at(x), in, at(ad.a()), in, 0f, loraU, rank);
+      acc.gemm(true, false, ad.out(), rank, n, s, dyAt, ldy, loraU, rank, 1f, at(g.b()), rank);
+      acc.gemm(false, false, n, rank, ad.out(), s, dyAt, ldy, at(ad.b()), rank, 0f, loraDu, rank);
+      acc.gemm(true, false, rank, in, n, 1f, loraDu, rank, at(x), in, 1f, at(g.a()), in);
+      if (dx != null) {
+        acc.gemm(false, false, n, in, rank, 1f, loraDu, rank, at(ad.a()), in, 1f, at(dx), in);
+      }
+    }
+  }
+
+  @Override
+  public void rope(Rope rope, Span x, int n, int width, int heads, TokenBatch batch,
+      boolean inverse) {
+    if (rope != ropeOnDevice) { // the tables go up once per model
+      float[] cos = rope.cosFloats();
+      cosTable = acc.alloc(4L * cos.length);
+      sinTable = acc.alloc(4L * cos.length);
+      acc.upload(cosTable, cos, 0, cos.length);
+      acc.upload(sinTable, rope.sinFloats(), 0, cos.length);
+      ropeOnDevice = rope;
+    }
+    int half = rope.headDim() / 2;
+    acc.launch("rope_apply", grid((long) n * heads * half), THREADS, 0, at(x), positions, cosTable,
+        sinTable, n, width, 0, heads, rope.headDim(), inverse ? 1 : 0);
+  }
+
+  @Override
+  public void attention(Span y, Span att, Span qkv, TokenBatch batch, Attention.Dims d) {
+    acc.launch("attention_forward", new int[] {d.seq(), d.heads(), d.batch()}, ATTENTION_THREADS,
+        4 * d.seq(), at(y), at(att), at(qkv), mask, d.batch(), d.seq(), d.heads(), d.kvHeads(),
+        d.headDim(), (float) (1.0 / Math.sqrt(d.headDim())));
+  }
+
+  @Override
+  public void attentionBackward(Span dqkv, Span datt, Span dy, Span att, Span qkv,
+      Attention.Dims d) {
+    float scale = (float) (1.0 / Math.sqrt(d.headDim()));
+    dqkv.zero(0, (long) d.batch() * d.seq() * d.width());
+    acc.launch("attention_backward_query", new int[] {d.seq(), d.heads(), d.batch()},
+        ATTENTION_THREADS, 4 * d.seq(), at(dqkv), at(datt), at(dy), at(att), at(qkv), d.batch(),
+        d.seq(), d.heads(), d.kvHeads(), d.headDim(), scale);
+    acc.launch("attention_backward_key", new int[] {d.seq(), d.kvHeads(), d.batch()},
+        d.headDim(), 0, at(dqkv), at(datt), at(dy), at(att), at(qkv), d.batch(), d.seq(),
+        d.heads(), d.kvHeads(), d.headDim(), scale);
+  }
+
+  @Override
+  public void gelu(Span out, Span x, long n) {
+    acc.launch("gelu_forward", grid(n), THREADS, 0, at(out), at(x), n);
+  }
+
+  @Override
+  public void geluBackward(Span dx, Span dout, Span x, long n) {
+    acc.launch("gelu_backward", grid(n), THREADS, 0, at(dx), at(dout), at(x), n);
+  }
+
+  @Override
+  public void swiglu(Span act, Span gateUp, int n, int inter) {
+    acc.launch("swiglu_forward", grid((long) n * inter), THREADS, 0, at(act), at(gateUp), n,
+        inter);
+  }
+
+  @Override
+  public void swigluBackward(Span dGateUp, Span dAct, Span gateUp, int n, int inter) {
+    acc.launch("swiglu_backward", grid((long) n * inter), THREADS, 0, at(dGateUp), at(dAct),
+        at(gateUp), n, inter);
+  }
+}

@@ -1,0 +1,66 @@
+package ai.cory.common.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.cory.common.config.Compute;
+import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.TrunkPass;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * The engine's forward and backward on the device backend without a GPU: every launch, GEMM and
+ * copy of a GPT-2 full fine-tuning pass and a Llama LoRA pass goes through {@link
+ * ValidatingDevice}, which checks it against the kernel's CUDA declaration, launch limits and
+ * the live allocations (exact extents, so a LoRA slot's strided columns must stay inside their
+ * fused buffer). The numbers are left for a GPU ({@code GpuCheck}).
+ */
+class EngineChecksLaunchesTest {
+  @Test
+  void theTrunkOnTheDeviceLaunchesValidly() {
+    ValidatingDevice device = new ValidatingDevice();
+    List<CheckResult> results = new EngineChecks(device).run();
+    assertEquals(4, results.size());
+    assertTrue(device.launched.containsAll(Set.of("embedding_forward", "embedding_backward",
+        "layernorm_forward", "layernorm_backward", "layernorm_dwdb", "rmsnorm_forward",
+        "rmsnorm_backward", "add_bias", "column_sum", "rope_apply", "attention_forward",
+        "attention_backward_query", "attention_backward_key", "gelu_forward", "gelu_backward",
+        "swiglu_forward", "swiglu_backward")), device.launched.toString());
+    // LoRA: the Llama pass's adapters take 2 GEMMs forward, 5 backward per adapter; GPT-2's
+    // and Llama's base projections 1 forward and 2 or 3 backward each
+    assertTrue(device.gemms > 100, device.gemms + " GEMMs");
+    for (CheckResult r : results) {
+      assertTrue(r.tolerance() > 0 && r.tolerance() <= 1e-4, r.json());
+    }
+  }
+
+  @Test
+  void aDeviceRunRefusesWhatIsNotResidentYet() {
+    ValidatingDevice device = new ValidatingDevice();
+    try (DeviceArena arena = device.arena(64L << 20)) {
+      CudaException bf16 = assertThrows(CudaException.class,
+          () -> new CudaAccelerator(device, arena, Compute.GemmMath.BF16));
+      assertTrue(bf16.getMessage().contains("use fp32 or tf32"), bf16.getMessage());
+      CudaAccelerator acc = new CudaAccelerator(device, arena, Compute.GemmMath.FP32);
+      CausalLm f64 = CausalLm.random(EngineChecks.gpt2(), DataType.DOUBLE, 1);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> TrunkPass.on(acc, f64, 1, 8, false));
+      assertTrue(e.getMessage().contains("float32"), e.getMessage());
+    }
+  }
+
+  @Test
+  void aFullArenaIsNamed() {
+    ValidatingDevice device = new ValidatingDevice();
+    try (DeviceArena arena = device.arena(1L << 16)) {
+      CudaAccelerator acc = new CudaAccelerator(device, arena, Compute.GemmMath.FP32);
+      CausalLm lm = CausalLm.random(EngineChecks.gpt2(), DataType.FLOAT, 1);
+      CudaException e = assertThrows(CudaException.class, () -> TrunkPass.on(acc, lm, 2, 24, true));
+      assertTrue(e.getMessage().startsWith("device arena of "), e.getMessage());
+    }
+  }
+}
