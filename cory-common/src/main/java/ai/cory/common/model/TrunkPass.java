@@ -68,15 +68,28 @@ public final class TrunkPass {
     return new TrunkPass(lm, w, lw, g, lg, grads, ws);
   }
 
-  /** The final norm's output (N, C) for {@code batch}, N = batch x seq, as floats. */
+  /** Forward of {@code batch} and the final norm's output (N, C), N = batch x seq, as floats. */
   public float[] forward(TokenBatch batch) {
+    run(batch);
+    return hidden();
+  }
+
+  /** Forward of {@code batch}, leaving its activations where they are (no copy back). */
+  public void run(TokenBatch batch) {
     if (batch.batch() > ws.maxBatch || batch.seq() > ws.maxSeq) {
       throw new IllegalArgumentException(batch + " exceeds the pass's " + ws.maxBatch + " x "
           + ws.maxSeq);
     }
     lm.transformer().forwardTrunk(w, lw, ws, batch);
     last = batch;
-    int n = batch.batch() * batch.seq() * lm.config().hidden();
+  }
+
+  /** The last forward's final norm output (N, C) as floats. */
+  public float[] hidden() {
+    if (last == null) {
+      throw new IllegalStateException("no forward yet");
+    }
+    int n = last.batch() * last.seq() * lm.config().hidden();
     float[] out = new float[n];
     ws.normF.readFloats(0, out, 0, n);
     return out;
@@ -95,6 +108,17 @@ public final class TrunkPass {
       throw new IllegalArgumentException(dHidden.length + " gradients for " + n + " outputs");
     }
     ws.dnormF.writeFloats(0, dHidden, 0, n);
+    backwardAgain();
+  }
+
+  /**
+   * Backward of the last forward from the upstream gradient the last {@link #backward} left in
+   * the workspace (the trunk reads it, never writes it): benchmarks time the pass alone.
+   */
+  public void backwardAgain() {
+    if (g == null || last == null) {
+      throw new IllegalStateException(g == null ? "not a training pass" : "no forward yet");
+    }
     lm.transformer().backwardTrunk(w, g, lw, lg, ws, last);
   }
 

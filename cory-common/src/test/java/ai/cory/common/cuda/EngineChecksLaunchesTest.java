@@ -1,6 +1,7 @@
 package ai.cory.common.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,6 +37,18 @@ class EngineChecksLaunchesTest {
     for (CheckResult r : results) {
       assertTrue(r.tolerance() > 0 && r.tolerance() <= 1e-4, r.json());
     }
+    assertNull(GpuCheck.engineUnavailable()); // ND4J is here; the bundle says why it is not there
+  }
+
+  @Test
+  void theTrunkBenchLaunchesValidlyAndPrintsOneLinePerMathAndMode() {
+    ValidatingDevice device = new ValidatingDevice();
+    TrunkBench.Case tiny = new TrunkBench.Case("tiny-llama", EngineChecks.llama(), 4, 2, 16);
+    List<String> lines = new TrunkBench(device, List.of(tiny)).run();
+    assertEquals(4, lines.size(), lines.toString()); // fp32 and tf32 x forward and forward+backward
+    assertTrue(lines.get(1).startsWith("{\"bench\":\"engine_trunk\",\"model\":\"tiny-llama\","
+        + "\"layers\":2,\"lora_rank\":4,\"math\":\"fp32\",\"mode\":\"forward_backward\","), lines.get(1));
+    assertEquals(2, TrunkBench.CASES.size());
   }
 
   @Test

@@ -45,8 +45,10 @@ public final class DoctorCommand implements Command {
         "usage: bin/cory doctor [--compile-kernels sm_80,sm_86,sm_89,sm_90] [--gpu-check [--no-bench]]",
         "  --compile-kernels LIST  compile every CUDA kernel with NVRTC for each sm_XY target (no GPU",
         "                          needed) and print one line per kernel and target; exit 1 on an error",
-        "  --gpu-check             compare every kernel and cuBLAS with float64 references on GPU 0,",
-        "                          then time the GEMMs at GPT-2-small and Llama-2-7B shapes (JSON lines)",
+        "  --gpu-check             compare every kernel and cuBLAS with float64 references on GPU 0",
+        "                          and the engine's forward and backward with the CPU engine's, then",
+        "                          time the GEMMs and the engine's trunk at GPT-2-small and Llama-2-7B",
+        "                          shapes (JSON lines)",
         "  --no-bench              with --gpu-check: the comparisons only",
         "CUDA libraries are looked for in $CORY_CUDA_LIB_DIR, $CUDA_HOME/lib64, /usr/local/cuda/lib64,",
         "then the loader's path. Exit 3 when what was asked for needs a library or GPU that is missing.");

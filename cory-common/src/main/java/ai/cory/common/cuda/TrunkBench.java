@@ -1,0 +1,114 @@
+package ai.cory.common.cuda;
+
+import ai.cory.common.config.Compute;
+import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.LoraSpec;
+import ai.cory.common.model.ModelConfig;
+import ai.cory.common.model.ParamLayout;
+import ai.cory.common.model.TokenBatch;
+import ai.cory.common.model.TrunkPass;
+import ai.cory.common.model.Workspace;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * The engine's trunk on the GPU (embeddings, every block, the final norm; no vocabulary head):
+ * inference forward and training forward + backward through the device kernels, at the
+ * GPT-2-small shape trained whole and at Llama-2-7B's width with LoRA rank 16 (2 of its 32
+ * blocks: a dense float32 7B does not fit one host buffer, and the quantised base is not
+ * resident on the device yet; per-block time scales with the block count). Medians of timed
+ * repeats bracketed by device synchronisation; JSON lines like the other GPU benches.
+ */
+final class TrunkBench {
+  private static final int REPEATS = 5;
+
+  record Case(String model, ModelConfig cfg, int loraRank, int batch, int seq) {}
+
+  static final List<Case> CASES = List.of(
+      new Case("gpt2-small", new ModelConfig(ModelConfig.Arch.GPT2, 50257, 768, 12, 12, 12, 3072,
+          1024, 1e-5, 0.0, true, 50256, 50256), 0, 8, 128),
+      new Case("llama-2-7b-width-2-blocks", new ModelConfig(ModelConfig.Arch.LLAMA, 32000, 4096,
+          2, 32, 32, 11008, 4096, 1e-5, 10000.0, false, 1, 2), 16, 4, 128));
+
+  private final DeviceOps ctx;
+  private final List<Case> cases;
+
+  TrunkBench(DeviceOps ctx, List<Case> cases) {
+    this.ctx = ctx;
+    this.cases = cases;
+  }
+
+  List<String> run() {
+    List<String> lines = new ArrayList<>();
+    for (Case c : cases) {
+      CausalLm lm = CausalLm.random(c.cfg(), DataType.FLOAT, 7);
+      if (c.loraRank() > 0) {
+        lm = lm.withAdapters(LoraSpec.of(c.loraRank(), 2.0 * c.loraRank(),
+            LoraSpec.defaultTargets(c.cfg().arch()), c.cfg().arch()), 8);
+      }
+      TokenBatch batch = batch(c);
+      for (Compute.GemmMath math : List.of(Compute.GemmMath.FP32, Compute.GemmMath.TF32)) {
+        try (DeviceArena arena = ctx.arena(deviceBytes(c))) {
+          TrunkPass pass = TrunkPass.on(new CudaAccelerator(ctx, arena, math), lm, c.batch(),
+              c.seq(), true);
+          double fwd = median(() -> pass.run(batch));
+          pass.backward(new float[c.batch() * c.seq() * c.cfg().hidden()]);
+          double train = median(() -> {
+            pass.run(batch);
+            pass.backwardAgain();
+          });
+          lines.add(line(c, math, "forward", fwd, arena.used()));
+          lines.add(line(c, math, "forward_backward", train, arena.used()));
+        }
+      }
+    }
+    return lines;
+  }
+
+  /** Weights, adapters, gradients and the training workspace, with room to spare. */
+  private static long deviceBytes(Case c) {
+    ModelConfig m = c.cfg();
+    long params = ParamLayout.of(m).size();
+    long ws = Workspace.plannedBytes(m, DataType.FLOAT, c.batch(), c.seq(),
+        true, false, false)[0];
+    return 4 * params * (c.loraRank() > 0 ? 1 : 2) + 2 * ws + (512L << 20);
+  }
+
+  private static TokenBatch batch(Case c) {
+    SplittableRandom r = new SplittableRandom(9);
+    int[][] tokens = new int[c.batch()][c.seq()];
+    for (int[] row : tokens) {
+      for (int t = 0; t < row.length; t++) {
+        row[t] = r.nextInt(c.cfg().vocabSize());
+      }
+    }
+    return TokenBatch.of(tokens);
+  }
+
+  private String line(Case c, Compute.GemmMath math, String mode, double seconds, long bytes) {
+    double tokens = (double) c.batch() * c.seq();
+    return String.format(Locale.ROOT, "{\"bench\":\"engine_trunk\",\"model\":\"%s\",\"layers\":%d,"
+        + "\"lora_rank\":%d,\"math\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"seq\":%d,"
+        + "\"seconds_median\":%.6e,\"tokens_per_s\":%.1f,\"device_gib\":%.2f}", c.model(),
+        c.cfg().layers(), c.loraRank(), math.name().toLowerCase(Locale.ROOT), mode, c.batch(),
+        c.seq(), seconds, tokens / seconds, bytes / (double) (1L << 30));
+  }
+
+  private double median(Runnable call) {
+    call.run();
+    ctx.synchronize();
+    double[] t = new double[REPEATS];
+    for (int i = 0; i < REPEATS; i++) {
+      long t0 = System.nanoTime();
+      call.run();
+      ctx.synchronize();
+      t[i] = (System.nanoTime() - t0) / 1e9;
+    }
+    Arrays.sort(t);
+    return t[REPEATS / 2];
+  }
+}
