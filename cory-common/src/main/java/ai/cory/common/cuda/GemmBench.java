@@ -5,6 +5,7 @@ import static ai.cory.common.cuda.DeviceScratch.grid;
 
 import ai.cory.common.config.Compute.GemmMath;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -86,18 +87,23 @@ final class GemmBench {
   }
 
   private double median(Runnable call) {
-    for (int i = 0; i < 3; i++) {
+    return median(ctx, call, 3, REPEATS);
+  }
+
+  /** Median seconds of {@code repeats} timed calls after {@code warmup}, each synchronised. */
+  static double median(DeviceOps ops, Runnable call, int warmup, int repeats) {
+    for (int i = 0; i < warmup; i++) {
       call.run();
     }
-    ctx.synchronize();
-    double[] t = new double[REPEATS];
-    for (int i = 0; i < REPEATS; i++) {
+    ops.synchronize();
+    double[] t = new double[repeats];
+    for (int i = 0; i < repeats; i++) {
       long t0 = System.nanoTime();
       call.run();
-      ctx.synchronize();
+      ops.synchronize();
       t[i] = (System.nanoTime() - t0) / 1e9;
     }
-    java.util.Arrays.sort(t);
-    return t[REPEATS / 2];
+    Arrays.sort(t);
+    return t[repeats / 2];
   }
 }

@@ -9,7 +9,6 @@ import ai.cory.common.model.TokenBatch;
 import ai.cory.common.model.TrunkPass;
 import ai.cory.common.model.Workspace;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -99,16 +98,6 @@ final class TrunkBench {
   }
 
   private double median(Runnable call) {
-    call.run();
-    ctx.synchronize();
-    double[] t = new double[REPEATS];
-    for (int i = 0; i < REPEATS; i++) {
-      long t0 = System.nanoTime();
-      call.run();
-      ctx.synchronize();
-      t[i] = (System.nanoTime() - t0) / 1e9;
-    }
-    Arrays.sort(t);
-    return t[REPEATS / 2];
+    return GemmBench.median(ctx, call, 1, REPEATS);
   }
 }

@@ -124,16 +124,21 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
     if (src.dataType() != dataType()) {
       throw new IllegalArgumentException("copy between " + src.dataType() + " and " + dataType());
     }
-    if (src instanceof Dev) { // device to host, a chunk at a time
-      float[] chunk = new float[(int) Math.min(n, Dev.CHUNK)];
-      for (long done = 0; done < n; done += chunk.length) {
-        int m = (int) Math.min(chunk.length, n - done);
-        src.readFloats(srcFrom + done, chunk, 0, m);
-        writeFloats(from + done, chunk, 0, m);
-      }
+    if (src instanceof Dev) {
+      copyThroughHost(from, src, srcFrom, n);
       return;
     }
     Pointer.memcpy(bytePointer(from), src.bytePointer(srcFrom), n * elementBytes());
+  }
+
+  /** Copies between host and device memory as floats, a bounded chunk at a time. */
+  void copyThroughHost(long from, Span src, long srcFrom, long n) {
+    float[] chunk = new float[(int) Math.min(n, Dev.CHUNK)];
+    for (long done = 0; done < n; done += chunk.length) {
+      int m = (int) Math.min(chunk.length, n - done);
+      src.readFloats(srcFrom + done, chunk, 0, m);
+      writeFloats(from + done, chunk, 0, m);
+    }
   }
 
   /**
@@ -453,12 +458,7 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
         acc.copy(address(from), d.address(srcFrom), 4 * n);
         return;
       }
-      float[] chunk = new float[(int) Math.min(n, CHUNK)];
-      for (long done = 0; done < n; done += chunk.length) { // host to device, a chunk at a time
-        int m = (int) Math.min(chunk.length, n - done);
-        src.readFloats(srcFrom + done, chunk, 0, m);
-        writeFloats(from + done, chunk, 0, m);
-      }
+      copyThroughHost(from, src, srcFrom, n);
     }
   }
 }
