@@ -11,7 +11,7 @@ import java.util.Objects;
  * replica arena. bf16 GEMMs take bf16 operands, which the engine's float32 buffers are not:
  * they are refused here until the base's bf16 copies are resident.
  */
-public final class CudaAccelerator implements Accelerator {
+final class CudaAccelerator implements Accelerator {
   private final DeviceOps ops;
   private final DeviceArena arena;
   private final Compute.GemmMath math;
@@ -24,16 +24,6 @@ public final class CudaAccelerator implements Accelerator {
           + "device, which the engine does not keep yet; use fp32 or tf32");
     }
     this.math = math;
-  }
-
-  /** An accelerator on {@code ctx} with an arena of {@code bytes} and the GEMM math of {@code compute}. */
-  public static CudaAccelerator open(CudaContext ctx, long bytes, Compute compute) {
-    return new CudaAccelerator(ctx, ctx.arena(bytes), compute.gemm());
-  }
-
-  /** The arena (its {@code used()} is the replica's device footprint so far). */
-  public DeviceArena arena() {
-    return arena;
   }
 
   @Override

@@ -17,7 +17,6 @@ final class DeviceCopy implements UnaryOperator<Span> {
   private final Accelerator acc;
   private final boolean zeros;
   private final Map<INDArray, Span> bases = new IdentityHashMap<>();
-  private long bytes;
 
   DeviceCopy(Accelerator acc, boolean zeros) {
     this.acc = acc;
@@ -41,14 +40,8 @@ final class DeviceCopy implements UnaryOperator<Span> {
       } else {
         d.copyFrom(0, all, 0, all.length);
       }
-      bytes += 4 * all.length;
       return d;
     });
     return dev.slice(host.offset - host.base.offset(), host.length);
-  }
-
-  /** Device bytes this copy allocated. */
-  long bytes() {
-    return bytes;
   }
 }

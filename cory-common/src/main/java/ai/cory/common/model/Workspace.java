@@ -73,9 +73,14 @@ public final class Workspace {
 
   Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
       boolean fullVocab, boolean recompute) {
-    this(cfg, dataType, maxBatch, maxSeq, training, fullVocab,
-        Math.max(64, INFERENCE_LOGITS_BYTES
-            / ((long) cfg.vocabSize() * (dataType == DataType.FLOAT ? 4 : 8))), recompute);
+    this(cfg, dataType, maxBatch, maxSeq, training, fullVocab, inferenceHeadRows(cfg, dataType),
+        recompute);
+  }
+
+  /** Rows of an inference head block: as many as fit {@link #INFERENCE_LOGITS_BYTES}, at least 64. */
+  private static long inferenceHeadRows(ModelConfig cfg, DataType dataType) {
+    return Math.max(64, INFERENCE_LOGITS_BYTES
+        / ((long) cfg.vocabSize() * (dataType == DataType.FLOAT ? 4 : 8)));
   }
 
   /** With an explicit head block height for inference (tests exercise several blocks). */
@@ -96,7 +101,7 @@ public final class Workspace {
   static Workspace onDevice(Accelerator device, ModelConfig cfg, int maxBatch, int maxSeq,
       boolean training) {
     return new Workspace(cfg, DataType.FLOAT, maxBatch, maxSeq, training, false,
-        Math.max(64, INFERENCE_LOGITS_BYTES / (4L * cfg.vocabSize())), false, device);
+        inferenceHeadRows(cfg, DataType.FLOAT), false, device);
   }
 
   private Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
@@ -182,8 +187,7 @@ public final class Workspace {
     long f1 = gpt2 ? cfg.intermediate() : 2L * cfg.intermediate();
     long f2 = cfg.intermediate();
     long att = (long) maxBatch * cfg.heads() * maxSeq * maxSeq;
-    long headRows = training || fullVocab ? n : Math.min(n, Math.max(64, INFERENCE_LOGITS_BYTES
-        / ((long) cfg.vocabSize() * (dataType == DataType.FLOAT ? 4 : 8))));
+    long headRows = training || fullVocab ? n : Math.min(n, inferenceHeadRows(cfg, dataType));
     long layer = n * c + 2 * n + n * w3 + att + n * hd + n * c + 2 * n + n * f1 + n * f2;
     long elements = (training && !recompute ? cfg.layers() : 1) * layer
         + (training ? 2L * cfg.layers() + 1 : 1) * n * c
