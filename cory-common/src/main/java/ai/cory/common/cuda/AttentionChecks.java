@@ -164,52 +164,75 @@ final class AttentionChecks {
         CheckResult.error(d.get(py, ref.length), ref), TOL);
   }
 
+  /**
+   * The head's fused pass on 8 rows of GPT-2's vocabulary scattered as the engine lays them out
+   * (statistics at stat[k], the taken token's log-prob at logp_at[k], none for the last row),
+   * with reference log-probs for the KL, then the backward with both upstream gradients (the
+   * taken token's and the full log-probs').
+   */
   CheckResult vocab() {
     int n = 8;
     int vocab = 50257;
     float[] z = d.rand(n * vocab, 8);
-    float[] zr = d.rand(n * vocab, 8);
+    float[] q = d.rand(n * vocab, 8);
+    for (int r = 0; r < n; r++) { // the reference as log-probs
+      double lq = lse(q, r, vocab);
+      for (int v = 0; v < vocab; v++) {
+        q[r * vocab + v] = (float) (q[r * vocab + v] - lq);
+      }
+    }
     int[] tgt = new int[n];
-    float[] gl = d.rand(n, 1);
-    float[] ge = d.rand(n, 1);
+    int[] stat = new int[n];
+    int[] logpAt = new int[n];
     for (int r = 0; r < n; r++) {
       tgt[r] = d.rnd.nextInt(vocab);
+      stat[r] = n - 1 - r;
+      logpAt[r] = r == n - 1 ? -1 : 2 * r;
     }
+    float[] gl = d.rand(2 * n, 1);
+    float[] gf = d.rand(n * vocab, 1e-4);
     long pz = d.put(z);
     long pt = d.put(tgt);
-    long logp = d.zeros(n);
-    long ent = d.zeros(n);
+    long ps = d.put(stat);
+    long pa = d.put(logpAt);
     long lse = d.zeros(n);
+    long logp = d.zeros(2 * n);
+    long ent = d.zeros(n);
     long kl = d.zeros(n);
-    d.ops.launch("vocab_forward", new int[] {n}, 1024, 0, logp, ent, lse, kl, pz, d.put(zr), pt, n, vocab);
-    long dz = d.zeros((long) n * vocab);
-    d.ops.launch("vocab_backward", new int[] {n}, 1024, 0, dz, pz, lse, ent, pt, d.put(gl), d.put(ge), n, vocab);
-    double[] ref = new double[4 * n + n * vocab];
+    d.ops.launch("vocab_forward", new int[] {n}, 1024, 0, lse, logp, ent, kl, pz, d.put(q), pt, ps,
+        pa, n, vocab, 0);
+    d.ops.launch("vocab_backward", new int[] {n}, 1024, 0, pz, lse, d.put(gl), d.put(gf), pt, ps,
+        pa, n, vocab, 0);
+    double[] ref = new double[5 * n + n * vocab];
     for (int r = 0; r < n; r++) {
       double l = lse(z, r, vocab);
-      double lq = lse(zr, r, vocab);
-      double h = 0;
+      double h = l;
       double k = 0;
+      double sg = 0;
       for (int v = 0; v < vocab; v++) {
         double lp = z[r * vocab + v] - l;
         double pr = Math.exp(lp);
-        h -= pr * lp;
-        k += pr * (lp - (zr[r * vocab + v] - lq));
+        h -= pr * z[r * vocab + v];
+        k += pr * (lp - q[r * vocab + v]);
+        sg += gf[r * vocab + v];
       }
-      ref[r] = z[r * vocab + tgt[r]] - l;
-      ref[n + r] = h;
-      ref[2 * n + r] = l;
-      ref[3 * n + r] = k;
+      ref[stat[r]] = l;
+      ref[n + stat[r]] = h;
+      ref[2 * n + stat[r]] = k;
+      double dl = logpAt[r] >= 0 ? gl[logpAt[r]] : 0;
+      if (logpAt[r] >= 0) {
+        ref[3 * n + logpAt[r]] = z[r * vocab + tgt[r]] - l;
+      }
       for (int v = 0; v < vocab; v++) {
-        double lp = z[r * vocab + v] - l;
-        double pr = Math.exp(lp);
-        ref[4 * n + r * vocab + v] = gl[r] * ((v == tgt[r] ? 1 : 0) - pr) - ge[r] * pr * (lp + h);
+        double pr = Math.exp(z[r * vocab + v] - l);
+        ref[5 * n + r * vocab + v] = gf[r * vocab + v] + (v == tgt[r] ? dl : 0) - pr * (dl + sg);
       }
     }
-    float[] got = LayerChecks.concat(LayerChecks.concat(d.get(logp, n), d.get(ent, n)),
-        LayerChecks.concat(d.get(lse, n), d.get(kl, n)));
-    double e1 = CheckResult.error(got, java.util.Arrays.copyOf(ref, 4 * n));
-    double e2 = CheckResult.error(d.get(dz, n * vocab), java.util.Arrays.copyOfRange(ref, 4 * n, ref.length));
+    float[] got = LayerChecks.concat(LayerChecks.concat(d.get(lse, n), d.get(ent, n)),
+        LayerChecks.concat(d.get(kl, n), d.get(logp, 2 * n)));
+    double e1 = CheckResult.error(got, java.util.Arrays.copyOf(ref, 5 * n));
+    double e2 = CheckResult.error(d.get(pz, n * vocab),
+        java.util.Arrays.copyOfRange(ref, 5 * n, ref.length));
     return new CheckResult("vocab_forward+backward", n + "x" + vocab, Math.max(e1, e2), TOL);
   }
 

@@ -2,11 +2,12 @@ package ai.cory.common.cuda;
 
 import ai.cory.common.config.Compute;
 import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.ForwardOptions;
 import ai.cory.common.model.LoraSpec;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.model.ParamLayout;
 import ai.cory.common.model.TokenBatch;
-import ai.cory.common.model.TrunkPass;
+import ai.cory.common.model.ModelPass;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -15,12 +16,13 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The engine on the device against the engine on the CPU: the same transformer wiring
- * ({@link TrunkPass}) runs a padded batch forward and backward on both backends, for a GPT-2
- * model trained whole and a Llama model (grouped-query attention, RoPE, SwiGLU) with LoRA
- * adapters on every projection; the final hidden states and every trainable tensor's gradient
- * must agree. The CPU engine is the oracle here because it is itself held to the PyTorch goldens
- * (and float64 finite differences) by the CPU tests. Float32 GEMMs: the only differences are
+ * The engine on the device against the engine on the CPU: the same wiring ({@link ModelPass})
+ * scores a padded batch (taken-token log-probs, log-sum-exp, entropy, values) and runs the
+ * backward from random upstream gradients on both backends, for a GPT-2 model trained whole
+ * and a Llama model (grouped-query attention, RoPE, SwiGLU) with LoRA adapters on every
+ * projection; every output and every trainable tensor's gradient must agree. The CPU engine is
+ * the oracle here because it is itself held to the PyTorch goldens (and float64 finite
+ * differences) by the CPU tests. Float32 GEMMs: the only differences are
  * summation order and the CPU's double-precision row kernels.
  */
 final class EngineChecks {
@@ -83,37 +85,60 @@ final class EngineChecks {
   private static List<CheckResult> compare(CudaAccelerator acc, String name, CausalLm lm) {
     ModelConfig cfg = lm.config();
     TokenBatch batch = batch(cfg.vocabSize());
-    TrunkPass host = TrunkPass.onHost(lm, B, T, true);
-    TrunkPass dev = TrunkPass.on(acc, lm, B, T, true);
-    float[] hHost = host.forward(batch);
-    float[] hDev = dev.forward(batch);
-    float[] dh = new float[hHost.length];
+    ModelPass host = ModelPass.onHost(lm, B, T, true);
+    ModelPass dev = ModelPass.on(acc, lm, B, T, true);
+    // from column 3 to the last, which has no next token (a head row without a target)
+    ForwardOptions opt = new ForwardOptions(3, T, ForwardOptions.Vocab.NONE, true, true);
+    ModelPass.Scores sHost = host.score(batch, opt);
+    ModelPass.Scores sDev = dev.score(batch, opt);
     SplittableRandom r = new SplittableRandom(16);
-    for (int i = 0; i < dh.length; i++) {
-      dh[i] = (float) (2 * r.nextDouble() - 1);
-    }
-    host.backward(dh);
-    dev.backward(dh);
-    String shape = cfg.arch() + " L" + cfg.layers() + " C" + cfg.hidden() + " " + B + "x" + T;
+    float[] dLogp = uniform(r, sHost.logp().length);
+    float[] dValues = uniform(r, sHost.values().length);
+    host.backward(dLogp, dValues);
+    dev.backward(dLogp, dValues);
+    String shape = cfg.arch() + " L" + cfg.layers() + " C" + cfg.hidden() + " V"
+        + cfg.vocabSize() + " " + B + "x" + T;
     List<CheckResult> out = new ArrayList<>();
-    out.add(new CheckResult(name + " hidden", shape, CheckResult.error(hDev,
-        DeviceScratch.widen(hHost)), TOL));
+    Worst scores = new Worst();
+    scores.add("logp", sDev.logp(), sHost.logp());
+    scores.add("lse", sDev.lse(), sHost.lse());
+    scores.add("entropy", sDev.entropy(), sHost.entropy());
+    scores.add("values", sDev.values(), sHost.values());
+    out.add(new CheckResult(name + " scores", shape + ", worst " + scores.name, scores.error,
+        TOL));
     float[] gHost = host.gradients();
     float[] gDev = dev.gradients();
-    double worst = 0;
-    String worstName = "";
+    Worst grads = new Worst();
     for (ParamLayout.Entry e : lm.params().layout().entries()) { // each tensor at its own scale
       int from = Math.toIntExact(e.offset());
       int to = from + Math.toIntExact(e.length());
-      double err = CheckResult.error(Arrays.copyOfRange(gDev, from, to),
-          DeviceScratch.widen(Arrays.copyOfRange(gHost, from, to)));
-      if (!(err <= worst)) {
-        worst = err;
-        worstName = e.name();
+      grads.add(e.name(), Arrays.copyOfRange(gDev, from, to), Arrays.copyOfRange(gHost, from, to));
+    }
+    out.add(new CheckResult(name + " gradients", shape + ", "
+        + lm.params().layout().entries().size() + " tensors, worst " + grads.name, grads.error,
+        TOL));
+    return out;
+  }
+
+  static float[] uniform(SplittableRandom r, int n) {
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = (float) (2 * r.nextDouble() - 1);
+    }
+    return x;
+  }
+
+  /** The worst of several comparisons, each at its own scale, and which it was. */
+  static final class Worst {
+    double error;
+    String name = "";
+
+    void add(String what, float[] got, float[] ref) {
+      double e = CheckResult.error(got, DeviceScratch.widen(ref));
+      if (!(e <= error)) {
+        error = e;
+        name = what;
       }
     }
-    out.add(new CheckResult(name + " gradients", shape + ", " + lm.params().layout().entries().size()
-        + " tensors, worst " + worstName, worst, TOL));
-    return out;
   }
 }

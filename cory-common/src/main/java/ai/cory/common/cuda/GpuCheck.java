@@ -1,6 +1,9 @@
 package ai.cory.common.cuda;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -10,10 +13,10 @@ import java.util.Locale;
  * runs, or {@code bin/cory doctor --gpu-check}). It needs only the NVIDIA driver and a CUDA
  * installation's NVRTC and cuBLAS: prints the device, compiles every kernel for the device's
  * architecture, compares every kernel and cuBLAS against float64 references and the engine's
- * forward and backward on the device against the CPU engine ({@link EngineChecks}), then
- * measures the
- * GEMMs and dequantisation at the GPT-2-small and Llama-2-7B shapes and the engine's trunk
- * forward and forward + backward ({@link TrunkBench}). JSON lines on stdout.
+ * forward and backward on the device against the CPU engine ({@link EngineChecks}) and the
+ * PyTorch goldens ({@link GoldenChecks}), then measures the GEMMs and dequantisation at the
+ * GPT-2-small and Llama-2-7B shapes and the engine's score and train passes ({@link
+ * EngineBench}). JSON lines on stdout.
  * Exit status: 0 every comparison within tolerance, 1 one was not, 3 no usable GPU.
  */
 public final class GpuCheck {
@@ -28,7 +31,7 @@ public final class GpuCheck {
       System.err.println("usage: GpuCheck [--no-bench] | --compile sm_80,sm_86,sm_89,sm_90");
       System.exit(2);
     }
-    System.exit(run(System.out, args.length == 1));
+    System.exit(run(System.out, args.length == 1, null));
   }
 
   /**
@@ -67,8 +70,13 @@ public final class GpuCheck {
     return failed == 0 ? 0 : 1;
   }
 
-  /** Runs the check, printing to {@code out}; returns the exit status. */
-  public static int run(PrintStream out, boolean skipBench) {
+  /**
+   * Runs the check, printing to {@code out}; returns the exit status.
+   *
+   * @param shared the directory holding {@code golden/} and {@code assets/models/} for the
+   *               golden comparisons, or null (they are then skipped with one line saying so)
+   */
+  public static int run(PrintStream out, boolean skipBench, Path shared) {
     CudaDevices.Probe probe = CudaDevices.probe(true);
     if (!probe.usable()) {
       out.println("{\"gpu\":null,\"error\":\"" + json(probe.whyNot()) + "\"}");
@@ -91,6 +99,12 @@ public final class GpuCheck {
       String noEngine = engineUnavailable();
       if (noEngine == null) {
         results.addAll(engineComparisons(ctx));
+        String noGoldens = GoldenChecks.unavailable(shared);
+        if (noGoldens == null) {
+          results.addAll(goldenComparisons(ctx, shared));
+        } else {
+          out.println("{\"goldens\":null,\"why\":\"" + json(noGoldens) + "\"}");
+        }
       } else {
         out.println("{\"engine\":null,\"why\":\"" + json(noEngine) + "\"}");
       }
@@ -102,7 +116,7 @@ public final class GpuCheck {
       if (!skipBench) {
         new GemmBench(ctx).run().forEach(out::println);
         if (noEngine == null) {
-          new TrunkBench(ctx, TrunkBench.CASES).run().forEach(out::println);
+          new EngineBench(ctx, EngineBench.CASES).run().forEach(out::println);
         }
       }
     }
@@ -143,6 +157,15 @@ public final class GpuCheck {
   /** The engine's forward and backward on the device against the CPU engine. */
   static List<CheckResult> engineComparisons(DeviceOps ops) {
     return new EngineChecks(ops).run();
+  }
+
+  /** The engine on the device against the PyTorch goldens under {@code shared}. */
+  static List<CheckResult> goldenComparisons(DeviceOps ops, Path shared) {
+    try {
+      return GoldenChecks.onDevice(ops, shared);
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading the goldens under " + shared, e);
+    }
   }
 
   static String json(String s) {

@@ -112,4 +112,59 @@ final class CpuKernels implements Kernels {
   public void swigluBackward(Span dGateUp, Span dAct, Span gateUp, int n, int inter) {
     SwiGlu.backward(dGateUp, dAct, gateUp, n, inter, scratch);
   }
+
+  @Override
+  public void valueHead(Span values, Span x, Span w, Span b, int n, int c) {
+    Blas.gemv(false, n, c, 1.0, x, 0, c, w, 0, 0.0, values, 0);
+    double bias = b.get(0);
+    for (int i = 0; i < n; i++) {
+      values.set(i, values.get(i) + bias);
+    }
+  }
+
+  @Override
+  public void valueHeadBackward(Span dx, Span dw, Span db, Span dvalues, Span x, Span w, int n,
+      int c) {
+    Blas.ger(n, c, 1.0, dvalues, 0, w, 0, dx, 0, c);
+    if (dw != null) {
+      Blas.gemv(true, n, c, 1.0, x, 0, c, dvalues, 0, 1.0, dw, 0);
+    }
+    if (db != null) {
+      double sum = 0;
+      for (int i = 0; i < n; i++) {
+        sum += dvalues.get(i);
+      }
+      db.set(0, db.get(0) + sum);
+    }
+  }
+
+  @Override
+  public void gatherRows(Span out, Span src, VocabSoftmax.Rows rows, int from, int count, int c) {
+    for (int k = 0; k < count; k++) {
+      out.copyFrom((long) k * c, src, (long) rows.statIndex()[from + k] * c, c);
+    }
+  }
+
+  @Override
+  public void scatterAddRows(Span dst, Span src, VocabSoftmax.Rows rows, int from, int count,
+      int c) {
+    double[] row = scratch.row(0, 0, c);
+    for (int k = 0; k < count; k++) {
+      src.read((long) k * c, row, 0, c);
+      dst.accumulate((long) rows.statIndex()[from + k] * c, row, 0, c);
+    }
+  }
+
+  @Override
+  public void vocabForward(Span z, int vocab, VocabSoftmax.Rows rows, int from, int count,
+      Span lse, Span logp, Span entropy, boolean toLogProbs, Span refLogProbs, Span kl) {
+    VocabSoftmax.forward(z, vocab, rows, from, count, lse, logp, entropy, toLogProbs, refLogProbs,
+        kl, scratch);
+  }
+
+  @Override
+  public void vocabBackward(Span z, int vocab, VocabSoftmax.Rows rows, int from, int count,
+      Span lse, boolean holdsLogProbs, Span dLogp, Span dFull) {
+    VocabSoftmax.backward(z, vocab, rows, from, count, lse, holdsLogProbs, dLogp, dFull, scratch);
+  }
 }

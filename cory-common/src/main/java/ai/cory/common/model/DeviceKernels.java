@@ -14,12 +14,17 @@ package ai.cory.common.model;
 final class DeviceKernels implements Kernels {
   static final int THREADS = 256;
   private static final int ATTENTION_THREADS = 64;
+  private static final int VOCAB_THREADS = 1024;
 
   private final Accelerator acc;
   private final int maxRows;
   private final long tokens;    // (maxRows) int
   private final long positions; // (maxRows) int
   private final long mask;      // (maxRows) int
+  private final long rowTargets; // (maxRows) int: the head rows of the last forward
+  private final long rowStat;
+  private final long rowLogp;
+  private VocabSoftmax.Rows rowsOnDevice;
   private long loraU;           // (maxRows, rank), allocated at the first adapter
   private long loraDu;
   private int loraRank;
@@ -33,6 +38,9 @@ final class DeviceKernels implements Kernels {
     this.tokens = acc.alloc(4L * maxRows);
     this.positions = acc.alloc(4L * maxRows);
     this.mask = acc.alloc(4L * maxRows);
+    this.rowTargets = acc.alloc(4L * maxRows);
+    this.rowStat = acc.alloc(4L * maxRows);
+    this.rowLogp = acc.alloc(4L * maxRows);
   }
 
   static int[] grid(long n) {
@@ -108,7 +116,8 @@ final class DeviceKernels implements Kernels {
 
   private static Span dense(Matrix w) {
     if (w.isPacked()) {
-      throw new UnsupportedOperationException("a quantised base matrix is not resident on the device yet; use cory.model.base-dtype = float32"
+      throw new UnsupportedOperationException("a quantised base matrix is not resident on the "
+          + "device yet; use cory.model.base-dtype = float32"
           + " with cory.model.device = cuda");
     }
     return w.dense;
@@ -245,5 +254,74 @@ final class DeviceKernels implements Kernels {
   public void swigluBackward(Span dGateUp, Span dAct, Span gateUp, int n, int inter) {
     acc.launch("swiglu_backward", grid((long) n * inter), THREADS, 0, at(dGateUp), at(dAct),
         at(gateUp), n, inter);
+  }
+
+  @Override
+  public void valueHead(Span values, Span x, Span w, Span b, int n, int c) {
+    acc.gemm(false, false, n, 1, c, 1f, at(x), c, at(w), 1, 0f, at(values), 1);
+    acc.launch("add_bias", grid(n), THREADS, 0, at(values), at(b), n, 1);
+  }
+
+  @Override
+  public void valueHeadBackward(Span dx, Span dw, Span db, Span dvalues, Span x, Span w, int n,
+      int c) {
+    acc.gemm(false, false, n, c, 1, 1f, at(dvalues), 1, at(w), c, 1f, at(dx), c);
+    if (dw != null) {
+      acc.gemm(true, false, c, 1, n, 1f, at(x), c, at(dvalues), 1, 1f, at(dw), 1);
+    }
+    if (db != null) {
+      acc.launch("column_sum", grid(1), THREADS, 0, at(db), at(dvalues), n, 1);
+    }
+  }
+
+  /** The head rows' indices go up once per forward (backward reuses them). */
+  private void bindRows(VocabSoftmax.Rows rows) {
+    if (rows != rowsOnDevice) {
+      int r = rows.count();
+      if (r > maxRows) {
+        throw new IllegalArgumentException(r + " head rows exceed the device workspace's "
+            + maxRows);
+      }
+      acc.upload(rowTargets, rows.targets(), 0, r);
+      acc.upload(rowStat, rows.statIndex(), 0, r);
+      acc.upload(rowLogp, rows.logpIndex(), 0, r);
+      rowsOnDevice = rows;
+    }
+  }
+
+  // A gather of rows is an embedding lookup with the row indices as tokens, and its scatter-add
+  // the embedding gradient: the head's rows are distinct, so no two atomics meet (deterministic).
+  @Override
+  public void gatherRows(Span out, Span src, VocabSoftmax.Rows rows, int from, int count, int c) {
+    bindRows(rows);
+    acc.launch("embedding_forward", grid((long) count * c), THREADS, 0, at(out),
+        rowStat + 4L * from, 0L, at(src), 0L, count, c);
+  }
+
+  @Override
+  public void scatterAddRows(Span dst, Span src, VocabSoftmax.Rows rows, int from, int count,
+      int c) {
+    bindRows(rows);
+    acc.launch("embedding_backward", grid((long) count * c), THREADS, 0, at(dst), 0L, at(src),
+        rowStat + 4L * from, 0L, count, c);
+  }
+
+  @Override
+  public void vocabForward(Span z, int vocab, VocabSoftmax.Rows rows, int from, int count,
+      Span lse, Span logp, Span entropy, boolean toLogProbs, Span refLogProbs, Span kl) {
+    bindRows(rows);
+    acc.launch("vocab_forward", new int[] {count}, VOCAB_THREADS, 0, at(lse), at(logp),
+        at(entropy), at(kl), at(z), refLogProbs == null ? 0L : at(refLogProbs, (long) from * vocab),
+        rowTargets + 4L * from, rowStat + 4L * from, rowLogp + 4L * from, count, vocab,
+        toLogProbs ? 1 : 0);
+  }
+
+  @Override
+  public void vocabBackward(Span z, int vocab, VocabSoftmax.Rows rows, int from, int count,
+      Span lse, boolean holdsLogProbs, Span dLogp, Span dFull) {
+    bindRows(rows);
+    acc.launch("vocab_backward", new int[] {count}, VOCAB_THREADS, 0, at(z), at(lse), at(dLogp),
+        at(dFull), rowTargets + 4L * from, rowStat + 4L * from, rowLogp + 4L * from, count, vocab,
+        holdsLogProbs ? 1 : 0);
   }
 }

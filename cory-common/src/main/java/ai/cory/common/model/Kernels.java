@@ -64,4 +64,27 @@ interface Kernels {
   void swiglu(Span act, Span gateUp, int n, int inter);
 
   void swigluBackward(Span dGateUp, Span dAct, Span gateUp, int n, int inter);
+
+  /** {@code values (N) = x (N, C) w (C) + b}: the value head (b is one element). */
+  void valueHead(Span values, Span x, Span w, Span b, int n, int c);
+
+  /**
+   * {@code dx (N, C) +=} {@code dvalues w^T}, {@code dw +=} {@code x^T dvalues}, {@code db +=}
+   * {@code sum dvalues} (dw, db null: frozen).
+   */
+  void valueHeadBackward(Span dx, Span dw, Span db, Span dvalues, Span x, Span w, int n, int c);
+
+  /** {@code out (count, C)}: row k is row {@code rows.statIndex()[from + k]} of {@code src}. */
+  void gatherRows(Span out, Span src, VocabSoftmax.Rows rows, int from, int count, int c);
+
+  /** Row {@code rows.statIndex()[from + k]} of {@code dst} {@code +=} row k of {@code src}. */
+  void scatterAddRows(Span dst, Span src, VocabSoftmax.Rows rows, int from, int count, int c);
+
+  /** The fused vocabulary pass over one block of head rows; see {@link VocabSoftmax#forward}. */
+  void vocabForward(Span z, int vocab, VocabSoftmax.Rows rows, int from, int count, Span lse,
+      Span logp, Span entropy, boolean toLogProbs, Span refLogProbs, Span kl);
+
+  /** The block's logits (or log-probs) replaced by their gradient; {@link VocabSoftmax#backward}. */
+  void vocabBackward(Span z, int vocab, VocabSoftmax.Rows rows, int from, int count, Span lse,
+      boolean holdsLogProbs, Span dLogp, Span dFull);
 }

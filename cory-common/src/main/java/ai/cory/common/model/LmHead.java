@@ -7,7 +7,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * The output side of the model: value head on every position and the vocabulary head on the
  * requested columns only. The final hidden rows of those columns are gathered into a compact
  * (R, C) block so the head is one GEMM {@code (R, C) x (C, V)} and its weight gradient one GEMM
- * with inner dimension R (per-row GEMMs would stream the (V, C) gradient B times).
+ * with inner dimension R (per-row GEMMs would stream the (V, C) gradient B times). Every step
+ * runs on the workspace's backend ({@link Kernels}), so the heads run where the trunk ran.
  */
 final class LmHead {
   private LmHead() {}
@@ -26,12 +27,9 @@ final class LmHead {
     ws.entropy.zero(0, n);
     ws.kl.zero(0, n);
     ws.logp.zero(0, (long) bsz * (t - 1));
+    Kernels kern = ws.kernels;
     if (opt.values()) {
-      Blas.gemv(false, n, c, 1.0, ws.normF, 0, c, w.valueW, 0, 0.0, ws.values, 0);
-      double bias = w.valueB.get(0);
-      for (int i = 0; i < n; i++) {
-        ws.values.set(i, ws.values.get(i) + bias);
-      }
+      kern.valueHead(ws.values, ws.normF, w.valueW, w.valueB, n, c);
     }
     for (int b = 0; b < bsz; b++) {
       for (int k = 0; k < cols; k++) {
@@ -46,16 +44,14 @@ final class LmHead {
     ws.rows = new VocabSoftmax.Rows(r, ws.rowTargets, ws.rowStat, ws.rowLogp);
     int chunk = ws.headRowsCapacity;
     boolean toLogProbs = opt.vocab() == ForwardOptions.Vocab.LOG_PROBS;
+    Matrix head = Matrix.dense(w.head, true);
     for (int r0 = 0; r0 < r; r0 += chunk) {
       int count = Math.min(chunk, r - r0);
-      for (int k = 0; k < count; k++) {
-        ws.hc.copyFrom((long) k * c, ws.normF, (long) ws.rowStat[r0 + k] * c, c);
-      }
-      Blas.gemm(false, true, count, vocab, c, 1.0, ws.hc, 0, c, w.head, 0, c, 0.0, ws.logits, 0,
-          vocab);
-      VocabSoftmax.forward(ws.logits, vocab, ws.rows, r0, count, ws.lse, ws.logp,
+      kern.gatherRows(ws.hc, ws.normF, ws.rows, r0, count, c);
+      kern.linear(ws.logits, ws.hc, head, null, count, c, vocab, false);
+      kern.vocabForward(ws.logits, vocab, ws.rows, r0, count, ws.lse, ws.logp,
           opt.entropy() ? ws.entropy : null, toLogProbs, refLogProbs,
-          refLogProbs != null ? ws.kl : null, ws.scratch);
+          refLogProbs != null ? ws.kl : null);
     }
   }
 
@@ -73,31 +69,20 @@ final class LmHead {
     int c = ws.cfg.hidden();
     int vocab = ws.cfg.vocabSize();
     int r = ws.rows.count();
+    Kernels kern = ws.kernels;
     ws.dnormF.zero(0, (long) n * c);
     if (opt.values()) {
-      Blas.ger(n, c, 1.0, ws.dvalues, 0, w.valueW, 0, ws.dnormF, 0, c);
-      Blas.gemv(true, n, c, 1.0, ws.normF, 0, c, ws.dvalues, 0, 1.0, g.valueW, 0);
-      double sum = 0;
-      for (int i = 0; i < n; i++) {
-        sum += ws.dvalues.get(i);
-      }
-      g.valueB.set(0, g.valueB.get(0) + sum);
+      kern.valueHeadBackward(ws.dnormF, g.valueW, g.valueB, ws.dvalues, ws.normF, w.valueW, n, c);
     }
     if (r == 0) {
       return;
     }
-    VocabSoftmax.backward(ws.logits, vocab, ws.rows, 0, r, ws.lse,
-        opt.vocab() == ForwardOptions.Vocab.LOG_PROBS, ws.dlogp, dFull, ws.scratch);
-    Blas.gemm(false, false, r, c, vocab, 1.0, ws.logits, 0, vocab, w.head, 0, c, 0.0, ws.dhc, 0,
-        c);
-    if (g.head != null) { // null: a frozen head (LoRA)
-      Blas.gemm(true, false, vocab, c, r, 1.0, ws.logits, 0, vocab, ws.hc, 0, c, 1.0, g.head, 0, c);
-    }
-    double[] row = ws.scratch.row(0, 0, c);
-    for (int k = 0; k < r; k++) {
-      ws.dhc.read((long) k * c, row, 0, c);
-      ws.dnormF.accumulate((long) ws.rowStat[k] * c, row, 0, c);
-    }
+    kern.vocabBackward(ws.logits, vocab, ws.rows, 0, r, ws.lse,
+        opt.vocab() == ForwardOptions.Vocab.LOG_PROBS, ws.dlogp, dFull);
+    // frozen head (LoRA): no weight gradient
+    kern.linearBackward(ws.dhc, g.head == null ? null : Matrix.dense(g.head, true), null, ws.logits,
+        ws.hc, Matrix.dense(w.head, true), r, c, vocab);
+    kern.scatterAddRows(ws.dnormF, ws.dhc, ws.rows, 0, r, c);
   }
 
   /** Copies an upstream gradient given as any (rows, cols) INDArray into a workspace span. */

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.config.Compute;
 import ai.cory.common.model.CausalLm;
-import ai.cory.common.model.TrunkPass;
+import ai.cory.common.model.ModelPass;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -15,14 +15,14 @@ import org.nd4j.linalg.api.buffer.DataType;
 
 /**
  * The engine's forward and backward on the device backend without a GPU: every launch, GEMM and
- * copy of a GPT-2 full fine-tuning pass and a Llama LoRA pass goes through {@link
+ * copy of a GPT-2 full fine-tuning pass and a Llama LoRA pass, heads included, goes through {@link
  * ValidatingDevice}, which checks it against the kernel's CUDA declaration, launch limits and
  * the live allocations (exact extents, so a LoRA slot's strided columns must stay inside their
  * fused buffer). The numbers are left for a GPU ({@code GpuCheck}).
  */
 class EngineChecksLaunchesTest {
   @Test
-  void theTrunkOnTheDeviceLaunchesValidly() {
+  void theModelOnTheDeviceLaunchesValidly() {
     ValidatingDevice device = new ValidatingDevice();
     List<CheckResult> results = new EngineChecks(device).run();
     assertEquals(4, results.size());
@@ -30,7 +30,8 @@ class EngineChecksLaunchesTest {
         "layernorm_forward", "layernorm_backward", "layernorm_dwdb", "rmsnorm_forward",
         "rmsnorm_backward", "add_bias", "column_sum", "rope_apply", "attention_forward",
         "attention_backward_query", "attention_backward_key", "gelu_forward", "gelu_backward",
-        "swiglu_forward", "swiglu_backward")), device.launched.toString());
+        "swiglu_forward", "swiglu_backward", "vocab_forward", "vocab_backward")),
+        device.launched.toString());
     // LoRA: the Llama pass's adapters take 2 GEMMs forward, 5 backward per adapter; GPT-2's
     // and Llama's base projections 1 forward and 2 or 3 backward each
     assertTrue(device.gemms > 100, device.gemms + " GEMMs");
@@ -41,14 +42,14 @@ class EngineChecksLaunchesTest {
   }
 
   @Test
-  void theTrunkBenchLaunchesValidlyAndPrintsOneLinePerMathAndMode() {
+  void theEngineBenchLaunchesValidlyAndPrintsOneLinePerMathAndMode() {
     ValidatingDevice device = new ValidatingDevice();
-    TrunkBench.Case tiny = new TrunkBench.Case("tiny-llama", EngineChecks.llama(), 4, 2, 16);
-    List<String> lines = new TrunkBench(device, List.of(tiny)).run();
-    assertEquals(4, lines.size(), lines.toString()); // fp32 and tf32 x forward and forward+backward
-    assertTrue(lines.get(1).startsWith("{\"bench\":\"engine_trunk\",\"model\":\"tiny-llama\","
-        + "\"layers\":2,\"lora_rank\":4,\"math\":\"fp32\",\"mode\":\"forward_backward\","), lines.get(1));
-    assertEquals(2, TrunkBench.CASES.size());
+    EngineBench.Case tiny = new EngineBench.Case("tiny-llama", EngineChecks.llama(), 4, 2, 16);
+    List<String> lines = new EngineBench(device, List.of(tiny)).run();
+    assertEquals(4, lines.size(), lines.toString()); // fp32 and tf32 x score and train
+    assertTrue(lines.get(1).startsWith("{\"bench\":\"engine\",\"model\":\"tiny-llama\","
+        + "\"layers\":2,\"lora_rank\":4,\"math\":\"fp32\",\"mode\":\"train\","), lines.get(1));
+    assertEquals(2, EngineBench.CASES.size());
   }
 
   @Test
@@ -61,7 +62,7 @@ class EngineChecksLaunchesTest {
       CudaAccelerator acc = new CudaAccelerator(device, arena, Compute.GemmMath.FP32);
       CausalLm f64 = CausalLm.random(EngineChecks.gpt2(), DataType.DOUBLE, 1);
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-          () -> TrunkPass.on(acc, f64, 1, 8, false));
+          () -> ModelPass.on(acc, f64, 1, 8, false));
       assertTrue(e.getMessage().contains("float32"), e.getMessage());
     }
   }
@@ -72,7 +73,7 @@ class EngineChecksLaunchesTest {
     try (DeviceArena arena = device.arena(1L << 16)) {
       CudaAccelerator acc = new CudaAccelerator(device, arena, Compute.GemmMath.FP32);
       CausalLm lm = CausalLm.random(EngineChecks.gpt2(), DataType.FLOAT, 1);
-      CudaException e = assertThrows(CudaException.class, () -> TrunkPass.on(acc, lm, 2, 24, true));
+      CudaException e = assertThrows(CudaException.class, () -> ModelPass.on(acc, lm, 2, 24, true));
       assertTrue(e.getMessage().startsWith("device arena of "), e.getMessage());
     }
   }

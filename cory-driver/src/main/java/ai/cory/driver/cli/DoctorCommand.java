@@ -42,21 +42,26 @@ public final class DoctorCommand implements Command {
   @Override
   public String usage() {
     return String.join("\n",
-        "usage: bin/cory doctor [--compile-kernels sm_80,sm_86,sm_89,sm_90] [--gpu-check [--no-bench]]",
+        "usage: bin/cory doctor [--compile-kernels sm_80,sm_86,sm_89,sm_90]",
+        "                       [--gpu-check [--no-bench] [--shared DIR]]",
         "  --compile-kernels LIST  compile every CUDA kernel with NVRTC for each sm_XY target (no GPU",
         "                          needed) and print one line per kernel and target; exit 1 on an error",
         "  --gpu-check             compare every kernel and cuBLAS with float64 references on GPU 0",
-        "                          and the engine's forward and backward with the CPU engine's, then",
-        "                          time the GEMMs and the engine's trunk at GPT-2-small and Llama-2-7B",
-        "                          shapes (JSON lines)",
+        "                          and the engine's forward and backward with the CPU engine's and the",
+        "                          PyTorch goldens, then time the GEMMs and the engine's trunk at",
+        "                          GPT-2-small and Llama-2-7B shapes (JSON lines)",
         "  --no-bench              with --gpu-check: the comparisons only",
+        "  --shared DIR            with --gpu-check: where golden/ and assets/models/ are (default",
+        "                          ../shared when it exists; without them the golden checks are skipped",
+        "                          with one line saying so)",
         "CUDA libraries are looked for in $CORY_CUDA_LIB_DIR, $CUDA_HOME/lib64, /usr/local/cuda/lib64,",
         "then the loader's path. Exit 3 when what was asked for needs a library or GPU that is missing.");
   }
 
   @Override
   public int run(String[] argv, PrintStream out) throws Exception {
-    Args args = Args.parse(argv, Set.of("compile-kernels"), Set.of("gpu-check", "no-bench"));
+    Args args = Args.parse(argv, Set.of("compile-kernels", "shared"),
+        Set.of("gpu-check", "no-bench"));
     int[] archs = args.has("compile-kernels") ? targets(args.string("compile-kernels", "")) : null;
     printHost(out);
     CudaDevices.Probe probe = CudaDevices.probe(true);
@@ -76,9 +81,18 @@ public final class DoctorCommand implements Command {
       }
     }
     if (args.flag("gpu-check")) {
-      return GpuCheck.run(out, args.flag("no-bench"));
+      return GpuCheck.run(out, args.flag("no-bench"), shared(args));
     }
     return 0;
+  }
+
+  /** {@code --shared DIR}, else ../shared when it holds goldens, else null (checks skipped). */
+  static Path shared(Args args) {
+    if (args.has("shared")) {
+      return Path.of(args.string("shared", ""));
+    }
+    Path repo = Path.of("..", "shared");
+    return Files.isDirectory(repo.resolve("golden")) ? repo : null;
   }
 
   static int[] targets(String list) {

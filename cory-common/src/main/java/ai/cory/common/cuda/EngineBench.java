@@ -2,11 +2,12 @@ package ai.cory.common.cuda;
 
 import ai.cory.common.config.Compute;
 import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.ForwardOptions;
 import ai.cory.common.model.LoraSpec;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.model.ParamLayout;
+import ai.cory.common.model.ModelPass;
 import ai.cory.common.model.TokenBatch;
-import ai.cory.common.model.TrunkPass;
 import ai.cory.common.model.Workspace;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,14 +16,18 @@ import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
- * The engine's trunk on the GPU (embeddings, every block, the final norm; no vocabulary head):
- * inference forward and training forward + backward through the device kernels, at the
- * GPT-2-small shape trained whole and at Llama-2-7B's width with LoRA rank 16 (2 of its 32
- * blocks: a dense float32 7B does not fit one host buffer, and the quantised base is not
- * resident on the device yet; per-block time scales with the block count). Medians of timed
- * repeats bracketed by device synchronisation; JSON lines like the other GPU benches.
+ * The engine's model pass on the GPU, as {@code bin/cory bench} measures it on the CPU:
+ * {@code score} (forward through every block and the heads: every column's taken-token
+ * log-prob, as PPO scores a rollout with the policy and the reference) and {@code train}
+ * (forward with values, then the backward from the log-prob and value gradients into every
+ * trainable tensor), at the GPT-2-small shape trained whole and at Llama-2-7B's width with LoRA
+ * rank 16 (2 of its 32 blocks: a dense float32 7B does not fit one host buffer, and the
+ * quantised base is not resident on the device yet; per-block time scales with the block count,
+ * the vocabulary head's does not). Medians of timed repeats bracketed by device
+ * synchronisation, each including the per-token results' copy to the host; JSON lines like the
+ * other GPU benches.
  */
-final class TrunkBench {
+final class EngineBench {
   private static final int REPEATS = 5;
 
   record Case(String model, ModelConfig cfg, int loraRank, int batch, int seq) {}
@@ -36,7 +41,7 @@ final class TrunkBench {
   private final DeviceOps ctx;
   private final List<Case> cases;
 
-  TrunkBench(DeviceOps ctx, List<Case> cases) {
+  EngineBench(DeviceOps ctx, List<Case> cases) {
     this.ctx = ctx;
     this.cases = cases;
   }
@@ -52,16 +57,20 @@ final class TrunkBench {
       TokenBatch batch = batch(c);
       for (Compute.GemmMath math : List.of(Compute.GemmMath.FP32, Compute.GemmMath.TF32)) {
         try (DeviceArena arena = ctx.arena(deviceBytes(c))) {
-          TrunkPass pass = TrunkPass.on(new CudaAccelerator(ctx, arena, math), lm, c.batch(),
+          ModelPass pass = ModelPass.on(new CudaAccelerator(ctx, arena, math), lm, c.batch(),
               c.seq(), true);
-          double fwd = median(() -> pass.run(batch));
-          pass.backward(new float[c.batch() * c.seq() * c.cfg().hidden()]);
+          ForwardOptions scoring = ForwardOptions.logprobs(0, c.seq());
+          ForwardOptions training = ForwardOptions.logprobsAndValues(0, c.seq());
+          float[] dLogp = EngineChecks.uniform(new SplittableRandom(10),
+              c.batch() * (c.seq() - 1));
+          float[] dValues = EngineChecks.uniform(new SplittableRandom(11), c.batch() * c.seq());
+          double score = median(() -> pass.score(batch, scoring));
           double train = median(() -> {
-            pass.run(batch);
-            pass.backwardAgain();
+            pass.score(batch, training);
+            pass.backward(dLogp, dValues);
           });
-          lines.add(line(c, math, "forward", fwd, arena.used()));
-          lines.add(line(c, math, "forward_backward", train, arena.used()));
+          lines.add(line(c, math, "score", score, arena.used()));
+          lines.add(line(c, math, "train", train, arena.used()));
         }
       }
     }
@@ -72,9 +81,8 @@ final class TrunkBench {
   private static long deviceBytes(Case c) {
     ModelConfig m = c.cfg();
     long params = ParamLayout.of(m).size();
-    long ws = Workspace.plannedBytes(m, DataType.FLOAT, c.batch(), c.seq(),
-        true, false, false)[0];
-    return 4 * params * (c.loraRank() > 0 ? 1 : 2) + 2 * ws + (512L << 20);
+    long[] ws = Workspace.plannedBytes(m, DataType.FLOAT, c.batch(), c.seq(), true, false, false);
+    return 4 * params * (c.loraRank() > 0 ? 1 : 2) + 2 * (ws[0] + ws[1]) + (512L << 20);
   }
 
   private static TokenBatch batch(Case c) {
@@ -90,7 +98,7 @@ final class TrunkBench {
 
   private String line(Case c, Compute.GemmMath math, String mode, double seconds, long bytes) {
     double tokens = (double) c.batch() * c.seq();
-    return String.format(Locale.ROOT, "{\"bench\":\"engine_trunk\",\"model\":\"%s\",\"layers\":%d,"
+    return String.format(Locale.ROOT, "{\"bench\":\"engine\",\"model\":\"%s\",\"layers\":%d,"
         + "\"lora_rank\":%d,\"math\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"seq\":%d,"
         + "\"seconds_median\":%.6e,\"tokens_per_s\":%.1f,\"device_gib\":%.2f}", c.model(),
         c.cfg().layers(), c.loraRank(), math.name().toLowerCase(Locale.ROOT), mode, c.batch(),

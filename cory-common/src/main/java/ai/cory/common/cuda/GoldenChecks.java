@@ -1,0 +1,239 @@
+package ai.cory.common.cuda;
+
+import ai.cory.common.config.Compute;
+import ai.cory.common.io.LocalFileSource;
+import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.ForwardOptions;
+import ai.cory.common.model.ModelPass;
+import ai.cory.common.model.ParamLayout;
+import ai.cory.common.model.TokenBatch;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * The engine on the device against the float64 PyTorch goldens of {@code shared/golden} (their
+ * README), for both architectures (tiny-gpt2, stories260K): every sequence of
+ * {@code *_forward.json} alone (the log-sum-exp at every position, every next-token
+ * log-prob), the left-padded batch of {@code *_batch_padded.json} (every real next token's
+ * log-prob, the last column's log-sum-exp), and the gradient of {@code *_grads.json}'s mean
+ * next-token cross-entropy w.r.t. every tensor (its L2 norm, sum and first 16 values). The
+ * tolerances are the CPU golden tests': logit-scale values to {@code 1e-4 (1 + |ref|)},
+ * gradient statistics to 1e-3 relative.
+ */
+final class GoldenChecks {
+  static final double LOGIT_TOL = 1e-4;
+  static final double GRAD_TOL = 1e-3;
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String[][] MODELS = {{"tiny-gpt2", "gpt2_tiny"},
+      {"stories260K", "llama_stories260K"}};
+
+  /** Opens a pass of a model on the backend under test. */
+  interface Passes {
+    ModelPass open(CausalLm lm, int maxBatch, int maxSeq, boolean training);
+  }
+
+  private final Passes passes;
+  private final Runnable release; // after each pass: frees what it allocated
+  private final Path shared;
+
+  private GoldenChecks(Passes passes, Runnable release, Path shared) {
+    this.passes = passes;
+    this.release = release;
+    this.shared = shared;
+  }
+
+  /** The checks on the device behind {@code ops}. */
+  static List<CheckResult> onDevice(DeviceOps ops, Path shared) throws IOException {
+    try (DeviceArena arena = ops.arena(512L << 20)) {
+      CudaAccelerator acc = new CudaAccelerator(ops, arena, Compute.GemmMath.FP32);
+      // each pass copies its weights up: tiny models, one arena reset after each
+      return new GoldenChecks((lm, b, t, training) -> ModelPass.on(acc, lm, b, t, training),
+          arena::reset, shared).run();
+    }
+  }
+
+  /** The same checks on the CPU engine: they hold there, so a GPU failure is the device's. */
+  static List<CheckResult> onHost(Path shared) throws IOException {
+    return new GoldenChecks(ModelPass::onHost, () -> { }, shared).run();
+  }
+
+  /** Why the goldens cannot be read from {@code shared}, or null when they can. */
+  static String unavailable(Path shared) {
+    if (shared == null) {
+      return "no shared directory given (--shared DIR, the one holding golden/ and assets/)";
+    }
+    for (String[] m : MODELS) {
+      for (Path p : List.of(shared.resolve("assets/models").resolve(m[0]),
+          shared.resolve("golden").resolve(m[1] + "_grads.json"))) {
+        if (!Files.exists(p)) {
+          return "missing " + p;
+        }
+      }
+    }
+    return null;
+  }
+
+  private List<CheckResult> run() throws IOException {
+    List<CheckResult> out = new ArrayList<>();
+    for (String[] m : MODELS) {
+      CausalLm lm = CausalLm.load(new LocalFileSource(shared.resolve("assets/models")
+          .resolve(m[0])), DataType.FLOAT, 0);
+      out.add(forward(lm, m[0], read(m[1] + "_forward.json")));
+      out.add(padded(lm, m[0], read(m[1] + "_batch_padded.json")));
+      out.addAll(gradients(lm, m[0], read(m[1] + "_grads.json")));
+    }
+    return out;
+  }
+
+  private JsonNode read(String file) throws IOException {
+    return JSON.readTree(shared.resolve("golden").resolve(file).toFile());
+  }
+
+  /** Largest {@code |got - ref| / (1 + |ref|)}: a logit-scale error. */
+  private static double logitError(double worst, double got, double ref) {
+    double e = Math.abs(got - ref) / (1 + Math.abs(ref));
+    return Double.isNaN(e) ? Double.POSITIVE_INFINITY : Math.max(worst, e);
+  }
+
+  private CheckResult forward(CausalLm lm, String model, JsonNode golden) {
+    double worst = 0;
+    int positions = 0;
+    for (JsonNode seq : golden.get("sequences")) {
+      int[] ids = ints(seq.get("input_ids"));
+      int t = ids.length;
+      ModelPass.Scores s = passes.open(lm, 1, t, false)
+          .score(TokenBatch.of(new int[][] {ids}), everyColumn(t));
+      release.run();
+      double[] lse = doubles(seq.get("per_position").get("logsumexp"));
+      double[] logp = doubles(seq.get("next_token_logprobs"));
+      for (int i = 0; i < t; i++) {
+        worst = logitError(worst, s.lse()[i], lse[i]);
+      }
+      for (int i = 0; i < t - 1; i++) {
+        worst = logitError(worst, s.logp()[i], logp[i]);
+      }
+      positions += t;
+    }
+    return new CheckResult("golden " + model + " forward", golden.get("sequences").size()
+        + " sequences alone, " + positions + " positions: lse, next-token logp", worst,
+        LOGIT_TOL);
+  }
+
+  private CheckResult padded(CausalLm lm, String model, JsonNode golden) {
+    int[][] ids = intMatrix(golden.get("input_ids"));
+    int[][] mask = intMatrix(golden.get("attention_mask"));
+    int rows = ids.length;
+    int t = ids[0].length;
+    ModelPass.Scores s = passes.open(lm, rows, t, false)
+        .score(TokenBatch.of(ids, mask), everyColumn(t));
+    release.run();
+    double worst = 0;
+    for (int b = 0; b < rows; b++) {
+      JsonNode row = golden.get("rows").get(b);
+      int pad = row.get("n_pad").asInt();
+      worst = logitError(worst, s.lse()[b * t + t - 1],
+          row.get("last_position_logsumexp").asDouble());
+      double[] logp = doubles(row.get("next_token_logprobs"));
+      for (int k = 0; k < logp.length; k++) {
+        worst = logitError(worst, s.logp()[b * (t - 1) + pad + k], logp[k]);
+      }
+    }
+    return new CheckResult("golden " + model + " left-padded batch", rows + "x" + t
+        + ": every real next-token logp, last lse", worst, LOGIT_TOL);
+  }
+
+  private List<CheckResult> gradients(CausalLm lm, String model, JsonNode golden) {
+    int[] ids = ints(golden.get("input_ids"));
+    int t = ids.length;
+    ModelPass pass = passes.open(lm, 1, t, true);
+    ModelPass.Scores s = pass.score(TokenBatch.of(new int[][] {ids}),
+        everyColumn(t));
+    double loss = 0;
+    for (float v : s.logp()) {
+      loss -= v;
+    }
+    loss /= t - 1;
+    double refLoss = golden.get("loss_value").asDouble();
+    float[] dLogp = new float[t - 1];
+    Arrays.fill(dLogp, (float) (-1.0 / (t - 1)));
+    pass.backward(dLogp, null);
+    float[] g = pass.gradients();
+    release.run();
+    double worst = 0;
+    String worstName = "";
+    int tensors = 0;
+    for (JsonNode p : golden.get("params")) {
+      String name = p.get("name").asText();
+      ParamLayout.Entry e = lm.params().layout().entry(name);
+      int from = Math.toIntExact(e.offset());
+      double sq = 0;
+      double sum = 0;
+      for (int i = 0; i < e.length(); i++) {
+        sq += (double) g[from + i] * g[from + i];
+        sum += g[from + i];
+      }
+      double err = Math.max(relative(Math.sqrt(sq), p.get("l2_norm").asDouble()),
+          relative(sum, p.get("sum").asDouble()));
+      double[] first = doubles(p.get("first16"));
+      double maxAbs = 1e-30;
+      for (double v : first) {
+        maxAbs = Math.max(maxAbs, Math.abs(v));
+      }
+      for (int i = 0; i < first.length; i++) {
+        err = Math.max(err, Math.abs(g[from + i] - first[i]) / maxAbs);
+      }
+      if (!(err <= worst)) {
+        worst = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err;
+        worstName = name;
+      }
+      tensors++;
+    }
+    return List.of(
+        new CheckResult("golden " + model + " loss", t + " tokens", Math.abs(loss - refLoss)
+            / Math.abs(refLoss), GRAD_TOL),
+        new CheckResult("golden " + model + " gradients", tensors
+            + " tensors (l2 norm, sum, first 16), worst " + worstName, worst, GRAD_TOL));
+  }
+
+  /** Every column, the last included (its log-sum-exp; it has no next token). */
+  private static ForwardOptions everyColumn(int t) {
+    return new ForwardOptions(0, t, ForwardOptions.Vocab.NONE, false, false);
+  }
+
+  /** Relative error, or 0 when both are below 1e-6 in absolute terms (the CPU test's rule). */
+  private static double relative(double got, double ref) {
+    double err = Math.abs(got - ref);
+    return err <= 1e-6 ? 0 : err / Math.max(Math.abs(ref), 1e-30);
+  }
+
+  private static int[] ints(JsonNode arr) {
+    int[] out = new int[arr.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = arr.get(i).asInt();
+    }
+    return out;
+  }
+
+  private static int[][] intMatrix(JsonNode arr) {
+    int[][] out = new int[arr.size()][];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = ints(arr.get(i));
+    }
+    return out;
+  }
+
+  private static double[] doubles(JsonNode arr) {
+    double[] out = new double[arr.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = arr.get(i).asDouble();
+    }
+    return out;
+  }
+}

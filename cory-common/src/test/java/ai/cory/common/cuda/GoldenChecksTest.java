@@ -1,0 +1,45 @@
+package ai.cory.common.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.cory.common.testing.SharedAssets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The GPU check's golden comparisons without a GPU: on the CPU engine they pass against the
+ * PyTorch goldens (so the comparison code itself is right, and a failure on a GPU is the
+ * device's), and on the device backend every launch of them is valid ({@link ValidatingDevice};
+ * its numbers are zeros, so only the shape of the report is checked there).
+ */
+class GoldenChecksTest {
+  @Test
+  void theGoldenComparisonsHoldOnTheCpuEngine() throws Exception {
+    List<CheckResult> results = GoldenChecks.onHost(SharedAssets.root());
+    assertEquals(8, results.size());
+    for (CheckResult r : results) {
+      assertTrue(r.ok(), r.json());
+      System.out.println(r.json());
+    }
+  }
+
+  @Test
+  void theGoldenComparisonsLaunchValidlyOnTheDevice() throws Exception {
+    Path shared = SharedAssets.root();
+    ValidatingDevice device = new ValidatingDevice();
+    List<CheckResult> results = GoldenChecks.onDevice(device, shared);
+    assertEquals(8, results.size());
+    assertTrue(device.launched.containsAll(Set.of("vocab_forward", "vocab_backward",
+        "embedding_forward", "embedding_backward", "rmsnorm_forward", "layernorm_forward")),
+        device.launched.toString());
+  }
+
+  @Test
+  void missingGoldensAreNamed() {
+    assertTrue(GoldenChecks.unavailable(null).startsWith("no shared directory"));
+    assertTrue(GoldenChecks.unavailable(Path.of("/nonexistent")).startsWith("missing "));
+  }
+}
