@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * GPU against float64 references for causal attention (forward, both backward kernels, the
- * KV-cache decode step) and the fused vocabulary pass, on grouped-query heads with left padding.
+ * KV-cache chunk and decode step) and the fused vocabulary pass, on grouped-query heads with
+ * left padding.
  */
 final class AttentionChecks {
   static final double TOL = 5e-6;
@@ -35,7 +36,7 @@ final class AttentionChecks {
   }
 
   List<CheckResult> run() {
-    return List.of(forwardAndBackward(), decode(), vocab());
+    return List.of(forwardAndBackward(), cached(), vocab());
   }
 
   private double q(int b, int t, int h, int e) {
@@ -132,8 +133,12 @@ final class AttentionChecks {
         B + "x" + T + " H" + H + " KV" + KV + " D" + D, Math.max(ey, eg), TOL);
   }
 
-  /** Prefill T-1 positions into the caches, then one decode step equals the full forward's row. */
-  CheckResult decode() {
+  /**
+   * The caches written for all T columns, then the last 3 columns as one cached chunk (queries
+   * over the cache, each up to its own slot) and the last alone as a decode step: both equal
+   * the full forward's rows.
+   */
+  CheckResult cached() {
     int maxLen = T + 3;
     double[][][][] p = probs();
     long pq = d.put(qkv);
@@ -142,26 +147,37 @@ final class AttentionChecks {
     d.ops.launch("kv_cache_write", grid((long) B * T * KV * D), THREADS, 0, kc, vc, pq, B, T, H, KV,
         D, 0, maxLen);
     int[] cacheMask = new int[B * maxLen];
-    float[] step = new float[B * W];
     for (int b = 0; b < B; b++) {
       System.arraycopy(mask, b * T, cacheMask, b * maxLen, T);
-      System.arraycopy(qkv, (b * T + T - 1) * W, step, b * W, W);
     }
-    long py = d.zeros((long) B * H * D);
-    d.ops.launch("attention_decode", new int[] {H, B}, 64, 4 * T, py, d.put(step), kc, vc,
-        d.put(cacheMask), B, H, KV, D, T, maxLen, (float) scale);
-    double[] ref = new double[B * H * D];
-    for (int b = 0; b < B; b++) {
-      for (int h = 0; h < H; h++) {
-        for (int j = 0; j < T; j++) {
-          for (int e = 0; e < D; e++) {
-            ref[b * H * D + h * D + e] += p[b][h][T - 1][j] * v(b, j, h / (H / KV), e);
+    long pm = d.put(cacheMask);
+    double worst = 0;
+    for (int n : new int[] {3, 1}) {
+      int c0 = T - n;
+      float[] chunk = new float[B * n * W];
+      for (int b = 0; b < B; b++) {
+        System.arraycopy(qkv, (b * T + c0) * W, chunk, b * n * W, n * W);
+      }
+      long py = d.zeros((long) B * n * H * D);
+      d.ops.launch("attention_cached", new int[] {n, H, B}, 64, 4 * T, py, d.put(chunk), kc, vc,
+          pm, B, n, H, KV, D, c0, maxLen, (float) scale);
+      double[] ref = new double[B * n * H * D];
+      for (int b = 0; b < B; b++) {
+        for (int i = 0; i < n; i++) {
+          for (int h = 0; h < H; h++) {
+            for (int j = 0; j <= c0 + i; j++) {
+              for (int e = 0; e < D; e++) {
+                ref[((b * n + i) * H + h) * D + e] +=
+                    p[b][h][c0 + i][j] * v(b, j, h / (H / KV), e);
+              }
+            }
           }
         }
       }
+      worst = Math.max(worst, CheckResult.error(d.get(py, ref.length), ref));
     }
-    return new CheckResult("kv_cache_write+attention_decode", B + "x1 over " + T,
-        CheckResult.error(d.get(py, ref.length), ref), TOL);
+    return new CheckResult("kv_cache_write+attention_cached", B + "x3 and " + B + "x1 over " + T,
+        worst, TOL);
   }
 
   /**

@@ -3,6 +3,7 @@ package ai.cory.common.cuda;
 import ai.cory.common.config.Compute;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ForwardOptions;
+import ai.cory.common.model.KvCache;
 import ai.cory.common.model.LoraSpec;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.model.ParamLayout;
@@ -20,7 +21,9 @@ import org.nd4j.linalg.api.buffer.DataType;
  * {@code score} (forward through every block and the heads: every column's taken-token
  * log-prob, as PPO scores a rollout with the policy and the reference) and {@code train}
  * (forward with values, then the backward from the log-prob and value gradients into every
- * trainable tensor), at the GPT-2-small shape trained whole and at Llama-2-7B's width with LoRA
+ * trainable tensor) over B x T tokens, and {@code generate} (a prefill of T/2 prompt columns
+ * and T/2 greedy KV-cache decode steps, tokens/s counting the new tokens; each step's logits
+ * come to the host for the choice, as the device sampler is not in the loop yet), at the GPT-2-small shape trained whole and at Llama-2-7B's width with LoRA
  * rank 16 (2 of its 32 blocks: a dense float32 7B does not fit one host buffer, and the
  * quantised base is not resident on the device yet; per-block time scales with the block count,
  * the vocabulary head's does not). Medians of timed repeats bracketed by device
@@ -69,20 +72,30 @@ final class EngineBench {
             pass.score(batch, training);
             pass.backward(dLogp, dValues);
           });
-          lines.add(line(c, math, "score", score, arena.used()));
-          lines.add(line(c, math, "train", train, arena.used()));
+          int[][] prompts = new int[c.batch()][c.seq() / 2];
+          for (int b = 0; b < c.batch(); b++) {
+            for (int t = 0; t < c.seq() / 2; t++) {
+              prompts[b][t] = batch.token(b, t);
+            }
+          }
+          int steps = c.seq() - c.seq() / 2;
+          double generate = median(() -> pass.greedy(prompts, null, steps));
+          lines.add(line(c, math, "score", score, c.batch() * c.seq(), arena.used()));
+          lines.add(line(c, math, "train", train, c.batch() * c.seq(), arena.used()));
+          lines.add(line(c, math, "generate", generate, c.batch() * steps, arena.used()));
         }
       }
     }
     return lines;
   }
 
-  /** Weights, adapters, gradients and the training workspace, with room to spare. */
+  /** Weights, adapters, gradients, the training workspace and the cache, with room to spare. */
   private static long deviceBytes(Case c) {
     ModelConfig m = c.cfg();
     long params = ParamLayout.of(m).size();
     long[] ws = Workspace.plannedBytes(m, DataType.FLOAT, c.batch(), c.seq(), true, false, false);
-    return 4 * params * (c.loraRank() > 0 ? 1 : 2) + 2 * (ws[0] + ws[1]) + (512L << 20);
+    long cache = KvCache.plannedBytes(m, DataType.FLOAT, c.batch(), c.seq());
+    return 4 * params * (c.loraRank() > 0 ? 1 : 2) + 2 * (ws[0] + ws[1]) + cache + (512L << 20);
   }
 
   private static TokenBatch batch(Case c) {
@@ -96,8 +109,8 @@ final class EngineBench {
     return TokenBatch.of(tokens);
   }
 
-  private String line(Case c, Compute.GemmMath math, String mode, double seconds, long bytes) {
-    double tokens = (double) c.batch() * c.seq();
+  private String line(Case c, Compute.GemmMath math, String mode, double seconds, long tokens,
+      long bytes) {
     return String.format(Locale.ROOT, "{\"bench\":\"engine\",\"model\":\"%s\",\"layers\":%d,"
         + "\"lora_rank\":%d,\"math\":\"%s\",\"mode\":\"%s\",\"batch\":%d,\"seq\":%d,"
         + "\"seconds_median\":%.6e,\"tokens_per_s\":%.1f,\"device_gib\":%.2f}", c.model(),

@@ -20,7 +20,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * scores a padded batch (taken-token log-probs, log-sum-exp, entropy, values) and runs the
  * backward from random upstream gradients on both backends, for a GPT-2 model trained whole
  * and a Llama model (grouped-query attention, RoPE, SwiGLU) with LoRA adapters on every
- * projection; every output and every trainable tensor's gradient must agree. The CPU engine is
+ * projection; every output and every trainable tensor's gradient must agree, and greedy
+ * KV-cache generation from the batch's left-padded first half must give the same tokens. The CPU engine is
  * the oracle here because it is itself held to the PyTorch goldens (and float64 finite
  * differences) by the CPU tests. Float32 GEMMs: the only differences are
  * summation order and the CPU's double-precision row kernels.
@@ -29,6 +30,7 @@ final class EngineChecks {
   static final double TOL = 1e-4;
   private static final int B = 2;
   private static final int T = 24;
+  private static final int GREEDY_STEPS = 8;
 
   private final DeviceOps ops;
 
@@ -117,6 +119,20 @@ final class EngineChecks {
     out.add(new CheckResult(name + " gradients", shape + ", "
         + lm.params().layout().entries().size() + " tensors, worst " + grads.name, grads.error,
         TOL));
+    int[][] prompts = new int[B][];
+    int[][] mask = new int[B][];
+    for (int b = 0; b < B; b++) { // the batch's first half: row 1 left-padded by 5
+      prompts[b] = new int[T / 2];
+      mask[b] = new int[T / 2];
+      for (int t = 0; t < T / 2; t++) {
+        prompts[b][t] = batch.token(b, t);
+        mask[b][t] = batch.mask(b, t);
+      }
+    }
+    int[][] expected = host.greedy(prompts, mask, GREEDY_STEPS);
+    out.add(new CheckResult(name + " greedy KV-cache", B + " left-padded prompts of " + T / 2
+        + " + " + GREEDY_STEPS + " tokens, share differing",
+        GoldenChecks.mismatch(dev.greedy(prompts, mask, GREEDY_STEPS), expected), 0));
     return out;
   }
 

@@ -22,7 +22,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * README), for both architectures (tiny-gpt2, stories260K): every sequence of
  * {@code *_forward.json} alone (the log-sum-exp at every position, every next-token
  * log-prob), the left-padded batch of {@code *_batch_padded.json} (every real next token's
- * log-prob, the last column's log-sum-exp), and the gradient of {@code *_grads.json}'s mean
+ * log-prob, the last column's log-sum-exp, 8 greedy tokens through the KV cache token for
+ * token), and the gradient of {@code *_grads.json}'s mean
  * next-token cross-entropy w.r.t. every tensor (its L2 norm, sum and first 16 values). The
  * tolerances are the CPU golden tests': logit-scale values to {@code 1e-4 (1 + |ref|)},
  * gradient statistics to 1e-3 relative.
@@ -86,7 +87,7 @@ final class GoldenChecks {
       CausalLm lm = CausalLm.load(new LocalFileSource(shared.resolve("assets/models")
           .resolve(m[0])), DataType.FLOAT, 0);
       out.add(forward(lm, m[0], read(m[1] + "_forward.json")));
-      out.add(padded(lm, m[0], read(m[1] + "_batch_padded.json")));
+      out.addAll(padded(lm, m[0], read(m[1] + "_batch_padded.json")));
       out.addAll(gradients(lm, m[0], read(m[1] + "_grads.json")));
     }
     return out;
@@ -126,13 +127,15 @@ final class GoldenChecks {
         LOGIT_TOL);
   }
 
-  private CheckResult padded(CausalLm lm, String model, JsonNode golden) {
+  private List<CheckResult> padded(CausalLm lm, String model, JsonNode golden) {
     int[][] ids = intMatrix(golden.get("input_ids"));
     int[][] mask = intMatrix(golden.get("attention_mask"));
     int rows = ids.length;
     int t = ids[0].length;
-    ModelPass.Scores s = passes.open(lm, rows, t, false)
-        .score(TokenBatch.of(ids, mask), everyColumn(t));
+    ModelPass pass = passes.open(lm, rows, t, false);
+    ModelPass.Scores s = pass.score(TokenBatch.of(ids, mask), everyColumn(t));
+    int[][] expected = intMatrix(golden.get("greedy").get("new_tokens"));
+    int[][] greedy = pass.greedy(ids, mask, golden.get("greedy").get("n_new").asInt());
     release.run();
     double worst = 0;
     for (int b = 0; b < rows; b++) {
@@ -145,8 +148,23 @@ final class GoldenChecks {
         worst = logitError(worst, s.logp()[b * (t - 1) + pad + k], logp[k]);
       }
     }
-    return new CheckResult("golden " + model + " left-padded batch", rows + "x" + t
-        + ": every real next-token logp, last lse", worst, LOGIT_TOL);
+    return List.of(new CheckResult("golden " + model + " left-padded batch", rows + "x" + t
+        + ": every real next-token logp, last lse", worst, LOGIT_TOL),
+        new CheckResult("golden " + model + " greedy KV-cache", rows + " rows x "
+            + expected[0].length + " tokens, share differing", mismatch(greedy, expected), 0));
+  }
+
+  /** Share of the tokens that differ (0 when the two agree token for token). */
+  static double mismatch(int[][] got, int[][] expected) {
+    int differ = 0;
+    int total = 0;
+    for (int b = 0; b < expected.length; b++) {
+      for (int i = 0; i < expected[b].length; i++) {
+        differ += got[b][i] == expected[b][i] ? 0 : 1;
+        total++;
+      }
+    }
+    return differ / (double) Math.max(1, total);
   }
 
   private List<CheckResult> gradients(CausalLm lm, String model, JsonNode golden) {

@@ -6,7 +6,8 @@ import java.util.Arrays;
  * Forward of a chunk of n new columns for every row of a {@link KvCache}: the new keys/values
  * are appended to the cache and every new query attends to the cached slots up to its own
  * column that hold real tokens. Prefill is a sequence of chunks, a decode step is a chunk of one
- * column. Only the last column's logits are computed.
+ * column. Only the last column's logits are computed. Every layer runs on the cache's backend
+ * ({@link Kernels}): host caches on the CPU kernels, device caches on the device's.
  */
 final class CachedForward {
   private final ModelConfig cfg;
@@ -21,6 +22,67 @@ final class CachedForward {
     this.w = w;
     this.lw = lw;
     this.gpt2 = cfg.arch() == ModelConfig.Arch.GPT2;
+  }
+
+  /**
+   * Empties {@code cache} and runs the left-padded prompts through it in chunks, leaving the
+   * last column's (B, V) logits in {@code cache.logits}; see {@link CausalLm#prefill}.
+   */
+  void prefill(KvCache cache, int[][] prompts, int[][] mask) {
+    TokenBatch batch = TokenBatch.of(prompts, mask);
+    if (batch.batch() != cache.batch) {
+      throw new IllegalArgumentException("prompts have " + batch.batch() + " rows, the cache "
+          + cache.batch);
+    }
+    int p = batch.seq();
+    if (p > cache.maxTokens) {
+      throw new IllegalArgumentException("prompt of " + p + " columns exceeds the cache's "
+          + cache.maxTokens);
+    }
+    batch.validate(cfg);
+    for (int b = 0; b < batch.batch(); b++) {
+      if (batch.mask(b, p - 1) == 0) {
+        throw new IllegalArgumentException("prompt row " + b + " ends with padding; prompts "
+            + "must be left-padded so the last column is a real token");
+      }
+    }
+    cache.reset();
+    for (int c0 = 0; c0 < p; c0 += cache.chunkCols) {
+      int n = Math.min(cache.chunkCols, p - c0);
+      for (int b = 0; b < cache.batch; b++) {
+        for (int i = 0; i < n; i++) {
+          cache.tokens[b * n + i] = batch.token(b, c0 + i);
+          cache.chunkMask[b * n + i] = batch.mask(b, c0 + i);
+        }
+      }
+      chunk(cache, n, cache.chunkMask, c0 + n == p);
+    }
+  }
+
+  /**
+   * Appends one real token to every row, leaving the next-token logits in {@code cache.logits};
+   * see {@link CausalLm#decode}.
+   */
+  void decode(KvCache cache, int[] nextTokens) {
+    if (nextTokens.length != cache.batch) {
+      throw new IllegalArgumentException(nextTokens.length + " tokens for " + cache.batch
+          + " rows");
+    }
+    if (cache.length == 0) {
+      throw new IllegalStateException("decode before prefill");
+    }
+    if (cache.length >= cache.maxTokens) {
+      throw new IllegalStateException("KV cache full: " + cache.maxTokens + " slots");
+    }
+    for (int b = 0; b < cache.batch; b++) {
+      if (nextTokens[b] < 0 || nextTokens[b] >= cfg.vocabSize()) {
+        throw new IllegalArgumentException("token " + nextTokens[b] + " of row " + b
+            + " outside the vocabulary [0, " + cfg.vocabSize() + ")");
+      }
+      cache.tokens[b] = nextTokens[b];
+      cache.chunkMask[b] = 1;
+    }
+    chunk(cache, 1, cache.chunkMask, true);
   }
 
   /**
@@ -53,55 +115,68 @@ final class CachedForward {
       }
     }
     kv.length = c0 + n;
-    Embedding.forward(kv.x, kv.tokens, kv.positions, w.tokEmb, w.posEmb, rows, c, kv.scratch);
+    Kernels k = kv.kernels;
+    TokenBatch batch = TokenBatch.chunk(bsz, n, kv.tokens, kv.positions, mask);
+    k.bind(batch);
+    k.bindCache(kv);
+    k.embedding(kv.x, batch, w.tokEmb, w.posEmb, rows, c);
     for (int l = 0; l < cfg.layers(); l++) {
-      block(kv, l, n);
+      block(kv, l, n, batch);
     }
     if (wantLogits) {
       for (int b = 0; b < bsz; b++) {
-        kv.last.copyFrom((long) b * c, kv.x, ((long) b * n + n - 1) * c, c);
+        kv.lastRows[b] = b * n + n - 1;
       }
-      transformer.norm(kv.lastNorm, kv.lastMean, kv.lastRstd, kv.last, w.normFW, w.normFB, bsz,
-          kv.scratch);
-      Blas.gemm(false, true, bsz, cfg.vocabSize(), c, 1.0, kv.lastNorm, 0, c, w.head, 0, c, 0.0,
-          kv.logits, 0, cfg.vocabSize());
+      k.gatherRows(kv.last, kv.x, kv.lastRows, 0, bsz, c);
+      transformer.norm(k, kv.lastNorm, kv.lastMean, kv.lastRstd, kv.last, w.normFW, w.normFB,
+          bsz);
+      k.linear(kv.logits, kv.lastNorm, Matrix.dense(w.head, true), null, bsz, c,
+          cfg.vocabSize(), false);
     }
   }
 
-  private void block(KvCache kv, int l, int n) {
+  private void block(KvCache kv, int l, int n, TokenBatch batch) {
     Weights.Layer lw = w.layers[l];
+    Kernels k = kv.kernels;
     int rows = kv.batch * n;
     int c = cfg.hidden();
     int d = cfg.headDim();
     int w3 = (cfg.heads() + 2 * cfg.kvHeads()) * d;
     int hd = cfg.heads() * d;
-    transformer.norm(kv.norm, kv.mean, kv.rstd, kv.x, lw.norm1W(), lw.norm1B(), rows, kv.scratch);
-    Linear.forward(kv.qkv, kv.norm, lw.qkvW(), lw.qkvB(), rows, c, w3, false, kv.ones);
-    Transformer.adapt(this.lw, l, ParamLayout.Slot.QKV, kv.qkv, w3, kv.norm, rows);
+    transformer.norm(k, kv.norm, kv.mean, kv.rstd, kv.x, lw.norm1W(), lw.norm1B(), rows);
+    k.linear(kv.qkv, kv.norm, lw.qkvW(), lw.qkvB(), rows, c, w3, false);
+    adapt(k, l, ParamLayout.Slot.QKV, kv.qkv, w3, kv.norm, rows);
     if (!gpt2) {
-      transformer.rope().apply(kv.qkv, rows, w3, 0, cfg.heads() + cfg.kvHeads(), kv.positions,
-          false, kv.scratch);
+      k.rope(transformer.rope(), kv.qkv, rows, w3, cfg.heads() + cfg.kvHeads(), batch, false);
     }
-    appendKeysValues(kv, l, n);
-    attend(kv, l, n);
-    Linear.forward(kv.x, kv.attY, lw.projW(), lw.projB(), rows, hd, c, true, kv.ones);
-    Transformer.adapt(this.lw, l, ParamLayout.Slot.PROJ, kv.x, c, kv.attY, rows);
-    transformer.norm(kv.norm, kv.mean, kv.rstd, kv.x, lw.norm2W(), lw.norm2B(), rows, kv.scratch);
+    k.kvAppend(kv, l, n);
+    k.cachedAttention(kv, l, n);
+    k.linear(kv.x, kv.attY, lw.projW(), lw.projB(), rows, hd, c, true);
+    adapt(k, l, ParamLayout.Slot.PROJ, kv.x, c, kv.attY, rows);
+    transformer.norm(k, kv.norm, kv.mean, kv.rstd, kv.x, lw.norm2W(), lw.norm2B(), rows);
     int f1 = gpt2 ? cfg.intermediate() : 2 * cfg.intermediate();
     int f2 = cfg.intermediate();
-    Linear.forward(kv.mlpIn, kv.norm, lw.fcW(), lw.fcB(), rows, c, f1, false, kv.ones);
-    Transformer.adapt(this.lw, l, ParamLayout.Slot.FC, kv.mlpIn, f1, kv.norm, rows);
+    k.linear(kv.mlpIn, kv.norm, lw.fcW(), lw.fcB(), rows, c, f1, false);
+    adapt(k, l, ParamLayout.Slot.FC, kv.mlpIn, f1, kv.norm, rows);
     if (gpt2) {
-      Gelu.forward(kv.mlpAct, kv.mlpIn, (long) rows * f1, kv.scratch);
+      k.gelu(kv.mlpAct, kv.mlpIn, (long) rows * f1);
     } else {
-      SwiGlu.forward(kv.mlpAct, kv.mlpIn, rows, f2, kv.scratch);
+      k.swiglu(kv.mlpAct, kv.mlpIn, rows, f2);
     }
-    Linear.forward(kv.x, kv.mlpAct, lw.fc2W(), lw.fc2B(), rows, f2, c, true, kv.ones);
-    Transformer.adapt(this.lw, l, ParamLayout.Slot.FC2, kv.x, c, kv.mlpAct, rows);
+    k.linear(kv.x, kv.mlpAct, lw.fc2W(), lw.fc2B(), rows, f2, c, true);
+    adapt(k, l, ParamLayout.Slot.FC2, kv.x, c, kv.mlpAct, rows);
+  }
+
+  private void adapt(Kernels k, int l, ParamLayout.Slot slot, Span y, int width, Span x,
+      int rows) {
+    if (lw != null) {
+      k.lora(y, width, x, lw.at(l, slot), rows, lw.rank, lw.scale);
+    }
   }
 
   /** Copies the chunk's keys and values (per KV head, D each) into their slots. */
-  private void appendKeysValues(KvCache kv, int l, int n) {
+  static void appendKeysValues(KvCache kv, int l, int n) {
+    ModelConfig cfg = kv.cfg;
     int d = cfg.headDim();
     int kvh = cfg.kvHeads();
     int w3 = (cfg.heads() + 2 * kvh) * d;
@@ -122,11 +197,12 @@ final class CachedForward {
    * attY (B*n, HD) = softmax(q K^T / sqrt(D) + mask) V over the cached slots; one task per
    * (row, KV head) with calling-thread BLAS, as in {@link Attention}.
    */
-  private void attend(KvCache kv, int l, int n) {
+  static void attend(KvCache kv, int l, int n) {
     if (n == 1) {
       attendOne(kv, l);
       return;
     }
+    ModelConfig cfg = kv.cfg;
     int d = cfg.headDim();
     int heads = cfg.heads();
     int kvh = cfg.kvHeads();
@@ -164,7 +240,8 @@ final class CachedForward {
    * once into heap rows and every query head of the group does its {@code len} dot products and
    * axpys there: two tiny BLAS calls per head would cost more in call overhead than arithmetic.
    */
-  private void attendOne(KvCache kv, int l) {
+  private static void attendOne(KvCache kv, int l) {
+    ModelConfig cfg = kv.cfg;
     int d = cfg.headDim();
     int heads = cfg.heads();
     int kvh = cfg.kvHeads();

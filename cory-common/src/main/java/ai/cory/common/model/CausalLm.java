@@ -403,34 +403,7 @@ public final class CausalLm {
    */
   public INDArray prefill(KvCache cache, int[][] prompts, int[][] mask) {
     checkCache(cache);
-    TokenBatch batch = TokenBatch.of(prompts, mask);
-    if (batch.batch() != cache.batch) {
-      throw new IllegalArgumentException("prompts have " + batch.batch() + " rows, the cache "
-          + cache.batch);
-    }
-    int p = batch.seq();
-    if (p > cache.maxTokens) {
-      throw new IllegalArgumentException("prompt of " + p + " columns exceeds the cache's "
-          + cache.maxTokens);
-    }
-    batch.validate(cfg);
-    for (int b = 0; b < batch.batch(); b++) {
-      if (batch.mask(b, p - 1) == 0) {
-        throw new IllegalArgumentException("prompt row " + b + " ends with padding; prompts "
-            + "must be left-padded so the last column is a real token");
-      }
-    }
-    cache.reset();
-    for (int c0 = 0; c0 < p; c0 += cache.chunkCols) {
-      int n = Math.min(cache.chunkCols, p - c0);
-      for (int b = 0; b < cache.batch; b++) {
-        for (int i = 0; i < n; i++) {
-          cache.tokens[b * n + i] = batch.token(b, c0 + i);
-          cache.chunkMask[b * n + i] = batch.mask(b, c0 + i);
-        }
-      }
-      cachedForward().chunk(cache, n, cache.chunkMask, c0 + n == p);
-    }
+    cachedForward().prefill(cache, prompts, mask);
     return cache.logitsView;
   }
 
@@ -442,25 +415,7 @@ public final class CausalLm {
    */
   public INDArray decode(KvCache cache, int[] nextTokens) {
     checkCache(cache);
-    if (nextTokens.length != cache.batch) {
-      throw new IllegalArgumentException(nextTokens.length + " tokens for " + cache.batch
-          + " rows");
-    }
-    if (cache.length == 0) {
-      throw new IllegalStateException("decode before prefill");
-    }
-    if (cache.length >= cache.maxTokens) {
-      throw new IllegalStateException("KV cache full: " + cache.maxTokens + " slots");
-    }
-    for (int b = 0; b < cache.batch; b++) {
-      if (nextTokens[b] < 0 || nextTokens[b] >= cfg.vocabSize()) {
-        throw new IllegalArgumentException("token " + nextTokens[b] + " of row " + b
-            + " outside the vocabulary [0, " + cfg.vocabSize() + ")");
-      }
-      cache.tokens[b] = nextTokens[b];
-      cache.chunkMask[b] = 1;
-    }
-    cachedForward().chunk(cache, 1, cache.chunkMask, true);
+    cachedForward().decode(cache, nextTokens);
     return cache.logitsView;
   }
 

@@ -139,19 +139,18 @@ final class CpuKernels implements Kernels {
   }
 
   @Override
-  public void gatherRows(Span out, Span src, VocabSoftmax.Rows rows, int from, int count, int c) {
+  public void gatherRows(Span out, Span src, int[] index, int from, int count, int c) {
     for (int k = 0; k < count; k++) {
-      out.copyFrom((long) k * c, src, (long) rows.statIndex()[from + k] * c, c);
+      out.copyFrom((long) k * c, src, (long) index[from + k] * c, c);
     }
   }
 
   @Override
-  public void scatterAddRows(Span dst, Span src, VocabSoftmax.Rows rows, int from, int count,
-      int c) {
+  public void scatterAddRows(Span dst, Span src, int[] index, int from, int count, int c) {
     double[] row = scratch.row(0, 0, c);
     for (int k = 0; k < count; k++) {
       src.read((long) k * c, row, 0, c);
-      dst.accumulate((long) rows.statIndex()[from + k] * c, row, 0, c);
+      dst.accumulate((long) index[from + k] * c, row, 0, c);
     }
   }
 
@@ -166,5 +165,20 @@ final class CpuKernels implements Kernels {
   public void vocabBackward(Span z, int vocab, VocabSoftmax.Rows rows, int from, int count,
       Span lse, boolean holdsLogProbs, Span dLogp, Span dFull) {
     VocabSoftmax.backward(z, vocab, rows, from, count, lse, holdsLogProbs, dLogp, dFull, scratch);
+  }
+
+  @Override
+  public void bindCache(KvCache kv) {
+    // the slot mask is read in place
+  }
+
+  @Override
+  public void kvAppend(KvCache kv, int l, int n) {
+    CachedForward.appendKeysValues(kv, l, n);
+  }
+
+  @Override
+  public void cachedAttention(KvCache kv, int l, int n) {
+    CachedForward.attend(kv, l, n);
   }
 }

@@ -25,6 +25,9 @@ final class DeviceKernels implements Kernels {
   private final long rowStat;
   private final long rowLogp;
   private VocabSoftmax.Rows rowsOnDevice;
+  private final long rowIndex;  // (maxRows) int: the rows of a gather or scatter
+  private long slotMask;        // (B, maxTokens) int: a KV cache's, allocated at the first chunk
+  private int slotMaskCapacity;
   private long loraU;           // (maxRows, rank), allocated at the first adapter
   private long loraDu;
   private int loraRank;
@@ -41,6 +44,7 @@ final class DeviceKernels implements Kernels {
     this.rowTargets = acc.alloc(4L * maxRows);
     this.rowStat = acc.alloc(4L * maxRows);
     this.rowLogp = acc.alloc(4L * maxRows);
+    this.rowIndex = acc.alloc(4L * maxRows);
   }
 
   static int[] grid(long n) {
@@ -289,21 +293,26 @@ final class DeviceKernels implements Kernels {
     }
   }
 
+  private long index(int[] index, int from, int count) {
+    if (count > maxRows) {
+      throw new IllegalArgumentException(count + " rows exceed the device workspace's " + maxRows);
+    }
+    acc.upload(rowIndex, index, from, count);
+    return rowIndex;
+  }
+
   // A gather of rows is an embedding lookup with the row indices as tokens, and its scatter-add
-  // the embedding gradient: the head's rows are distinct, so no two atomics meet (deterministic).
+  // the embedding gradient: the rows are distinct, so no two atomics meet (deterministic).
   @Override
-  public void gatherRows(Span out, Span src, VocabSoftmax.Rows rows, int from, int count, int c) {
-    bindRows(rows);
+  public void gatherRows(Span out, Span src, int[] index, int from, int count, int c) {
     acc.launch("embedding_forward", grid((long) count * c), THREADS, 0, at(out),
-        rowStat + 4L * from, 0L, at(src), 0L, count, c);
+        index(index, from, count), 0L, at(src), 0L, count, c);
   }
 
   @Override
-  public void scatterAddRows(Span dst, Span src, VocabSoftmax.Rows rows, int from, int count,
-      int c) {
-    bindRows(rows);
+  public void scatterAddRows(Span dst, Span src, int[] index, int from, int count, int c) {
     acc.launch("embedding_backward", grid((long) count * c), THREADS, 0, at(dst), 0L, at(src),
-        rowStat + 4L * from, 0L, count, c);
+        index(index, from, count), 0L, count, c);
   }
 
   @Override
@@ -323,5 +332,32 @@ final class DeviceKernels implements Kernels {
     acc.launch("vocab_backward", new int[] {count}, VOCAB_THREADS, 0, at(z), at(lse), at(dLogp),
         at(dFull), rowTargets + 4L * from, rowStat + 4L * from, rowLogp + 4L * from, count, vocab,
         holdsLogProbs ? 1 : 0);
+  }
+
+  @Override
+  public void bindCache(KvCache kv) {
+    int n = kv.batch * kv.maxTokens;
+    if (n > slotMaskCapacity) { // once per cache: its shape is fixed
+      slotMask = acc.alloc(4L * n);
+      slotMaskCapacity = n;
+    }
+    acc.upload(slotMask, kv.slotMask, 0, n);
+  }
+
+  @Override
+  public void kvAppend(KvCache kv, int l, int n) {
+    ModelConfig cfg = kv.cfg;
+    acc.launch("kv_cache_write", grid((long) kv.batch * n * cfg.kvHeads() * cfg.headDim()),
+        THREADS, 0, at(kv.keys[l]), at(kv.values[l]), at(kv.qkv), kv.batch, n, cfg.heads(),
+        cfg.kvHeads(), cfg.headDim(), kv.length - n, kv.maxTokens);
+  }
+
+  @Override
+  public void cachedAttention(KvCache kv, int l, int n) {
+    ModelConfig cfg = kv.cfg;
+    acc.launch("attention_cached", new int[] {n, cfg.heads(), kv.batch}, ATTENTION_THREADS,
+        4 * kv.length, at(kv.attY), at(kv.qkv), at(kv.keys[l]), at(kv.values[l]), slotMask,
+        kv.batch, n, cfg.heads(), cfg.kvHeads(), cfg.headDim(), kv.length - n, kv.maxTokens,
+        (float) (1.0 / Math.sqrt(cfg.headDim())));
   }
 }

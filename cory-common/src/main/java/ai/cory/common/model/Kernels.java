@@ -74,11 +74,11 @@ interface Kernels {
    */
   void valueHeadBackward(Span dx, Span dw, Span db, Span dvalues, Span x, Span w, int n, int c);
 
-  /** {@code out (count, C)}: row k is row {@code rows.statIndex()[from + k]} of {@code src}. */
-  void gatherRows(Span out, Span src, VocabSoftmax.Rows rows, int from, int count, int c);
+  /** {@code out (count, C)}: row k is row {@code index[from + k]} of {@code src}. */
+  void gatherRows(Span out, Span src, int[] index, int from, int count, int c);
 
-  /** Row {@code rows.statIndex()[from + k]} of {@code dst} {@code +=} row k of {@code src}. */
-  void scatterAddRows(Span dst, Span src, VocabSoftmax.Rows rows, int from, int count, int c);
+  /** Row {@code index[from + k]} of {@code dst} {@code +=} row k of {@code src} (distinct rows). */
+  void scatterAddRows(Span dst, Span src, int[] index, int from, int count, int c);
 
   /** The fused vocabulary pass over one block of head rows; see {@link VocabSoftmax#forward}. */
   void vocabForward(Span z, int vocab, VocabSoftmax.Rows rows, int from, int count, Span lse,
@@ -87,4 +87,19 @@ interface Kernels {
   /** The block's logits (or log-probs) replaced by their gradient; {@link VocabSoftmax#backward}. */
   void vocabBackward(Span z, int vocab, VocabSoftmax.Rows rows, int from, int count, Span lse,
       boolean holdsLogProbs, Span dLogp, Span dFull);
+
+  /** Makes the cache's slot mask available to {@link #cachedAttention}; once per chunk. */
+  void bindCache(KvCache kv);
+
+  /**
+   * Appends the chunk's keys and values (the k and v parts of rows {@code b * n + i} of
+   * {@code kv.qkv}) to layer l's caches at slots {@code [kv.length - n, kv.length)}.
+   */
+  void kvAppend(KvCache kv, int l, int n);
+
+  /**
+   * {@code kv.attY} (B*n, HD): the chunk's query of row (b, i) attends to layer l's cached slots
+   * up to its own whose slot mask is 1; see {@link CachedForward}.
+   */
+  void cachedAttention(KvCache kv, int l, int n);
 }

@@ -47,8 +47,11 @@ public final class KvCache {
   final Span lastRstd;  // (B)
   final Span logits;    // (B, V)
   final Span ones;      // (B * chunk)
-  final INDArray logitsView; // (B, V) view of logits handed to callers (created once)
+  final INDArray logitsView; // (B, V) view of logits handed to callers; null on a device
+  final int[] lastRows;  // (B) the chunk rows whose logits are computed
   final Scratch scratch = new Scratch(5);
+  final Accelerator device; // null: host spans and the CPU kernels
+  final Kernels kernels;    // the backend every layer of a chunk runs on
 
   KvCache(ModelConfig cfg, DataType dataType, int batch, int maxTokens) {
     this(cfg, dataType, batch, maxTokens, Math.max(1, CHUNK_ROWS / Math.max(1, batch)));
@@ -56,6 +59,18 @@ public final class KvCache {
 
   /** With an explicit prefill chunk width (tests exercise multi-chunk prompts). */
   KvCache(ModelConfig cfg, DataType dataType, int batch, int maxTokens, int chunkColumns) {
+    this(cfg, dataType, batch, maxTokens, chunkColumns, null);
+  }
+
+  /** A float32 cache in {@code device}'s memory whose chunks run on the device kernels. */
+  static KvCache onDevice(Accelerator device, ModelConfig cfg, int batch, int maxTokens) {
+    return new KvCache(cfg, DataType.FLOAT, batch, maxTokens,
+        Math.max(1, CHUNK_ROWS / Math.max(1, batch)), device);
+  }
+
+  private KvCache(ModelConfig cfg, DataType dataType, int batch, int maxTokens, int chunkColumns,
+      Accelerator device) {
+    this.device = device;
     if (batch < 1 || maxTokens < 1 || chunkColumns < 1) {
       throw new IllegalArgumentException("KV cache for " + batch + " rows x " + maxTokens
           + " slots, chunks of " + chunkColumns);
@@ -98,7 +113,9 @@ public final class KvCache {
     double[] one = new double[rows];
     Arrays.fill(one, 1.0);
     ones.write(0, one, 0, rows);
-    logitsView = logits.view(0, batch, cfg.vocabSize());
+    logitsView = device == null ? logits.view(0, batch, cfg.vocabSize()) : null;
+    lastRows = new int[batch];
+    kernels = device == null ? new CpuKernels(scratch, ones) : new DeviceKernels(device, rows);
   }
 
   /**
@@ -119,8 +136,10 @@ public final class KvCache {
     return elements * dataType.width();
   }
 
-  private static Span alloc(DataType dataType, long elements) {
-    return Span.of(Nd4j.create(dataType, Math.max(1, elements)));
+  private Span alloc(DataType dataType, long elements) {
+    long m = Math.max(1, elements);
+    return device == null ? Span.of(Nd4j.create(dataType, m))
+        : Span.device(device, device.alloc(4 * m), m);
   }
 
   /** Rows of the batch. */

@@ -47,7 +47,7 @@ final class LmHead {
     Matrix head = Matrix.dense(w.head, true);
     for (int r0 = 0; r0 < r; r0 += chunk) {
       int count = Math.min(chunk, r - r0);
-      kern.gatherRows(ws.hc, ws.normF, ws.rows, r0, count, c);
+      kern.gatherRows(ws.hc, ws.normF, ws.rowStat, r0, count, c);
       kern.linear(ws.logits, ws.hc, head, null, count, c, vocab, false);
       kern.vocabForward(ws.logits, vocab, ws.rows, r0, count, ws.lse, ws.logp,
           opt.entropy() ? ws.entropy : null, toLogProbs, refLogProbs,
@@ -82,7 +82,7 @@ final class LmHead {
     // frozen head (LoRA): no weight gradient
     kern.linearBackward(ws.dhc, g.head == null ? null : Matrix.dense(g.head, true), null, ws.logits,
         ws.hc, Matrix.dense(w.head, true), r, c, vocab);
-    kern.scatterAddRows(ws.dnormF, ws.dhc, ws.rows, 0, r, c);
+    kern.scatterAddRows(ws.dnormF, ws.dhc, ws.rowStat, 0, r, c);
   }
 
   /** Copies an upstream gradient given as any (rows, cols) INDArray into a workspace span. */

@@ -16,6 +16,7 @@ import java.util.Objects;
  */
 public final class ModelPass {
   private final CausalLm lm;
+  private final Accelerator acc;   // null on the host
   private final Weights w;
   private final LoraWeights lw;
   private final Weights g;         // null unless training
@@ -23,11 +24,13 @@ public final class ModelPass {
   private final Span grads;        // the whole trainable gradient buffer, null unless training
   private final Workspace ws;
   private TokenBatch last;
+  private KvCache cache;           // greedy's, kept for the next call of the same shape
   private ForwardOptions scored;   // the options of the last score, null after a trunk-only run
 
-  private ModelPass(CausalLm lm, Weights w, LoraWeights lw, Weights g, LoraWeights lg, Span grads,
+  private ModelPass(CausalLm lm, Accelerator acc, Weights w, LoraWeights lw, Weights g, LoraWeights lg, Span grads,
       Workspace ws) {
     this.lm = lm;
+    this.acc = acc;
     this.w = w;
     this.lw = lw;
     this.g = g;
@@ -43,11 +46,11 @@ public final class ModelPass {
   public static ModelPass onHost(CausalLm lm, int maxBatch, int maxSeq, boolean training) {
     Workspace ws = lm.newWorkspace(maxBatch, maxSeq, training, false);
     if (!training) {
-      return new ModelPass(lm, lm.weights(), lm.adapters(), null, null, null, ws);
+      return new ModelPass(lm, null, lm.weights(), lm.adapters(), null, null, null, ws);
     }
     lm.zeroGrad();
-    return new ModelPass(lm, lm.weights(), lm.adapters(), lm.gradWeights(), lm.gradAdapters(),
-        lm.grads().span(), ws);
+    return new ModelPass(lm, null, lm.weights(), lm.adapters(), lm.gradWeights(),
+        lm.gradAdapters(), lm.grads().span(), ws);
   }
 
   /**
@@ -63,13 +66,13 @@ public final class ModelPass {
     LoraWeights lw = lm.adapters() == null ? null : new LoraWeights(lm.adapters(), up);
     Workspace ws = Workspace.onDevice(acc, lm.config(), maxBatch, maxSeq, training);
     if (!training) {
-      return new ModelPass(lm, w, lw, null, null, null, ws);
+      return new ModelPass(lm, acc, w, lw, null, null, null, ws);
     }
     DeviceCopy zeros = new DeviceCopy(acc, true);
     Span grads = zeros.apply(lm.grads().span());
     Weights g = lm.gradWeights().map(zeros);
     LoraWeights lg = lm.gradAdapters() == null ? null : new LoraWeights(lm.gradAdapters(), zeros);
-    return new ModelPass(lm, w, lw, g, lg, grads, ws);
+    return new ModelPass(lm, acc, w, lw, g, lg, grads, ws);
   }
 
   /** Forward of {@code batch} and the final norm's output (N, C), N = batch x seq, as floats. */
@@ -194,6 +197,53 @@ public final class ModelPass {
       throw new IllegalStateException(g == null ? "not a training pass" : "no forward yet");
     }
     lm.transformer().backwardTrunk(w, g, lw, lg, ws, last);
+  }
+
+  /**
+   * Greedy KV-cache generation on this pass's backend: prefills the left-padded prompts (as
+   * {@link CausalLm#prefill}), then {@code steps} times takes each row's first index of the
+   * largest logit (the CPU sampler's greedy rule) and decodes it. Each step's (B, V) logits
+   * come to the host for the choice (the device sampler is not in the loop yet). The cache is
+   * allocated at the first call (on a device, from the pass's arena) and kept for the next
+   * calls of the same batch and no more slots.
+   *
+   * @param mask (B, P) 1 real / 0 padding, or null
+   * @return (B, steps) the new tokens
+   */
+  public int[][] greedy(int[][] prompts, int[][] mask, int steps) {
+    if (prompts.length == 0 || steps < 1) {
+      throw new IllegalArgumentException("greedy needs prompts and at least one step");
+    }
+    int bsz = prompts.length;
+    int vocab = lm.config().vocabSize();
+    int slots = prompts[0].length + steps;
+    if (cache == null || cache.batch != bsz || cache.maxTokens < slots) {
+      cache = acc == null ? lm.newKvCache(bsz, slots)
+          : KvCache.onDevice(acc, lm.config(), bsz, slots);
+    }
+    KvCache kv = cache;
+    CachedForward f = new CachedForward(lm.config(), lm.transformer(), w, lw);
+    f.prefill(kv, prompts, mask);
+    int[][] out = new int[bsz][steps];
+    float[] logits = new float[bsz * vocab];
+    int[] next = new int[bsz];
+    for (int s = 0; s < steps; s++) {
+      kv.logits.readFloats(0, logits, 0, logits.length);
+      for (int b = 0; b < bsz; b++) {
+        int best = b * vocab;
+        for (int v = best + 1; v < (b + 1) * vocab; v++) {
+          if (logits[v] > logits[best]) {
+            best = v;
+          }
+        }
+        next[b] = best - b * vocab;
+        out[b][s] = next[b];
+      }
+      if (s + 1 < steps) {
+        f.decode(kv, next);
+      }
+    }
+    return out;
   }
 
   /** The trainable gradient buffer as floats, in {@link CausalLm#grads()}'s layout. */

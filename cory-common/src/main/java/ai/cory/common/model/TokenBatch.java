@@ -31,6 +31,23 @@ public final class TokenBatch {
     }
   }
 
+  /**
+   * A chunk of a KV cache's columns as a batch over its arrays, aliased (not copied): rows
+   * {@code b * n + i}, positions as the cache assigned them (they continue each row's count of
+   * real tokens, which this batch alone cannot know).
+   */
+  static TokenBatch chunk(int batch, int n, int[] tokens, int[] positions, int[] mask) {
+    return new TokenBatch(batch, n, tokens, mask, positions);
+  }
+
+  private TokenBatch(int batch, int seq, int[] tokens, int[] mask, int[] positions) {
+    this.batch = batch;
+    this.seq = seq;
+    this.tokens = tokens;
+    this.mask = mask;
+    this.positions = positions;
+  }
+
   /** Rows of equal length, no padding. */
   public static TokenBatch of(int[][] tokens) {
     return of(tokens, null);

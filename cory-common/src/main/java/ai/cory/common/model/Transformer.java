@@ -85,14 +85,6 @@ final class Transformer {
     }
   }
 
-  /** Adds the slot's LoRA adapters (if any) to its output {@code y} (n, width), on the CPU. */
-  static void adapt(LoraWeights lw, int l, ParamLayout.Slot slot, Span y, int width, Span x,
-      int n) {
-    if (lw != null) {
-      Lora.forward(y, width, x, lw.at(l, slot), n, lw.rank, lw.scale);
-    }
-  }
-
   private static void adaptBackward(Kernels k, LoraWeights lw, LoraWeights lg, int l,
       ParamLayout.Slot slot, Span dx, Span dy, int width, Span x, int n) {
     if (lw != null) {
@@ -167,19 +159,15 @@ final class Transformer {
   }
 
   private void norm(Span out, Span mean, Span rstd, Span x, Span w, Span b, int n, Workspace ws) {
-    if (gpt2) {
-      ws.kernels.layerNorm(out, mean, rstd, x, w, b, n, cfg.hidden(), cfg.normEps());
-    } else {
-      ws.kernels.rmsNorm(out, rstd, x, w, n, cfg.hidden(), cfg.normEps());
-    }
+    norm(ws.kernels, out, mean, rstd, x, w, b, n);
   }
 
-  /** LayerNorm (GPT-2) or RMSNorm (Llama; mean and b unused) of n rows, on the CPU. */
-  void norm(Span out, Span mean, Span rstd, Span x, Span w, Span b, int n, Scratch scratch) {
+  /** LayerNorm (GPT-2) or RMSNorm (Llama; mean and b unused) of n rows on {@code k}. */
+  void norm(Kernels k, Span out, Span mean, Span rstd, Span x, Span w, Span b, int n) {
     if (gpt2) {
-      LayerNorm.forward(out, mean, rstd, x, w, b, n, cfg.hidden(), cfg.normEps(), scratch);
+      k.layerNorm(out, mean, rstd, x, w, b, n, cfg.hidden(), cfg.normEps());
     } else {
-      RmsNorm.forward(out, rstd, x, w, n, cfg.hidden(), cfg.normEps(), scratch);
+      k.rmsNorm(out, rstd, x, w, n, cfg.hidden(), cfg.normEps());
     }
   }
 

@@ -19,7 +19,7 @@ class GoldenChecksTest {
   @Test
   void theGoldenComparisonsHoldOnTheCpuEngine() throws Exception {
     List<CheckResult> results = GoldenChecks.onHost(SharedAssets.root());
-    assertEquals(8, results.size());
+    assertEquals(10, results.size());
     for (CheckResult r : results) {
       assertTrue(r.ok(), r.json());
       System.out.println(r.json());
@@ -31,9 +31,10 @@ class GoldenChecksTest {
     Path shared = SharedAssets.root();
     ValidatingDevice device = new ValidatingDevice();
     List<CheckResult> results = GoldenChecks.onDevice(device, shared);
-    assertEquals(8, results.size());
+    assertEquals(10, results.size());
     assertTrue(device.launched.containsAll(Set.of("vocab_forward", "vocab_backward",
-        "embedding_forward", "embedding_backward", "rmsnorm_forward", "layernorm_forward")),
+        "embedding_forward", "embedding_backward", "rmsnorm_forward", "layernorm_forward",
+        "kv_cache_write", "attention_cached")),
         device.launched.toString());
   }
 

@@ -36,7 +36,7 @@ class GpuCheckLaunchesTest {
   void reductionsAreRecognisedFromTheSources() {
     Set<String> reducing = new ValidatingDevice().reducingKernels();
     for (String k : List.of("rmsnorm_forward", "layernorm_backward", "attention_forward",
-        "attention_backward_query", "attention_decode", "vocab_forward", "sample_tokens")) {
+        "attention_backward_query", "attention_cached", "vocab_forward", "sample_tokens")) {
       assertTrue(reducing.contains(k), k + " " + reducing);
     }
     assertTrue(!reducing.contains("attention_backward_key") && !reducing.contains("gelu_forward"), reducing.toString());

@@ -28,7 +28,7 @@ class KernelCompileTest {
       "rmsnorm_forward", "rmsnorm_backward", "rmsnorm_dw", "layernorm_forward",
       "layernorm_backward", "layernorm_dwdb", "rope_apply", "embedding_forward",
       "embedding_backward", "attention_forward", "attention_backward_query",
-      "attention_backward_key", "kv_cache_write", "attention_decode", "vocab_forward",
+      "attention_backward_key", "kv_cache_write", "attention_cached", "vocab_forward",
       "vocab_backward", "sample_tokens", "adam_step", "dequant_half", "dequant_int8",
       "dequant_nf4");
 

@@ -176,18 +176,22 @@ extern "C" __global__ void kv_cache_write(float* kc, float* vc, const float* qkv
   }
 }
 
-// One decoding step over the caches: the query of each (b, h) in q_step (B, width) attends to
-// cache positions [0, len) whose mask (B, max_len) is 1; y (B, H*D). grid (H, B); dynamic
-// shared memory len floats.
-extern "C" __global__ void attention_decode(float* y, const float* q_step, const float* kc,
-    const float* vc, const int* mask, int batch, int heads, int kv, int d, int len,
+// A chunk of n new columns over the caches (common.model.CachedForward): the query of row
+// (b, i) of the chunk, qkv row b * n + i, attends to cache slots [0, c0 + i] whose mask
+// (B, max_len) is 1 (the chunk's own keys already written at c0 + i); y (B*n, H*D). A decode
+// step is n = 1. grid (n, H, B); dynamic shared memory c0 + n floats.
+extern "C" __global__ void attention_cached(float* y, const float* qkv, const float* kc,
+    const float* vc, const int* mask, int batch, int n, int heads, int kv, int d, int c0,
     int max_len, float scale) {
   extern __shared__ float p[];
   __shared__ float red[32];
-  int h = blockIdx.x;
-  int b = blockIdx.y;
+  int i = blockIdx.x;
+  int h = blockIdx.y;
+  int b = blockIdx.z;
   int g = h / (heads / kv);
-  const float* q = q_step + (long long) b * qkv_width(heads, kv, d) + (long long) h * d;
+  int len = c0 + i + 1;
+  long long row = (long long) b * n + i;
+  const float* q = qkv + row * qkv_width(heads, kv, d) + (long long) h * d;
   const float* kbase = kc + ((long long) b * kv + g) * max_len * d;
   const float* vbase = vc + ((long long) b * kv + g) * max_len * d;
   for (int j = threadIdx.x; j < len; j += blockDim.x) {
@@ -203,7 +207,7 @@ extern "C" __global__ void attention_decode(float* y, const float* q_step, const
   }
   __syncthreads();
   softmax_in_place(p, len, red);
-  float* yr = y + (long long) b * heads * d + (long long) h * d;
+  float* yr = y + row * heads * d + (long long) h * d;
   for (int e = threadIdx.x; e < d; e += blockDim.x) {
     float acc = 0.0f;
     for (int j = 0; j < len; j++) {
