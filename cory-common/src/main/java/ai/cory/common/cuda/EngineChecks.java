@@ -1,8 +1,10 @@
 package ai.cory.common.cuda;
 
 import ai.cory.common.config.Compute;
+import ai.cory.common.model.BaseDtype;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ForwardOptions;
+import ai.cory.common.model.FrozenBase;
 import ai.cory.common.model.LoraSpec;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.model.ParamLayout;
@@ -20,7 +22,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * scores a padded batch (taken-token log-probs, log-sum-exp, entropy, values) and runs the
  * backward from random upstream gradients on both backends, for a GPT-2 model trained whole
  * and a Llama model (grouped-query attention, RoPE, SwiGLU) with LoRA adapters on every
- * projection; every output and every trainable tensor's gradient must agree, and greedy
+ * projection, over a float32 base and over the same base packed to NF4 with double
+ * quantisation; every output and every trainable tensor's gradient must agree, and greedy
  * KV-cache generation from the batch's left-padded first half must give the same tokens. The CPU engine is
  * the oracle here because it is itself held to the PyTorch goldens (and float64 finite
  * differences) by the CPU tests. Float32 GEMMs: the only differences are
@@ -59,6 +62,11 @@ final class EngineChecks {
           ModelConfig.Arch.LLAMA), 13);
       perturb(agent.params().flat(), 14); // LoRA's B starts at zero: A's gradient would be too
       out.addAll(compare(acc, "engine llama lora", agent));
+      arena.reset();
+      // the same adapters over the base packed to NF4 with double quantisation: resident packed,
+      // dequantised tile by tile on the device as on the CPU
+      CausalLm packed = FrozenBase.pack(base, BaseDtype.NF4_DQ).withAdapters(agent.params());
+      out.addAll(compare(acc, "engine llama nf4-dq lora", packed));
     }
     return out;
   }

@@ -32,6 +32,9 @@ public interface Accelerator {
   /** Host ints to device address {@code dst}. */
   void upload(long dst, int[] src, int off, int n);
 
+  /** {@code n} bytes of {@code src} from {@code off} to device address {@code dst}. */
+  void upload(long dst, byte[] src, int off, int n);
+
   /** {@code n} floats from device address {@code src} into {@code dst[off..]}. */
   void download(long src, float[] dst, int off, int n);
 

@@ -14,6 +14,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * buffers start at zero instead of copying (gradients).
  */
 final class DeviceCopy implements UnaryOperator<Span> {
+  static final int CHUNK = 64 << 20;
   private final Accelerator acc;
   private final boolean zeros;
   private final Map<INDArray, Span> bases = new IdentityHashMap<>();
@@ -43,5 +44,40 @@ final class DeviceCopy implements UnaryOperator<Span> {
       return d;
     });
     return dev.slice(host.offset - host.base.offset(), host.length);
+  }
+
+  /**
+   * A matrix on the device: a dense one's span mapped as above; a packed one's stored bytes
+   * uploaded as they are (in chunks of at most {@value #CHUNK} bytes) with NF4_DQ's second-level
+   * scales, dequantised by the device kernels a tile at a time. Gradients of a packed base do
+   * not exist, so with {@code zeros} a packed matrix is refused.
+   */
+  Matrix apply(Matrix m) {
+    if (m == null || m.resident != null) {
+      return m;
+    }
+    if (!m.isPacked()) {
+      return Matrix.dense(apply(m.dense), m.outIn);
+    }
+    if (zeros) {
+      throw new IllegalStateException("a packed base has no gradient buffer");
+    }
+    PackedMatrix p = m.packed;
+    long stored = p.storedBytes();
+    long at = acc.alloc(Math.max(1, stored));
+    byte[] chunk = new byte[(int) Math.min(CHUNK, Math.max(1, stored))];
+    for (long from = 0; from < stored; from += chunk.length) {
+      int n = (int) Math.min(chunk.length, stored - from);
+      p.readStored(from, chunk, n);
+      acc.upload(at + from, chunk, 0, n);
+    }
+    long second = 0;
+    float[] s = p.secondScales();
+    if (s != null) {
+      second = acc.alloc(4L * Math.max(1, s.length));
+      acc.upload(second, s, 0, s.length);
+    }
+    return Matrix.resident(new Matrix.Resident(p.dtype(), p.rows(), p.cols(), at,
+        p.scaleStart(), second, p.constantsMean()));
   }
 }

@@ -8,13 +8,17 @@ package ai.cory.common.model;
  * reductions one block per row, attention one block per (query, head, sequence).
  *
  * <p>Every reduction runs in a fixed order, so a pass is deterministic; the exception is the
- * embeddings' gradient (float atomics), which LoRA training never computes. Quantised bases are
- * not resident on the device yet: a packed matrix is refused by name.
+ * embeddings' gradient (float atomics), which LoRA training never computes. A quantised base's
+ * matrices stay packed in device memory and are dequantised a tile of rows at a time into
+ * float32 scratch right before the GEMM that reads it (the CPU's {@link Matrix} scheme, with
+ * larger tiles), byte for byte as the CPU dequantises.
  */
 final class DeviceKernels implements Kernels {
   static final int THREADS = 256;
   private static final int ATTENTION_THREADS = 64;
   private static final int VOCAB_THREADS = 1024;
+  /** Weights per dequantised tile of a packed base matrix (64 MiB of float32). */
+  static final long TILE_ELEMENTS = 16L << 20;
 
   private final Accelerator acc;
   private final int maxRows;
@@ -28,6 +32,8 @@ final class DeviceKernels implements Kernels {
   private final long rowIndex;  // (maxRows) int: the rows of a gather or scatter
   private long slotMask;        // (B, maxTokens) int: a KV cache's, allocated at the first chunk
   private int slotMaskCapacity;
+  private long tile;            // float32 scratch for a packed matrix's dequantised rows
+  private long tileCapacity;
   private long loraU;           // (maxRows, rank), allocated at the first adapter
   private long loraDu;
   private int loraRank;
@@ -119,10 +125,8 @@ final class DeviceKernels implements Kernels {
   }
 
   private static Span dense(Matrix w) {
-    if (w.isPacked()) {
-      throw new UnsupportedOperationException("a quantised base matrix is not resident on the "
-          + "device yet; use cory.model.base-dtype = float32"
-          + " with cory.model.device = cuda");
+    if (w.dense == null) {
+      throw new IllegalStateException("a packed matrix reached the device unmapped");
     }
     return w.dense;
   }
@@ -130,8 +134,18 @@ final class DeviceKernels implements Kernels {
   @Override
   public void linear(Span y, Span x, Matrix w, Span b, int n, int in, int out,
       boolean accumulate) {
-    acc.gemm(false, w.outIn, n, out, in, 1f, at(x), in, at(dense(w)), w.outIn ? in : out,
-        accumulate ? 1f : 0f, at(y), out);
+    if (w.resident != null) {
+      int rows = tileRows(w.resident);
+      for (int r0 = 0; r0 < out; r0 += rows) {
+        int m = Math.min(rows, out - r0);
+        dequantise(w.resident, r0, m);
+        acc.gemm(false, true, n, m, in, 1f, at(x), in, tile, in, accumulate ? 1f : 0f,
+            at(y, r0), out);
+      }
+    } else {
+      acc.gemm(false, w.outIn, n, out, in, 1f, at(x), in, at(dense(w)), w.outIn ? in : out,
+          accumulate ? 1f : 0f, at(y), out);
+    }
     if (b != null) {
       acc.launch("add_bias", grid((long) n * out), THREADS, 0, at(y), at(b), n, out);
     }
@@ -150,9 +164,46 @@ final class DeviceKernels implements Kernels {
     if (db != null) {
       acc.launch("column_sum", grid(out), THREADS, 0, at(db), at(dy), n, out);
     }
-    if (dx != null) {
+    if (dx == null) {
+      return;
+    }
+    if (w.resident != null) { // dx = sum over tiles of dy[:, tile] W[tile, :]
+      int rows = tileRows(w.resident);
+      for (int r0 = 0; r0 < out; r0 += rows) {
+        int m = Math.min(rows, out - r0);
+        dequantise(w.resident, r0, m);
+        acc.gemm(false, false, n, in, m, 1f, at(dy, r0), out, tile, in, r0 > 0 ? 1f : 0f, at(dx),
+            in);
+      }
+    } else {
       acc.gemm(false, !w.outIn, n, in, out, 1f, at(dy), out, at(dense(w)), w.outIn ? in : out,
           0f, at(dx), in);
+    }
+  }
+
+  /** Rows of a packed matrix per dequantised tile: about {@value #TILE_ELEMENTS} weights. */
+  private int tileRows(Matrix.Resident p) {
+    int rows = (int) Math.max(1, Math.min(p.rows(), TILE_ELEMENTS / Math.max(1, p.cols())));
+    long need = (long) rows * p.cols();
+    if (need > tileCapacity) { // grows to the largest tile the model needs, once
+      tile = acc.alloc(4 * need);
+      tileCapacity = need;
+    }
+    return rows;
+  }
+
+  /** Rows {@code [r0, r0 + m)} of {@code p} into the float32 tile (m, cols). */
+  private void dequantise(Matrix.Resident p, int r0, int m) {
+    int[] g = grid((long) m * p.cols());
+    switch (p.dtype()) {
+      case BF16, FP16 -> acc.launch("dequant_half", g, THREADS, 0, tile, 0L, p.bytes(), r0, m,
+          p.cols(), p.dtype() == BaseDtype.FP16 ? 1 : 0);
+      case INT8 -> acc.launch("dequant_int8", g, THREADS, 0, tile, 0L, p.bytes(), p.scaleStart(),
+          r0, m, p.cols());
+      case NF4, NF4_DQ -> acc.launch("dequant_nf4", g, THREADS, 0, tile, 0L, p.bytes(),
+          p.scaleStart(), p.second(), p.mean(), p.dtype() == BaseDtype.NF4_DQ ? 1 : 0, r0, m,
+          p.cols());
+      default -> throw new IllegalStateException(p.dtype() + " is not a packed format");
     }
   }
 

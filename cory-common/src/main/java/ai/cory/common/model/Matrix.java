@@ -17,11 +17,30 @@ final class Matrix {
   final Span dense;          // null when packed
   final boolean outIn;       // dense storage order; packed is always (out, in)
   final PackedMatrix packed; // null when dense
+  final Resident resident;   // a packed matrix's bytes in device memory, else null
+
+  /**
+   * A packed matrix uploaded as is (codes then scales, {@link PackedMatrix}'s layout) for the
+   * device backend, which dequantises tiles of rows right before each GEMM: device addresses of
+   * the bytes and, for NF4_DQ, of the second-level scales, with the constants' mean.
+   */
+  record Resident(BaseDtype dtype, int rows, int cols, long bytes, long scaleStart, long second,
+      float mean) {}
 
   private Matrix(Span dense, boolean outIn, PackedMatrix packed) {
+    this(dense, outIn, packed, null);
+  }
+
+  private Matrix(Span dense, boolean outIn, PackedMatrix packed, Resident resident) {
     this.dense = dense;
     this.outIn = outIn;
     this.packed = packed;
+    this.resident = resident;
+  }
+
+  /** A packed matrix resident on a device (always (out, in)). */
+  static Matrix resident(Resident resident) {
+    return new Matrix(null, true, null, Objects.requireNonNull(resident, "resident"));
   }
 
   static Matrix dense(Span span, boolean outIn) {

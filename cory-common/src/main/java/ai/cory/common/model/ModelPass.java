@@ -56,7 +56,8 @@ public final class ModelPass {
   /**
    * On {@code acc}: copies the (float32) weights and adapters to device memory and, when
    * {@code training}, allocates a zero gradient buffer there in the layout of {@link
-   * CausalLm#grads()}. A quantised base is refused by name (not resident on the device yet).
+   * CausalLm#grads()}. A quantised base's matrices go up packed (dequantised tile by tile in
+   * each GEMM).
    */
   public static ModelPass on(Accelerator acc, CausalLm lm, int maxBatch, int maxSeq,
       boolean training) {

@@ -133,6 +133,31 @@ final class PackedMatrix {
     return cols;
   }
 
+  /** Length of the stored buffer: codes, then scales (NF4_DQ's second-level scales apart). */
+  long storedBytes() {
+    return scaleStart + (doubleQuant ? 1L : 4L) * rows * blocksPerRow;
+  }
+
+  /** Copies {@code n} stored bytes from byte {@code from} into {@code dst[0..n)}. */
+  void readStored(long from, byte[] dst, int n) {
+    bytes.get(Math.toIntExact(from), dst, 0, n);
+  }
+
+  /** Byte offset of the scales in the stored buffer. */
+  long scaleStart() {
+    return scaleStart;
+  }
+
+  /** NF4_DQ: one float scale per {@value #DQ_BLOCK} int8 constants; null otherwise. */
+  float[] secondScales() {
+    return second;
+  }
+
+  /** NF4_DQ: the constants' mean; 0 otherwise. */
+  float constantsMean() {
+    return mean;
+  }
+
   /** Bytes held (codes and scales). */
   long bytes() {
     long constants = (long) rows * blocksPerRow;

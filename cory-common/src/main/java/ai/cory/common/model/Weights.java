@@ -1,7 +1,5 @@
 package ai.cory.common.model;
 
-import java.util.function.UnaryOperator;
-
 /**
  * Typed views of one model's tensors (weights or gradients) in the shapes the kernels use.
  * Llama's adjacent q|k|v and gate|up projections are single matrices, so each is one GEMM.
@@ -132,11 +130,10 @@ final class Weights {
   }
 
   /**
-   * These views with every span replaced by {@code f} of it (null stays null): the same model in
-   * another memory ({@link DeviceCopy}). A packed matrix is refused: quantised bases are not
-   * resident on the device yet.
+   * These views with every span and matrix replaced by {@code f} of it (null stays null): the
+   * same model in device memory ({@link DeviceCopy}), a packed base's matrices uploaded packed.
    */
-  Weights map(UnaryOperator<Span> f) {
+  Weights map(DeviceCopy f) {
     Layer[] mapped = new Layer[layers.length];
     for (int l = 0; l < layers.length; l++) {
       Layer x = layers[l];
@@ -148,20 +145,12 @@ final class Weights {
         map(f, head), map(f, valueW), map(f, valueB), mapped);
   }
 
-  private static Span map(UnaryOperator<Span> f, Span s) {
+  private static Span map(DeviceCopy f, Span s) {
     return s == null ? null : f.apply(s);
   }
 
-  private static Matrix map(UnaryOperator<Span> f, Matrix m) {
-    if (m == null) {
-      return null;
-    }
-    if (m.isPacked()) {
-      throw new UnsupportedOperationException("a quantised base (" + m.packed.rows() + " x "
-          + m.packed.cols() + " packed matrix) is not resident on the device yet; use "
-          + "cory.model.base-dtype = float32 with cory.model.device = cuda");
-    }
-    return Matrix.dense(f.apply(m.dense), m.outIn);
+  private static Matrix map(DeviceCopy f, Matrix m) {
+    return f.apply(m);
   }
 
   /** These weights with another value head (a LoRA agent's own, over the shared base). */

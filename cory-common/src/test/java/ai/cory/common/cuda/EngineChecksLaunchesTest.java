@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.config.Compute;
+import ai.cory.common.model.BaseDtype;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ModelPass;
 import java.util.List;
@@ -25,8 +26,8 @@ class EngineChecksLaunchesTest {
   void theModelOnTheDeviceLaunchesValidly() {
     ValidatingDevice device = new ValidatingDevice();
     List<CheckResult> results = new EngineChecks(device).run();
-    assertEquals(6, results.size()); // per model: scores, gradients, greedy
-
+    assertEquals(9, results.size()); // per model: scores, gradients, greedy
+    assertTrue(device.launched.contains("dequant_nf4"), device.launched.toString());
     assertTrue(device.launched.containsAll(Set.of("embedding_forward", "embedding_backward",
         "layernorm_forward", "layernorm_backward", "layernorm_dwdb", "rmsnorm_forward",
         "rmsnorm_backward", "add_bias", "column_sum", "rope_apply", "attention_forward",
@@ -47,12 +48,14 @@ class EngineChecksLaunchesTest {
   @Test
   void theEngineBenchLaunchesValidlyAndPrintsOneLinePerMathAndMode() {
     ValidatingDevice device = new ValidatingDevice();
-    EngineBench.Case tiny = new EngineBench.Case("tiny-llama", EngineChecks.llama(), 4, 2, 16);
+    EngineBench.Case tiny = new EngineBench.Case("tiny-llama", EngineChecks.llama(),
+        BaseDtype.NF4, 4, 2, 16);
     List<String> lines = new EngineBench(device, List.of(tiny)).run();
     assertEquals(6, lines.size(), lines.toString()); // fp32 and tf32 x score, train, generate
     assertTrue(lines.get(1).startsWith("{\"bench\":\"engine\",\"model\":\"tiny-llama\","
-        + "\"layers\":2,\"lora_rank\":4,\"math\":\"fp32\",\"mode\":\"train\","), lines.get(1));
-    assertEquals(2, EngineBench.CASES.size());
+        + "\"layers\":2,\"base_dtype\":\"nf4\",\"lora_rank\":4,\"math\":\"fp32\","
+        + "\"mode\":\"train\","), lines.get(1));
+    assertEquals(3, EngineBench.CASES.size());
   }
 
   @Test
