@@ -46,6 +46,18 @@ class EngineChecksLaunchesTest {
   }
 
   @Test
+  void theModelOnAnEmulatedDeviceMeetsTheCpuEngine() {
+    // the same comparisons with every launch carried out in Java: the device path's wiring
+    // (buffers, offsets, strides, index arrays, packed tiles, the KV cache) proven numerically
+    List<CheckResult> results = new EngineChecks(new EmulatedDevice()).run();
+    assertEquals(9, results.size());
+    for (CheckResult r : results) {
+      System.out.println(r.json());
+      assertTrue(r.ok(), r.json());
+    }
+  }
+
+  @Test
   void theEngineBenchLaunchesValidlyAndPrintsOneLinePerMathAndMode() {
     ValidatingDevice device = new ValidatingDevice();
     EngineBench.Case tiny = new EngineBench.Case("tiny-llama", EngineChecks.llama(),

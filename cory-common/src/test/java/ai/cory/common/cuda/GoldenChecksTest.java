@@ -12,8 +12,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The GPU check's golden comparisons without a GPU: on the CPU engine they pass against the
  * PyTorch goldens (so the comparison code itself is right, and a failure on a GPU is the
- * device's), and on the device backend every launch of them is valid ({@link ValidatingDevice};
- * its numbers are zeros, so only the shape of the report is checked there).
+ * device's); on the device backend every launch of them is valid ({@link ValidatingDevice}), and
+ * with every launch carried out in Java ({@link EmulatedDevice}) they pass too, so the device
+ * path's wiring is right and only the CUDA C arithmetic is left for a GPU.
  */
 class GoldenChecksTest {
   @Test
@@ -36,6 +37,16 @@ class GoldenChecksTest {
         "embedding_forward", "embedding_backward", "rmsnorm_forward", "layernorm_forward",
         "kv_cache_write", "attention_cached")),
         device.launched.toString());
+  }
+
+  @Test
+  void theGoldenComparisonsHoldOnAnEmulatedDevice() throws Exception {
+    List<CheckResult> results = GoldenChecks.onDevice(new EmulatedDevice(), SharedAssets.root());
+    assertEquals(10, results.size());
+    for (CheckResult r : results) {
+      System.out.println(r.json());
+      assertTrue(r.ok(), r.json());
+    }
   }
 
   @Test

@@ -13,7 +13,7 @@ import java.util.TreeSet;
  * arguments match its declared signature, grid, block and shared-memory limits hold, block
  * reductions get whole warps, and every pointer and copy lies inside a live arena allocation.
  */
-final class ValidatingDevice implements DeviceOps {
+class ValidatingDevice implements DeviceOps {
   private static final long FAKE_BASE = 0x7f00_0000_0000L;
   private static final int MAX_DYNAMIC_SHARED = 40 << 10;
 
@@ -51,8 +51,17 @@ final class ValidatingDevice implements DeviceOps {
     next += (bytes + 4095) / 4096 * 4096 + 4096;
     long[] range = {base, base + bytes};
     live.add(range);
-    return new DeviceArena(base, bytes, () -> live.remove(range));
+    allocated(base, bytes);
+    return new DeviceArena(base, bytes, () -> {
+      live.remove(range);
+      freed(base);
+    });
   }
+
+  /** Hooks for a device that backs its arenas with memory ({@link EmulatedDevice}). */
+  void allocated(long base, long bytes) {}
+
+  void freed(long base) {}
 
   @Override
   public void launch(String name, int[] grid, int block, int sharedBytes, Object... args) {
