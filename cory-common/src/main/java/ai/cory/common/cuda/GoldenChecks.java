@@ -7,6 +7,10 @@ import ai.cory.common.model.ForwardOptions;
 import ai.cory.common.model.ModelPass;
 import ai.cory.common.model.ParamLayout;
 import ai.cory.common.model.TokenBatch;
+import ai.cory.common.ppo.LossGradients;
+import ai.cory.common.ppo.LossInputs;
+import ai.cory.common.ppo.LossStats;
+import ai.cory.common.ppo.PpoLoss;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -16,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The engine on the device against the float64 PyTorch goldens of {@code shared/golden} (their
@@ -23,14 +28,17 @@ import org.nd4j.linalg.api.buffer.DataType;
  * {@code *_forward.json} alone (the log-sum-exp at every position, every next-token
  * log-prob), the left-padded batch of {@code *_batch_padded.json} (every real next token's
  * log-prob, the last column's log-sum-exp, 8 greedy tokens through the KV cache token for
- * token), and the gradient of {@code *_grads.json}'s mean
- * next-token cross-entropy w.r.t. every tensor (its L2 norm, sum and first 16 values). The
+ * token), the gradient of {@code *_grads.json}'s mean next-token cross-entropy w.r.t. every
+ * tensor (its L2 norm, sum and first 16 values), and one minibatch of the PPO step of {@code
+ * ppo_step_gpt2_tiny.json} (TRL 0.7.9's loss on the policy's fresh log-probs and values, then
+ * its backward into every tensor and the value head). The
  * tolerances are the CPU golden tests': logit-scale values to {@code 1e-4 (1 + |ref|)},
  * gradient statistics to 1e-3 relative.
  */
 final class GoldenChecks {
   static final double LOGIT_TOL = 1e-4;
   static final double GRAD_TOL = 1e-3;
+  static final double PPO_ABS = 1e-5;
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String[][] MODELS = {{"tiny-gpt2", "gpt2_tiny"},
       {"stories260K", "llama_stories260K"}};
@@ -89,6 +97,112 @@ final class GoldenChecks {
       out.add(forward(lm, m[0], read(m[1] + "_forward.json")));
       out.addAll(padded(lm, m[0], read(m[1] + "_batch_padded.json")));
       out.addAll(gradients(lm, m[0], read(m[1] + "_grads.json")));
+    }
+    out.addAll(ppoStep(read("ppo_step_gpt2_tiny.json"), "ref_perturbed__kl_kl"));
+    return out;
+  }
+
+  /**
+   * One PPO minibatch of TRL 0.7.9's step on tiny-gpt2 with its value head: the policy's
+   * log-probs, entropies and values of the right-padded rollout from this backend, the golden's
+   * old log-probs, values, advantages and returns, the engine's loss ({@link PpoLoss}), and the
+   * backward of {@code loss/total} from its upstream gradients: the loss statistics (abs
+   * {@value #PPO_ABS}, the golden README's float32 budget) and every tensor's gradient, value
+   * head included.
+   */
+  private List<CheckResult> ppoStep(JsonNode golden, String scenario) throws IOException {
+    CausalLm policy = CausalLm.load(new LocalFileSource(shared.resolve("assets/models/tiny-gpt2")),
+        DataType.FLOAT, 0);
+    JsonNode vh = golden.get("value_head");
+    for (String name : List.of(ParamLayout.VALUE_WEIGHT, ParamLayout.VALUE_BIAS)) {
+      double[] v = name.equals(ParamLayout.VALUE_BIAS) ? doubles(vh.get(name))
+          : doubles(vh.get(name).get(0));
+      INDArray t = policy.params().get(name);
+      for (int i = 0; i < v.length; i++) {
+        t.putScalar(i, v[i]);
+      }
+    }
+    JsonNode sc = golden.get("scenarios").get(scenario);
+    JsonNode grid = sc.get("per_token_full_grid");
+    int[][] ids = intMatrix(golden.get("input_ids"));
+    int rows = ids.length;
+    int t = ids[0].length;
+    ModelPass pass = passes.open(policy, rows, t, true);
+    ModelPass.Scores s = pass.score(TokenBatch.of(ids, intMatrix(golden.get("attention_mask"))),
+        new ForwardOptions(0, t - 1, ForwardOptions.Vocab.NONE, true, true));
+    LossInputs in = new LossInputs(grid(grid.get("logprobs")), grid(grid.get("values")),
+        rowsOf(s.logp(), rows, t - 1, t - 1), rowsOf(s.values(), rows, t, t - 1),
+        grid(grid.get("mask")), grid(grid.get("advantages")), grid(grid.get("returns")),
+        rowsOf(s.entropy(), rows, t, t - 1));
+    JsonNode c = golden.get("ppo_config");
+    PpoLoss loss = new PpoLoss(c.get("cliprange").asDouble(), c.get("cliprange_value").asDouble(),
+        c.get("vf_coef").asDouble(), c.get("ratio_threshold").asDouble());
+    LossStats st = loss.stats(loss.sums(in));
+    LossGradients lg = loss.gradients(in, st);
+    float[] dLogp = new float[rows * (t - 1)];
+    float[] dValues = new float[rows * t]; // no loss on the last column
+    for (int b = 0; b < rows; b++) {
+      for (int k = 0; k < t - 1; k++) {
+        dLogp[b * (t - 1) + k] = (float) lg.logProbs()[b][k];
+        dValues[b * t + k] = (float) lg.valuePreds()[b][k];
+      }
+    }
+    pass.backward(dLogp, dValues);
+    float[] g = pass.gradients();
+    release.run();
+    JsonNode ml = sc.get("minibatch_loss");
+    double[][] stats = {
+        {ml.get("loss/policy").asDouble(), st.policyLoss()},
+        {ml.get("loss/value").asDouble(), st.valueLoss()},
+        {ml.get("loss/total").asDouble(), st.totalLoss()},
+        {ml.get("policy/entropy").asDouble(), st.entropy()},
+        {ml.get("policy/approxkl").asDouble(), st.approxKl()},
+        {ml.get("policy/policykl").asDouble(), st.policyKl()},
+        {ml.get("policy/clipfrac").asDouble(), st.policyClipFrac()},
+        {ml.get("policy/ratio_mean").asDouble(), st.ratioMean()},
+        {ml.get("val/vpred").asDouble(), st.valuePredMean()},
+        {ml.get("val/error").asDouble(), st.valueError()},
+        {ml.get("val/clipfrac").asDouble(), st.valueClipFrac()}};
+    double worstStat = 0;
+    for (double[] e : stats) {
+      double err = Math.abs(e[0] - e[1]);
+      worstStat = Double.isNaN(err) ? Double.POSITIVE_INFINITY : Math.max(worstStat, err);
+    }
+    double worst = 0;
+    String worstName = "";
+    int tensors = 0;
+    for (JsonNode p : sc.get("gradients").get("params")) {
+      String name = p.get("name").asText();
+      double err = tensorError(g, policy.params().layout().entry(name), p);
+      if (!(err <= worst)) {
+        worst = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err;
+        worstName = name;
+      }
+      tensors++;
+    }
+    String shape = scenario + ", " + rows + "x" + t + " right-padded";
+    return List.of(
+        new CheckResult("golden ppo step loss statistics", shape + ", 11 statistics, abs",
+            worstStat, PPO_ABS),
+        new CheckResult("golden ppo step gradients", shape + ", " + tensors
+            + " tensors (value head included), worst " + worstName, worst, GRAD_TOL));
+  }
+
+  /** The first {@code cols} of each row of a row-major (rows, width) array, as doubles. */
+  private static double[][] rowsOf(float[] x, int rows, int width, int cols) {
+    double[][] out = new double[rows][cols];
+    for (int b = 0; b < rows; b++) {
+      for (int k = 0; k < cols; k++) {
+        out[b][k] = x[b * width + k];
+      }
+    }
+    return out;
+  }
+
+  private static double[][] grid(JsonNode node) {
+    double[][] out = new double[node.size()][];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = doubles(node.get(i));
     }
     return out;
   }
@@ -189,24 +303,7 @@ final class GoldenChecks {
     int tensors = 0;
     for (JsonNode p : golden.get("params")) {
       String name = p.get("name").asText();
-      ParamLayout.Entry e = lm.params().layout().entry(name);
-      int from = Math.toIntExact(e.offset());
-      double sq = 0;
-      double sum = 0;
-      for (int i = 0; i < e.length(); i++) {
-        sq += (double) g[from + i] * g[from + i];
-        sum += g[from + i];
-      }
-      double err = Math.max(relative(Math.sqrt(sq), p.get("l2_norm").asDouble()),
-          relative(sum, p.get("sum").asDouble()));
-      double[] first = doubles(p.get("first16"));
-      double maxAbs = 1e-30;
-      for (double v : first) {
-        maxAbs = Math.max(maxAbs, Math.abs(v));
-      }
-      for (int i = 0; i < first.length; i++) {
-        err = Math.max(err, Math.abs(g[from + i] - first[i]) / maxAbs);
-      }
+      double err = tensorError(g, lm.params().layout().entry(name), p);
       if (!(err <= worst)) {
         worst = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err;
         worstName = name;
@@ -223,6 +320,31 @@ final class GoldenChecks {
   /** Every column, the last included (its log-sum-exp; it has no next token). */
   private static ForwardOptions everyColumn(int t) {
     return new ForwardOptions(0, t, ForwardOptions.Vocab.NONE, false, false);
+  }
+
+  /**
+   * The worst of a tensor's gradient errors against a golden entry: its L2 norm and sum
+   * (relative), its first 16 values (relative to their largest magnitude).
+   */
+  private static double tensorError(float[] g, ParamLayout.Entry e, JsonNode p) {
+    int from = Math.toIntExact(e.offset());
+    double sq = 0;
+    double sum = 0;
+    for (int i = 0; i < e.length(); i++) {
+      sq += (double) g[from + i] * g[from + i];
+      sum += g[from + i];
+    }
+    double err = Math.max(relative(Math.sqrt(sq), p.get("l2_norm").asDouble()),
+        relative(sum, p.get("sum").asDouble()));
+    double[] first = doubles(p.get("first16"));
+    double maxAbs = 1e-30;
+    for (double v : first) {
+      maxAbs = Math.max(maxAbs, Math.abs(v));
+    }
+    for (int i = 0; i < first.length; i++) {
+      err = Math.max(err, Math.abs(g[from + i] - first[i]) / maxAbs);
+    }
+    return err;
   }
 
   /** Relative error, or 0 when both are below 1e-6 in absolute terms (the CPU test's rule). */

@@ -20,7 +20,7 @@ class GoldenChecksTest {
   @Test
   void theGoldenComparisonsHoldOnTheCpuEngine() throws Exception {
     List<CheckResult> results = GoldenChecks.onHost(SharedAssets.root());
-    assertEquals(10, results.size());
+    assertEquals(12, results.size());
     for (CheckResult r : results) {
       assertTrue(r.ok(), r.json());
       System.out.println(r.json());
@@ -32,7 +32,7 @@ class GoldenChecksTest {
     Path shared = SharedAssets.root();
     ValidatingDevice device = new ValidatingDevice();
     List<CheckResult> results = GoldenChecks.onDevice(device, shared);
-    assertEquals(10, results.size());
+    assertEquals(12, results.size());
     assertTrue(device.launched.containsAll(Set.of("vocab_forward", "vocab_backward",
         "embedding_forward", "embedding_backward", "rmsnorm_forward", "layernorm_forward",
         "kv_cache_write", "attention_cached")),
@@ -42,7 +42,7 @@ class GoldenChecksTest {
   @Test
   void theGoldenComparisonsHoldOnAnEmulatedDevice() throws Exception {
     List<CheckResult> results = GoldenChecks.onDevice(new EmulatedDevice(), SharedAssets.root());
-    assertEquals(10, results.size());
+    assertEquals(12, results.size());
     for (CheckResult r : results) {
       System.out.println(r.json());
       assertTrue(r.ok(), r.json());
