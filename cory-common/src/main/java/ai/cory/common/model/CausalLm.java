@@ -36,6 +36,7 @@ public final class CausalLm {
   private Weights gradWeights;
   private LoraWeights gradAdapters;
   private CachedForward cached;
+  private DeviceResidency device; // placed on a device (placeOn), else null
 
   private CausalLm(Parameters params) {
     this.cfg = params.layout().config();
@@ -210,11 +211,57 @@ public final class CausalLm {
    * packed projections.
    */
   public Parameters params() {
+    if (device != null) {
+      device.paramsHandedOut(); // the caller may change them: upload before the next pass
+    }
     return params;
+  }
+
+  /**
+   * Runs this model's passes on {@code acc} from now on: the weights (a packed base packed) and
+   * adapters go to device memory once (a LoRA agent's base first, shared by every agent on it),
+   * workspaces and KV caches from {@link #newWorkspace} and {@link #newKvCache} are made there,
+   * and forward / backward / prefill / decode keep taking and returning host arrays. The host
+   * parameters stay the ones the trainer updates (allreduce, clipping, Adam, checkpoints):
+   * after {@link #params()} was handed out the next pass uploads them first; backward
+   * accumulates on the device and {@link #grads()} brings the gradient down. FLOAT only.
+   */
+  public void placeOn(Accelerator acc) {
+    Objects.requireNonNull(acc, "acc");
+    if (device != null) {
+      if (device.acc != acc) {
+        throw new IllegalStateException("already placed on another device");
+      }
+      return;
+    }
+    if (dataType() != DataType.FLOAT) {
+      throw new IllegalArgumentException("the device runs float32 models; this one is "
+          + dataType() + " (cory.model.dtype = float32)");
+    }
+    if (base != null) {
+      base.placeOn(acc);
+      device = DeviceResidency.agent(acc, base.device, adapters, params);
+    } else {
+      device = DeviceResidency.of(acc, weights, params, packed != null);
+    }
+    cached = null;
+  }
+
+  /** True once {@link #placeOn} put this model's passes on a device. */
+  public boolean onDevice() {
+    return device != null;
   }
 
   /** The gradient buffer (same layout as {@link #params()}), allocated zero on first call. */
   public Parameters grads() {
+    hostGrads();
+    if (device != null) {
+      device.syncGrads(grads);
+    }
+    return grads;
+  }
+
+  private void hostGrads() {
     if (grads == null) {
       if (packed != null) {
         throw new IllegalStateException("a packed base is frozen: train LoRA adapters on it");
@@ -228,12 +275,15 @@ public final class CausalLm {
         gradWeights = new Weights(grads);
       }
     }
-    return grads;
   }
 
   /** Sets every gradient to zero. */
   public void zeroGrad() {
-    grads().zero();
+    hostGrads();
+    grads.zero();
+    if (device != null) {
+      device.zeroGrads();
+    }
   }
 
   /** FLOAT or DOUBLE. */
@@ -263,7 +313,9 @@ public final class CausalLm {
       throw new IllegalArgumentException("maxSeq " + maxSeq + " exceeds the model's "
           + cfg.maxPositions() + " positions");
     }
-    return new Workspace(cfg, dataType(), maxBatch, maxSeq, training, fullVocab, recompute);
+    return device != null
+        ? Workspace.onDevice(device.acc, cfg, maxBatch, maxSeq, training, fullVocab, recompute)
+        : new Workspace(cfg, dataType(), maxBatch, maxSeq, training, fullVocab, recompute);
   }
 
   /** Forward pass; see {@link ForwardOptions} and {@link ForwardResult}. */
@@ -310,13 +362,31 @@ public final class CausalLm {
             + referenceLogProbs.dataType());
       }
       ref = Span.of(referenceLogProbs);
+      if (device != null) {
+        ref = ws.block((long) rows * cfg.vocabSize());
+        DeviceResidency.upload(ref, referenceLogProbs, (long) rows * cfg.vocabSize());
+      }
     }
     ws.backwardReady = false;
-    transformer.forwardTrunk(weights, adapters, ws, batch);
-    LmHead.forward(weights, ws, batch, opt, ref);
+    if (device != null) {
+      device.syncParams(params);
+    }
+    Weights w = device != null ? device.weights : weights;
+    transformer.forwardTrunk(w, device != null ? device.adapters : adapters, ws, batch);
+    LmHead.forward(w, ws, batch, opt, ref);
     ws.batch = batch;
     ws.options = opt;
     ws.backwardReady = ws.training;
+    if (device != null) { // the per-token results (and a requested block) come down
+      return new ForwardResult(DeviceResidency.download(ws.logp, bsz, t - 1),
+          DeviceResidency.download(ws.lse, bsz, t),
+          opt.entropy() ? DeviceResidency.download(ws.entropy, bsz, t) : null,
+          ref != null ? DeviceResidency.download(ws.kl, bsz, t) : null,
+          opt.values() ? DeviceResidency.download(ws.values, bsz, t) : null,
+          opt.vocab() != ForwardOptions.Vocab.NONE
+              ? DeviceResidency.download(ws.logits, rows, cfg.vocabSize()) : null,
+          opt.fromCol(), opt.toCol());
+    }
     return new ForwardResult(
         t > 1 ? ws.logp.view(0, bsz, t - 1) : Nd4j.create(dataType(), bsz, 0),
         ws.lse.view(0, bsz, t),
@@ -352,7 +422,10 @@ public final class CausalLm {
     ForwardOptions opt = ws.options;
     int bsz = batch.batch();
     int t = batch.seq();
-    grads();
+    hostGrads();
+    if (device != null) {
+      device.ensureGrads(grads, gradWeights, gradAdapters);
+    }
     if (dLogp != null && t > 1) {
       LmHead.load(ws.dlogp, dLogp, bsz, t - 1, "dLogp");
     } else {
@@ -380,6 +453,17 @@ public final class CausalLm {
             + dVocab.dataType());
       }
       dFull = Span.of(dVocab);
+      if (device != null) {
+        dFull = ws.block(rows * cfg.vocabSize());
+        DeviceResidency.upload(dFull, dVocab, rows * cfg.vocabSize());
+      }
+    }
+    if (device != null) {
+      LmHead.backward(device.weights, device.gradWeights, ws, batch, opt, dFull);
+      transformer.backwardTrunk(device.weights, device.gradWeights, device.adapters,
+          device.gradAdapters, ws, batch);
+      device.backwardRan();
+      return;
     }
     LmHead.backward(weights, gradWeights, ws, batch, opt, dFull);
     transformer.backwardTrunk(weights, gradWeights, adapters, gradAdapters, ws, batch);
@@ -390,7 +474,8 @@ public final class CausalLm {
    * (prompt plus new tokens) in total.
    */
   public KvCache newKvCache(int batch, int maxTokens) {
-    return new KvCache(cfg, dataType(), batch, maxTokens);
+    return device != null ? KvCache.onDevice(device.acc, cfg, batch, maxTokens)
+        : new KvCache(cfg, dataType(), batch, maxTokens);
   }
 
   /**
@@ -404,7 +489,7 @@ public final class CausalLm {
   public INDArray prefill(KvCache cache, int[][] prompts, int[][] mask) {
     checkCache(cache);
     cachedForward().prefill(cache, prompts, mask);
-    return cache.logitsView;
+    return cache.hostLogits();
   }
 
   /**
@@ -416,12 +501,17 @@ public final class CausalLm {
   public INDArray decode(KvCache cache, int[] nextTokens) {
     checkCache(cache);
     cachedForward().decode(cache, nextTokens);
-    return cache.logitsView;
+    return cache.hostLogits();
   }
 
   private CachedForward cachedForward() {
+    if (device != null) {
+      device.syncParams(params);
+    }
     if (cached == null) {
-      cached = new CachedForward(cfg, transformer, weights, adapters);
+      cached = device != null
+          ? new CachedForward(cfg, transformer, device.weights, device.adapters)
+          : new CachedForward(cfg, transformer, weights, adapters);
     }
     return cached;
   }
@@ -429,6 +519,11 @@ public final class CausalLm {
   private void checkCache(KvCache cache) {
     if (!cache.cfg.equals(cfg) || cache.logits.dataType() != dataType()) {
       throw new IllegalArgumentException("KV cache was created for another model");
+    }
+    if (cache.device != (device == null ? null : device.acc)) {
+      throw new IllegalArgumentException("KV cache is on " + (cache.device == null ? "the host"
+          : "a device") + ", the model " + (device == null ? "on the host" : "on a device")
+          + ": make caches with newKvCache after placeOn");
     }
   }
 
@@ -460,6 +555,11 @@ public final class CausalLm {
   private void checkWorkspace(Workspace ws) {
     if (!ws.cfg.equals(cfg) || ws.dataType != dataType()) {
       throw new IllegalArgumentException("workspace was created for another model");
+    }
+    if (ws.device != (device == null ? null : device.acc)) {
+      throw new IllegalArgumentException("workspace is on " + (ws.device == null ? "the host"
+          : "a device") + ", the model " + (device == null ? "on the host" : "on a device")
+          + ": make workspaces with newWorkspace after placeOn");
     }
   }
 }

@@ -47,7 +47,7 @@ public final class KvCache {
   final Span lastRstd;  // (B)
   final Span logits;    // (B, V)
   final Span ones;      // (B * chunk)
-  final INDArray logitsView; // (B, V) view of logits handed to callers; null on a device
+  final INDArray logitsView; // (B, V) handed to callers: a view of logits, or on a device its host copy
   final int[] lastRows;  // (B) the chunk rows whose logits are computed
   final Scratch scratch = new Scratch(5);
   final Accelerator device; // null: host spans and the CPU kernels
@@ -113,9 +113,18 @@ public final class KvCache {
     double[] one = new double[rows];
     Arrays.fill(one, 1.0);
     ones.write(0, one, 0, rows);
-    logitsView = device == null ? logits.view(0, batch, cfg.vocabSize()) : null;
+    logitsView = device == null ? logits.view(0, batch, cfg.vocabSize())
+        : Nd4j.create(DataType.FLOAT, batch, cfg.vocabSize()); // filled from the device per chunk
     lastRows = new int[batch];
     kernels = device == null ? new CpuKernels(scratch, ones) : new DeviceKernels(device, rows);
+  }
+
+  /** The last chunk's (B, V) logits for the caller: a view, or copied down from the device. */
+  INDArray hostLogits() {
+    if (device != null) {
+      Span.of(logitsView).copyFrom(0, logits, 0, (long) batch * cfg.vocabSize());
+    }
+    return logitsView;
   }
 
   /**

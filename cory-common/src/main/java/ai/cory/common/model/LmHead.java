@@ -85,12 +85,16 @@ final class LmHead {
     kern.scatterAddRows(ws.dnormF, ws.dhc, ws.rowStat, 0, r, c);
   }
 
-  /** Copies an upstream gradient given as any (rows, cols) INDArray into a workspace span. */
+  /** Copies an upstream gradient given as any (rows, cols) INDArray into a workspace span (either side). */
   static void load(Span dst, INDArray src, int rows, int cols, String what) {
     if (src.rank() != 2 || src.size(0) != rows || src.size(1) != cols) {
       throw new IllegalArgumentException(what + " must have shape (" + rows + ", " + cols
           + "), got " + Arrays.toString(src.shape()));
     }
-    dst.view(0, rows, cols).assign(src);
+    if (dst instanceof Span.Dev) {
+      DeviceResidency.upload(dst, src, (long) rows * cols);
+    } else {
+      dst.view(0, rows, cols).assign(src);
+    }
   }
 }

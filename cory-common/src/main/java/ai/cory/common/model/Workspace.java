@@ -65,6 +65,8 @@ public final class Workspace {
   final int[] rowStat;    // (headRows) index into (B, T) statistics
   final int[] rowLogp;    // (headRows) index into (B, T-1) log-probs, -1 at the last column
 
+  private Span block;       // see block(n)
+
   // State of the last forward pass.
   TokenBatch batch;
   ForwardOptions options;
@@ -100,8 +102,25 @@ public final class Workspace {
    */
   static Workspace onDevice(Accelerator device, ModelConfig cfg, int maxBatch, int maxSeq,
       boolean training) {
-    return new Workspace(cfg, DataType.FLOAT, maxBatch, maxSeq, training, false,
-        inferenceHeadRows(cfg, DataType.FLOAT), false, device);
+    return onDevice(device, cfg, maxBatch, maxSeq, training, false, false);
+  }
+
+  /** As {@link #onDevice(Accelerator, ModelConfig, int, int, boolean)}, with every option. */
+  static Workspace onDevice(Accelerator device, ModelConfig cfg, int maxBatch, int maxSeq,
+      boolean training, boolean fullVocab, boolean recompute) {
+    return new Workspace(cfg, DataType.FLOAT, maxBatch, maxSeq, training, fullVocab,
+        inferenceHeadRows(cfg, DataType.FLOAT), recompute, device);
+  }
+
+  /**
+   * A device block of at least {@code n} floats for what a device pass is handed as a host
+   * array (a reference's log-probs, a full log-prob gradient), allocated on first need and kept.
+   */
+  Span block(long n) {
+    if (block == null || block.length < n) {
+      block = alloc(n);
+    }
+    return block;
   }
 
   private Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.config.OptimizerSettings;
+import ai.cory.common.cuda.EmulatedGpu;
+import ai.cory.common.model.Accelerator;
 import ai.cory.common.cory.AgentId;
 import ai.cory.common.io.LocalFileSource;
 import ai.cory.common.model.CausalLm;
@@ -36,7 +38,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * statistics, the gradient of {@code loss/total} w.r.t. every tensor including the value head,
  * the step statistics and the adaptive KL update; then the Adam step itself.
  *
- * <p>Runs in float64 (all four scenarios) and float32 (the two with a perturbed reference).
+ * <p>Runs in float64 (all four scenarios) and float32 (the two with a perturbed reference), and
+ * float32 with the policy and the reference placed on a device ({@link CausalLm#placeOn}; the
+ * emulated device, so the whole step's device path runs here: rollout scoring with the exact
+ * KL's reference block going up, the minibatch backward, the gradient coming down for Adam on
+ * the host and the updated parameters going back up).
  * Tolerances: the README's float32 budgets (per-token arrays and loss stats abs 1e-5, gradient
  * norms and sums rel 1e-3 or abs 1e-6) always; in float64 much tighter ones too (1e-9 abs on
  * per-token arrays, 1e-7 rel on gradients). Measured errors are printed.
@@ -52,9 +58,11 @@ final class PpoStepEngineGoldenTest {
     java.util.stream.Stream.Builder<org.junit.jupiter.params.provider.Arguments> b = java.util.stream.Stream.builder();
     for (String name : new String[] {"ref_identical__kl_full", "ref_identical__kl_kl", "ref_perturbed__kl_full",
         "ref_perturbed__kl_kl"}) {
-      b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.DOUBLE));
+      b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.DOUBLE, false));
       if (name.startsWith("ref_perturbed")) { // float32 on the scenarios with a non-zero KL
-        b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.FLOAT));
+        b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.FLOAT, false));
+        // and with both models placed on a device (emulated: every launch carried out in Java)
+        b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.FLOAT, true));
       }
     }
     return b.build();
@@ -127,7 +135,7 @@ final class PpoStepEngineGoldenTest {
 
   @ParameterizedTest
   @MethodSource("scenarios")
-  void wholeStepMatchesGolden(String name, DataType type) throws IOException {
+  void wholeStepMatchesGolden(String name, DataType type, boolean onDevice) throws IOException {
     tight = type == DataType.DOUBLE;
     JsonNode root = SharedAssets.golden("ppo_step_gpt2_tiny.json");
     JsonNode sc = root.get("scenarios").get(name);
@@ -138,6 +146,11 @@ final class PpoStepEngineGoldenTest {
     policy.params().get("v_head.summary.weight").assign(Nd4j.createFromArray(PpoGolden.grid(vh.get("v_head.summary.weight"))));
     policy.params().get("v_head.summary.bias").assign(Nd4j.createFromArray(PpoGolden.vector(vh.get("v_head.summary.bias"))));
     CausalLm reference = load(sc.get("ref_model").asText(), type);
+    if (onDevice) {
+      Accelerator gpu = EmulatedGpu.open(256L << 20);
+      policy.placeOn(gpu);
+      reference.placeOn(gpu);
+    }
     Agent agent = new Agent(AgentId.A, policy,
         new AdamOptimizer(policy.params().layout().size(), type, config.learningRate(),
             OptimizerSettings.defaults()), KlController.from(config));
