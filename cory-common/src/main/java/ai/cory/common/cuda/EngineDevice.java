@@ -9,16 +9,49 @@ import java.util.function.Consumer;
  * local run starts). {@code cpu} is the CPU engine. {@code cuda} needs a usable GPU: the one
  * Spark assigned (or the local one), Ampere or newer, with the memory plan's bytes free; a
  * refusal is one {@link CudaException} line naming executor, GPU, what it has and what is
- * needed. In this build the engine's layers run on the CPU: the CUDA kernels, cuBLAS and the
- * device runtime are in, checked on a GPU by {@code bin/cory doctor --gpu-check}, but not yet
- * wired under the model, so a usable GPU under {@code cuda} is refused too, saying exactly that,
- * rather than training on the CPU behind the user's back. {@code auto} takes the CPU and says
- * why.
+ * needed. {@code auto} takes that GPU when it is usable and the CPU otherwise, saying why.
+ * The training service places its models on the GPU ({@link #place}); commands that cannot
+ * ({@link #resolve}) refuse a usable GPU under {@code cuda} rather than run on the CPU behind
+ * the user's back.
  */
 public final class EngineDevice {
   private EngineDevice() {}
 
+  /** Where a replica's models run: the CPU ({@code gpu} null) or that GPU. */
+  public record Placement(Compute.Device device, GpuInfo gpu) {}
+
   /**
+   * The device for a replica whose models can be placed on a GPU.
+   *
+   * @param addresses   the task's Spark {@code gpu} addresses (empty locally)
+   * @param neededBytes the memory plan's bytes for one replica
+   * @param executor    who is asking, for messages ({@code executor 3 on host-a})
+   * @param log         where the decision is reported
+   */
+  public static Placement place(Compute compute, List<String> addresses, long neededBytes,
+      String executor, Consumer<String> log) {
+    if (compute.device() == Compute.Device.CPU) {
+      return new Placement(Compute.Device.CPU, null);
+    }
+    GpuSelection.Selection s = GpuSelection.select(CudaDevices.probe(true), addresses,
+        neededBytes, executor);
+    if (!s.ok()) {
+      if (compute.device() == Compute.Device.AUTO) {
+        log.accept("cory.model.device = auto: cpu, because " + s.refusal());
+        return new Placement(Compute.Device.CPU, null);
+      }
+      throw new CudaException("cory.model.device = cuda: " + s.refusal());
+    }
+    log.accept("cory.model.device = " + compute.device().name().toLowerCase(java.util.Locale.ROOT)
+        + ": " + executor + " runs on " + s.gpu().describe()
+        + (neededBytes > 0 ? ", the memory plan needs " + GpuInfo.gib(neededBytes) : ""));
+    return new Placement(Compute.Device.CUDA, s.gpu());
+  }
+
+  /**
+   * The device for a command whose models stay on the host ({@code bin/cory generate} and
+   * {@code bench} in this build): a usable GPU under {@code cuda} is refused, saying so.
+   *
    * @param addresses   the task's Spark {@code gpu} addresses (empty locally)
    * @param neededBytes the memory plan's bytes for one replica
    * @param executor    who is asking, for messages ({@code executor 3 on host-a})
@@ -32,12 +65,11 @@ public final class EngineDevice {
     }
     GpuSelection.Selection s = GpuSelection.select(CudaDevices.probe(true), addresses,
         neededBytes, executor);
-    String notWired = "the engine's layers run on the CPU in this build (the CUDA kernels are "
-        + "checked by bin/cory doctor --gpu-check but not yet wired under the model; "
-        + "docs/engine.md, Backends)";
+    String hostOnly = "this command runs the engine on the CPU in this build (the training "
+        + "service places its models on the GPU; docs/engine.md, Backends)";
     if (compute.device() == Compute.Device.AUTO) {
       log.accept("cory.model.device = auto: cpu, because " + (s.ok()
-          ? executor + " has " + s.gpu().describe() + " but " + notWired : s.refusal()));
+          ? executor + " has " + s.gpu().describe() + " but " + hostOnly : s.refusal()));
       return Compute.Device.CPU;
     }
     if (!s.ok()) {
@@ -45,6 +77,6 @@ public final class EngineDevice {
     }
     throw new CudaException("cory.model.device = cuda: " + executor + " has " + s.gpu().describe()
         + (neededBytes > 0 ? ", which fits the memory plan's " + GpuInfo.gib(neededBytes) : "")
-        + ", but " + notWired + "; use the cpu device (or auto)");
+        + ", but " + hostOnly + "; use the cpu device (or auto)");
   }
 }

@@ -47,7 +47,7 @@ public final class KvCache {
   final Span lastRstd;  // (B)
   final Span logits;    // (B, V)
   final Span ones;      // (B * chunk)
-  final INDArray logitsView; // (B, V) handed to callers: a view of logits, or on a device its host copy
+  final INDArray logitsView; // (B, V) for callers: a view of logits, or a device's host copy
   final int[] lastRows;  // (B) the chunk rows whose logits are computed
   final Scratch scratch = new Scratch(5);
   final Accelerator device; // null: host spans and the CPU kernels

@@ -85,7 +85,7 @@ final class LmHead {
     kern.scatterAddRows(ws.dnormF, ws.dhc, ws.rowStat, 0, r, c);
   }
 
-  /** Copies an upstream gradient given as any (rows, cols) INDArray into a workspace span (either side). */
+  /** Copies an upstream gradient, any (rows, cols) INDArray, into a host or device span. */
   static void load(Span dst, INDArray src, int rows, int cols, String what) {
     if (src.rank() != 2 || src.size(0) != rows || src.size(1) != cols) {
       throw new IllegalArgumentException(what + " must have shape (" + rows + ", " + cols

@@ -137,7 +137,7 @@ public final class Preflight {
       return;
     }
     try {
-      EngineDevice.resolve(compute, List.of(), plan.replicaBytes() * settings.runtime().workers(),
+      EngineDevice.place(compute, List.of(), plan.replicaBytes() * settings.runtime().workers(),
           "this machine (a local run of " + settings.runtime().workers() + " replica(s))", LOG::info);
     } catch (CudaException e) {
       throw new SettingsException("cory.model.device", e.getMessage().replaceFirst("^cory.model.device = ", ""));

@@ -4,6 +4,7 @@ import ai.cory.common.checkpoint.Checkpoint;
 import ai.cory.common.config.Compute;
 import ai.cory.common.config.RuntimeSettings;
 import ai.cory.common.config.Settings;
+import ai.cory.common.cuda.DeviceRuntime;
 import ai.cory.common.cuda.EngineDevice;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.model.Parameters;
@@ -37,15 +38,18 @@ public final class Replica implements AutoCloseable {
   private final WorkerAssets assets;
   private final RingMembership ring;
   private final CoryTrainer trainer;
+  private final DeviceRuntime device;       // the GPU the models are placed on, null on the CPU
   private long completedIteration = RingMembership.NONE_COMPLETED;
   private int tasksStarted;
 
-  private Replica(ReplicaSpec spec, WorkerAssets assets, RingMembership ring, Parameters initialAdapters) {
+  private Replica(ReplicaSpec spec, WorkerAssets assets, RingMembership ring, Parameters initialAdapters,
+      DeviceRuntime device) {
     this.spec = spec;
     this.assets = assets;
     this.ring = ring;
+    this.device = device;
     this.trainer = new CoryTrainer(spec.settings(), assets.pretrained(), assets.tokenizer(), assets.reward(), ring,
-        initialAdapters);
+        initialAdapters, device == null ? null : device.accelerator());
   }
 
   /**
@@ -58,9 +62,10 @@ public final class Replica implements AutoCloseable {
    */
   static Replica load(ReplicaSpec spec, String host, Configuration hadoop) throws IOException {
     long t0 = System.nanoTime();
-    checkDevice(spec.settings(), host, hadoop);
+    DevicePlan plan = checkDevice(spec.settings(), host, hadoop);
     WorkerAssets assets = WorkerAssets.load(spec.settings(), hadoop);
     RingMembership ring = null;
+    DeviceRuntime device = null;
     Checkpoint resume;
     Replica replica;
     try {
@@ -70,8 +75,17 @@ public final class Replica implements AutoCloseable {
       ring = RingMembership.open(new RingMembership.Options(spec.workers(), spec.transport(),
           spec.bindAddress() != null ? spec.bindAddress() : host, runtime.aeronDirectory(), runtime.chunkBytes(),
           runtime.collectiveTimeoutMs(), spec.ringToken(), spec.frameKeyBytes()));
-      replica = new Replica(spec, assets, ring, resume == null ? assets.initialAdapters(spec.settings(), hadoop) : null);
+      if (plan.placement().gpu() != null) {
+        device = DeviceRuntime.open(plan.placement().gpu(),
+            DeviceRuntime.arenaBytes(plan.placement().gpu(), plan.bytes()),
+            spec.settings().model().compute().gemm());
+      }
+      replica = new Replica(spec, assets, ring, resume == null ? assets.initialAdapters(spec.settings(), hadoop) : null,
+          device);
     } catch (IOException | RuntimeException e) {
+      if (device != null) {
+        device.close();
+      }
       if (ring != null) {
         ring.close();
       }
@@ -95,18 +109,21 @@ public final class Replica implements AutoCloseable {
     return replica;
   }
 
+  /** Where the replica's models run and the memory plan's bytes for one replica. */
+  private record DevicePlan(EngineDevice.Placement placement, long bytes) {}
+
   /**
    * {@code cory.model.device}: the GPU Spark assigned this executor (or the local one) checked
    * against the memory plan before any weight is read; one line on refusal.
    */
-  private static void checkDevice(Settings settings, String host, Configuration hadoop) throws IOException {
+  private static DevicePlan checkDevice(Settings settings, String host, Configuration hadoop) throws IOException {
     if (settings.model().compute().device() == Compute.Device.CPU) {
-      return;
+      return new DevicePlan(new EngineDevice.Placement(Compute.Device.CPU, null), 0);
     }
     ModelConfig cfg = WorkerAssets.model(settings, FileSources.resolver(hadoop)).config();
-    EngineDevice.resolve(settings.model().compute(), ExecutorEnvironment.gpuAddresses(),
-        MemoryPlan.of(settings, cfg).replicaBytes(), "executor " + ExecutorEnvironment.executorId() + " on " + host,
-        LOG::info);
+    long bytes = MemoryPlan.of(settings, cfg).replicaBytes();
+    return new DevicePlan(EngineDevice.place(settings.model().compute(), ExecutorEnvironment.gpuAddresses(),
+        bytes, "executor " + ExecutorEnvironment.executorId() + " on " + host, LOG::info), bytes);
   }
 
   /** Id of this replica within its JVM (logs). */
@@ -148,7 +165,7 @@ public final class Replica implements AutoCloseable {
     completedIteration = iteration;
   }
 
-  /** Frees the ring, the media-driver reference, the trainer's buffers and the assets. */
+  /** Frees the ring, the media-driver reference, the trainer's buffers, the GPU and the assets. */
   @Override
   public void close() {
     try {
@@ -157,7 +174,13 @@ public final class Replica implements AutoCloseable {
       try {
         trainer.close();
       } finally {
-        assets.close();
+        try {
+          if (device != null) {
+            device.close();
+          }
+        } finally {
+          assets.close();
+        }
       }
     }
     LOG.info("replica {} of run {} closed", id, spec.runId());

@@ -9,6 +9,7 @@ import ai.cory.common.cory.IterationPlan;
 import ai.cory.common.cory.ObserverTemplate;
 import ai.cory.common.cory.Role;
 import ai.cory.common.metrics.MetricNames;
+import ai.cory.common.model.Accelerator;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.FrozenBase;
 import ai.cory.common.model.LoraSpec;
@@ -67,6 +68,7 @@ public final class CoryTrainer implements AutoCloseable {
   private final int[] stopIds;
   private final int padId;
   private Long baseFingerprint;
+  private final Accelerator device;          // null: the host
 
   /**
    * @param settings   the validated run settings
@@ -87,6 +89,19 @@ public final class CoryTrainer implements AutoCloseable {
    */
   public CoryTrainer(Settings settings, CausalLm pretrained, Tokenizer tokenizer, RewardFunction reward,
       Collective collective, Parameters initialAdapters) {
+    this(settings, pretrained, tokenizer, reward, collective, initialAdapters, null);
+  }
+
+  /**
+   * @param device where the reference and the agents run ({@link CausalLm#placeOn}: the base
+   *               uploaded once, each agent's adapters or copy next to it), or null for the host
+   */
+  public CoryTrainer(Settings settings, CausalLm pretrained, Tokenizer tokenizer, RewardFunction reward,
+      Collective collective, Parameters initialAdapters, Accelerator device) {
+    this.device = device;
+    if (device != null) {
+      pretrained.placeOn(device);
+    }
     this.settings = Objects.requireNonNull(settings, "settings");
     this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
     this.reward = Objects.requireNonNull(reward, "reward");
@@ -126,6 +141,9 @@ public final class CoryTrainer implements AutoCloseable {
       Parameters copy = reference.params().copy();
       copy.initValueHead(valueHeadSeed);
       policy = CausalLm.of(copy);
+    }
+    if (device != null) {
+      policy.placeOn(device); // before its generator makes a KV cache
     }
     Parameters weights = policy.params();
     AdamOptimizer adam = new AdamOptimizer(weights.layout().size(), weights.dataType(),

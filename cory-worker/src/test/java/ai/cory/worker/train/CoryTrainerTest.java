@@ -13,6 +13,7 @@ import ai.cory.common.config.Settings;
 import ai.cory.common.cory.AgentId;
 import ai.cory.common.cory.IterationPlan;
 import ai.cory.common.cory.RoleSchedule;
+import ai.cory.common.cuda.EmulatedGpu;
 import ai.cory.common.io.LocalFileSource;
 import ai.cory.common.metrics.MetricNames;
 import ai.cory.common.model.BaseDtype;
@@ -232,6 +233,45 @@ final class CoryTrainerTest {
     }
     try (CoryTrainer trainer = new CoryTrainer(s, pretrained, tokenizer, reward, Collective.single())) {
       assertEquals(first, numbers(run(trainer, s, 2)));
+    }
+  }
+
+  /**
+   * The trainer with its models placed on a device (the emulated one, every launch carried out
+   * in Java): two CORY iterations, full fine-tuning and LoRA over an int8 base, give the host's
+   * numbers (the same sampled tokens, so the same rewards; losses, KL and gradient norms to
+   * float32 rounding) and leave the same weights.
+   */
+  @Test
+  void onADeviceTwoIterationsGiveTheHostsNumbers() {
+    for (String extra : new String[] {"", "cory.model { lora.rank = 4, base-dtype = int8 }"}) {
+      Settings s = settings(extra);
+      boolean lora = !extra.isEmpty();
+      CausalLm hostModel = lora ? FrozenBase.pack(pretrained, BaseDtype.INT8)
+          : CausalLm.of(pretrained.params().copy());
+      CausalLm devModel = lora ? FrozenBase.pack(pretrained, BaseDtype.INT8)
+          : CausalLm.of(pretrained.params().copy());
+      List<Double> host;
+      INDArray hostWeights;
+      try (CoryTrainer trainer = new CoryTrainer(s, hostModel, tokenizer, reward, Collective.single())) {
+        host = numbers(run(trainer, s, 2));
+        hostWeights = trainer.agent(AgentId.A).policy().params().flat().dup();
+      }
+      try (CoryTrainer trainer = new CoryTrainer(s, devModel, tokenizer, reward, Collective.single(),
+          null, EmulatedGpu.open(512L << 20))) {
+        assertTrue(trainer.agent(AgentId.A).policy().onDevice() && devModel.onDevice());
+        List<Double> dev = numbers(run(trainer, s, 2));
+        assertEquals(host.size(), dev.size());
+        for (int i = 0; i < host.size(); i++) {
+          double h = host.get(i);
+          double d = dev.get(i);
+          assertTrue(Math.abs(h - d) <= 1e-3 * Math.max(1, Math.abs(h)),
+              extra + " metric " + i + ": host " + h + ", device " + d);
+        }
+        INDArray devWeights = trainer.agent(AgentId.A).policy().params().flat();
+        double diff = devWeights.sub(hostWeights).amaxNumber().doubleValue();
+        assertTrue(diff <= 1e-4, extra + " weights differ by " + diff);
+      }
     }
   }
 
