@@ -44,9 +44,12 @@ public final class DeviceRuntime implements AutoCloseable {
    * The arena for a replica whose memory plan needs {@code plannedBytes}: the plan and a quarter
    * more plus 1 GiB (workspaces regrown for longer batches, the dequantisation tile, blocks
    * handed over from the host), capped by what the GPU has free less 512 MiB for the CUDA
-   * libraries' own allocations.
+   * libraries' own allocations; without a plan ({@code plannedBytes <= 0}) all of that.
    */
   public static long arenaBytes(GpuInfo gpu, long plannedBytes) {
+    if (plannedBytes <= 0) { // no plan (a command on one model): what the GPU has free
+      return gpu.freeBytes() - (512L << 20);
+    }
     long wanted = plannedBytes + plannedBytes / 4 + (1L << 30);
     return Math.max(plannedBytes, Math.min(wanted, gpu.freeBytes() - (512L << 20)));
   }

@@ -10,9 +10,8 @@ import java.util.function.Consumer;
  * Spark assigned (or the local one), Ampere or newer, with the memory plan's bytes free; a
  * refusal is one {@link CudaException} line naming executor, GPU, what it has and what is
  * needed. {@code auto} takes that GPU when it is usable and the CPU otherwise, saying why.
- * The training service places its models on the GPU ({@link #place}); commands that cannot
- * ({@link #resolve}) refuse a usable GPU under {@code cuda} rather than run on the CPU behind
- * the user's back.
+ * Replicas and the {@code generate} / {@code bench} commands then place their models on the
+ * chosen GPU ({@code CausalLm.placeOn} over a {@link DeviceRuntime}).
  */
 public final class EngineDevice {
   private EngineDevice() {}
@@ -46,37 +45,5 @@ public final class EngineDevice {
         + ": " + executor + " runs on " + s.gpu().describe()
         + (neededBytes > 0 ? ", the memory plan needs " + GpuInfo.gib(neededBytes) : ""));
     return new Placement(Compute.Device.CUDA, s.gpu());
-  }
-
-  /**
-   * The device for a command whose models stay on the host ({@code bin/cory generate} and
-   * {@code bench} in this build): a usable GPU under {@code cuda} is refused, saying so.
-   *
-   * @param addresses   the task's Spark {@code gpu} addresses (empty locally)
-   * @param neededBytes the memory plan's bytes for one replica
-   * @param executor    who is asking, for messages ({@code executor 3 on host-a})
-   * @param log         where {@code auto}'s decision is reported
-   * @return the device the engine runs on
-   */
-  public static Compute.Device resolve(Compute compute, List<String> addresses, long neededBytes,
-      String executor, Consumer<String> log) {
-    if (compute.device() == Compute.Device.CPU) {
-      return Compute.Device.CPU;
-    }
-    GpuSelection.Selection s = GpuSelection.select(CudaDevices.probe(true), addresses,
-        neededBytes, executor);
-    String hostOnly = "this command runs the engine on the CPU in this build (the training "
-        + "service places its models on the GPU; docs/engine.md, Backends)";
-    if (compute.device() == Compute.Device.AUTO) {
-      log.accept("cory.model.device = auto: cpu, because " + (s.ok()
-          ? executor + " has " + s.gpu().describe() + " but " + hostOnly : s.refusal()));
-      return Compute.Device.CPU;
-    }
-    if (!s.ok()) {
-      throw new CudaException("cory.model.device = cuda: " + s.refusal());
-    }
-    throw new CudaException("cory.model.device = cuda: " + executor + " has " + s.gpu().describe()
-        + (neededBytes > 0 ? ", which fits the memory plan's " + GpuInfo.gib(neededBytes) : "")
-        + ", but " + hostOnly + "; use the cpu device (or auto)");
   }
 }

@@ -1,5 +1,6 @@
 package ai.cory.driver.bench;
 
+import ai.cory.common.cuda.DeviceRuntime;
 import ai.cory.common.model.BaseDtype;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.FrozenBase;
@@ -72,7 +73,6 @@ public final class BenchCommand implements Command {
   public int run(String[] argv, PrintStream out) throws Exception {
     Args args = Args.parse(argv, Set.of("model", "only", "batch", "prompt", "new", "seq",
         "repeats", "warmup", "memory-tokens", "seed", "base-dtype", "lora-rank", "lora-alpha", "device"), Set.of());
-    DeviceOption.resolve(args);
     if (!args.positional().isEmpty()) {
       throw new Args.UsageException("unexpected argument '" + args.positional().get(0) + "'");
     }
@@ -97,6 +97,7 @@ public final class BenchCommand implements Command {
           : "--base-dtype " + baseDtype + " is a frozen base: give --lora-rank R > 0");
     }
     long seed = args.longValue("seed", 0);
+    DeviceRuntime gpu = DeviceOption.open(args); // null: the CPU; closed with the model below
     // the GEMM probe first: it loads ND4J and OpenBLAS and starts their threads, so the resident
     // set measured next is the runtime the model's planned memory comes on top of
     double gemm = only.equals(Set.of("load")) ? 0 : MachineGauges.gemmGflops(0.5);
@@ -115,6 +116,9 @@ public final class BenchCommand implements Command {
     if (loraRank > 0) {
       model = base.withAdapters(LoraSpec.of(loraRank, args.real("lora-alpha", 16), List.of(),
           base.config().arch()), seed);
+    }
+    if (gpu != null) {
+      model.placeOn(gpu.accelerator()); // a LoRA agent's base goes up first
     }
     double loadSeconds = (System.nanoTime() - t0) / 1e9;
     try {
@@ -147,6 +151,9 @@ public final class BenchCommand implements Command {
         out.flush();
       }
     } finally {
+      if (gpu != null) {
+        gpu.close();
+      }
       if (loaded != null) {
         loaded.close();
       }

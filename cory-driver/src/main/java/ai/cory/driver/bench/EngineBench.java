@@ -56,7 +56,7 @@ final class EngineBench {
     this.plannedResident = plannedResident;
     this.plannedPeak = plannedResident;
     LoraSpec lora = model.lora();
-    common.put("base_dtype", baseDtype.key()).put("lora_rank", lora == null ? 0 : lora.rank())
+    common.put("device", model.onDevice() ? "cuda" : "cpu").put("base_dtype", baseDtype.key()).put("lora_rank", lora == null ? 0 : lora.rank())
         .put("trainable_params", model.params().layout().size());
   }
 

@@ -1,5 +1,6 @@
 package ai.cory.driver.cli;
 
+import ai.cory.common.cuda.DeviceRuntime;
 import ai.cory.common.sampling.SamplingParams;
 import ai.cory.worker.rollout.Generator;
 import java.io.PrintStream;
@@ -52,7 +53,6 @@ public final class GenerateCommand implements Command {
         Set.of("model", "prompt", "max-new-tokens", "temperature", "top-k", "top-p",
             "repetition-penalty", "seed", "device"),
         Set.of("greedy"));
-    DeviceOption.resolve(args);
     if (!args.positional().isEmpty()) {
       throw new Args.UsageException("unexpected argument '" + args.positional().get(0) + "'");
     }
@@ -72,8 +72,18 @@ public final class GenerateCommand implements Command {
     long seed = args.longValue("seed", 0);
 
     String modelArg = args.string("model", LoadedModel.defaultModel());
+    try (DeviceRuntime gpu = DeviceOption.open(args)) {
+      return generate(out, modelArg, prompt, maxNew, params, seed, gpu);
+    }
+  }
+
+  private static int generate(PrintStream out, String modelArg, String prompt, int maxNew,
+      SamplingParams params, long seed, DeviceRuntime gpu) throws Exception {
     long t0 = System.nanoTime();
     try (LoadedModel lm = LoadedModel.load(modelArg)) {
+      if (gpu != null) {
+        lm.model().placeOn(gpu.accelerator());
+      }
       double loadS = (System.nanoTime() - t0) / 1e9;
       int[] promptIds = lm.tokenizer().encode(prompt, true);
       if (promptIds.length == 0) {
@@ -95,8 +105,9 @@ public final class GenerateCommand implements Command {
       System.arraycopy(r.responses()[0], 0, all, promptIds.length, r.lengths()[0]);
       out.println(lm.tokenizer().decode(all, true));
       LOG.info(String.format(Locale.ROOT,
-          "model %s: loaded in %.2f s; %d prompt + %d new tokens in %.3f s (%.1f tokens/s)",
-          lm.name(), loadS, promptIds.length, r.lengths()[0], genS, r.lengths()[0] / genS));
+          "model %s on the %s: loaded in %.2f s; %d prompt + %d new tokens in %.3f s (%.1f tokens/s)",
+          lm.name(), gpu == null ? "cpu" : "gpu", loadS, promptIds.length, r.lengths()[0], genS,
+          r.lengths()[0] / genS));
     }
     return 0;
   }
