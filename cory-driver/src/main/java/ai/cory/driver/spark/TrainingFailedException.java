@@ -1,5 +1,7 @@
 package ai.cory.driver.spark;
 
+import ai.cory.worker.comm.RingMembership;
+
 /** A barrier stage of the run failed; the message names the iteration and the task's error. */
 public final class TrainingFailedException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -11,12 +13,16 @@ public final class TrainingFailedException extends RuntimeException {
   /**
    * True when the failure is the loss of an executor (its JVM exited or stopped answering): the
    * replicas on it are gone, but the others and the run's checkpoints are intact, so the run can
-   * recover in the same application.
+   * recover in the same application. That includes a stage whose tasks found a replica out of
+   * step ({@link RingMembership#REPLICA_RELOADED}): Spark may hand a barrier task to the
+   * executor that replaced a killed one before it reports the loss, and that executor's fresh
+   * replica fails the rendezvous first.
    */
   public boolean executorLost() {
     for (Throwable t = this; t != null; t = t.getCause() == t ? null : t.getCause()) {
       String m = t.getMessage();
-      if (m != null && (m.contains("ExecutorLostFailure") || m.contains("ExecutorDeadException"))) {
+      if (m != null && (m.contains("ExecutorLostFailure") || m.contains("ExecutorDeadException")
+          || m.contains(RingMembership.REPLICA_RELOADED))) {
         return true;
       }
     }

@@ -280,6 +280,10 @@ public final class RingMembership implements Collective, AutoCloseable {
     return peers.stream().allMatch(p -> p.ringKey().equals(key));
   }
 
+  /** Ends the message of a replica out of step: one was lost or reloaded since the last iteration. */
+  public static final String REPLICA_RELOADED = "A replica is lost or reloaded when a task or executor "
+      + "fails mid-run";
+
   /** Every replica must hold the state after iteration k-1; all tasks fail alike otherwise. */
   static void requireInStep(long iteration, List<Peer> peers) {
     long expected = iteration - 1;
@@ -294,8 +298,7 @@ public final class RingMembership implements Collective, AutoCloseable {
     if (!off.isEmpty()) {
       throw new IllegalStateException("iteration " + iteration + " needs every replica at the state after "
           + (expected < 0 ? "initialisation" : "iteration " + expected) + ", but " + String.join("; ", off)
-          + ". A replica is lost or reloaded when a task or executor fails mid-run; restart the run from its "
-          + "last checkpoint.");
+          + ". " + REPLICA_RELOADED + "; restart the run from its last checkpoint.");
     }
   }
 
