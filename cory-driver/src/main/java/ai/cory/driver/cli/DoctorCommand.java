@@ -69,7 +69,7 @@ public final class DoctorCommand implements Command {
     Nvrtc nvrtc = printNvrtc(out);
     out.println("backends: cpu usable; cuda " + (probe.usable() && nvrtc != null
         ? "kernels and the GPU check usable on GPU " + probe.gpus().get(0).ordinal()
-            + " (training places its models there; generate and bench stay on the CPU)"
+            + " (training, generate and bench place their models there)"
         : "not usable: " + (probe.usable() ? "no NVRTC" : probe.whyNot())));
     if (archs != null) {
       if (nvrtc == null) {
