@@ -236,6 +236,16 @@ final class EmulatedDevice extends ValidatingDevice {
       case "rmsnorm_backward" -> rmsNormBackward(a);
       case "rmsnorm_dw" -> rmsNormDw(a);
       case "add_bias" -> addBias(a);
+      case "axpy" -> {
+        for (long k = 0; k < p(a, 3); k++) {
+          fadd(p(a, 0), k, x(a, 2) * fa(p(a, 1), k));
+        }
+      }
+      case "scale" -> {
+        for (long k = 0; k < p(a, 2); k++) {
+          fa(p(a, 0), k, x(a, 1) * fa(p(a, 0), k));
+        }
+      }
       case "column_sum" -> columnSum(a);
       case "rope_apply" -> rope(a);
       case "attention_forward" -> attention(a);
