@@ -58,6 +58,16 @@ final class CudaAccelerator implements Accelerator {
   }
 
   @Override
+  public void upload(long dst, double[] src, int off, int n) {
+    ops.upload(dst, off == 0 && n == src.length ? src : Arrays.copyOfRange(src, off, off + n));
+  }
+
+  @Override
+  public void download(long src, int[] dst, int off, int n) {
+    System.arraycopy(ops.downloadInts(src, n), 0, dst, off, n);
+  }
+
+  @Override
   public void download(long src, float[] dst, int off, int n) {
     System.arraycopy(ops.downloadFloats(src, n), 0, dst, off, n);
   }

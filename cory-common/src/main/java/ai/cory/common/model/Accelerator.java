@@ -35,6 +35,12 @@ public interface Accelerator {
   /** {@code n} bytes of {@code src} from {@code off} to device address {@code dst}. */
   void upload(long dst, byte[] src, int off, int n);
 
+  /** {@code n} doubles of {@code src} from {@code off} to device address {@code dst}. */
+  void upload(long dst, double[] src, int off, int n);
+
+  /** {@code n} ints from device address {@code src} into {@code dst[off..]}. */
+  void download(long src, int[] dst, int off, int n);
+
   /** {@code n} floats from device address {@code src} into {@code dst[off..]}. */
   void download(long src, float[] dst, int off, int n);
 

@@ -1,6 +1,9 @@
 package ai.cory.common.model;
 
 import ai.cory.common.io.FileSource;
+import ai.cory.common.sampling.CounterRng;
+import ai.cory.common.sampling.SamplingBatch;
+import ai.cory.common.sampling.SamplingParams;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Objects;
@@ -502,6 +505,47 @@ public final class CausalLm {
     checkCache(cache);
     cachedForward().decode(cache, nextTokens);
     return cache.hostLogits();
+  }
+
+  /**
+   * Samples the next token of each active row from the last logits of a device cache
+   * ({@link KvCache#keepLogitsOnDevice}) on the device: the CPU sampler's processors
+   * (repetition penalty over {@code batch}'s history, greedy, temperature, top-k, top-p) and one
+   * uniform per row from {@link CounterRng} (seed, global row, {@code step}), as the CPU sampler
+   * takes them; the draw scans ids in ascending order, so a sampled (not greedy) token can
+   * differ from the CPU's for the same uniform. Only the chosen ids come to the host.
+   *
+   * @param next (B) receives the active rows' tokens; inactive rows are left as they are
+   */
+  public void sampleNext(KvCache cache, SamplingParams params, SamplingBatch batch, int step,
+      int[] next) {
+    checkCache(cache);
+    if (device == null) {
+      throw new IllegalStateException("sampleNext samples on the device: place the model first");
+    }
+    int rows = cache.batch;
+    if (batch.rows() != rows || next.length != rows) {
+      throw new IllegalArgumentException(batch.rows() + " sampling rows and " + next.length
+          + " outputs for a cache of " + rows);
+    }
+    int stride = 1;
+    int[] lengths = new int[rows];
+    for (int b = 0; b < rows; b++) {
+      lengths[b] = batch.history().length(b);
+      stride = Math.max(stride, lengths[b]);
+    }
+    int[] history = new int[rows * stride];
+    int[] active = new int[rows];
+    double[] uniforms = new double[rows];
+    for (int b = 0; b < rows; b++) {
+      for (int i = 0; i < lengths[b]; i++) {
+        history[b * stride + i] = batch.history().token(b, i);
+      }
+      active[b] = batch.active()[b] ? 1 : 0;
+      uniforms[b] = CounterRng.uniform(batch.seed(), batch.globalRows()[b], step);
+    }
+    ((DeviceKernels) cache.kernels).sample(cache, params, history, stride, lengths, uniforms,
+        active, next);
   }
 
   private CachedForward cachedForward() {

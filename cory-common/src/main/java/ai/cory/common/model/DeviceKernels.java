@@ -1,5 +1,7 @@
 package ai.cory.common.model;
 
+import ai.cory.common.sampling.SamplingParams;
+
 /**
  * The device backend: each layer operation as launches of the CUDA C entry points shipped in
  * {@code common/cuda/kernels} and cuBLAS GEMMs, through an {@link Accelerator}, on device spans
@@ -17,6 +19,7 @@ final class DeviceKernels implements Kernels {
   static final int THREADS = 256;
   private static final int ATTENTION_THREADS = 64;
   private static final int VOCAB_THREADS = 1024;
+  private static final int SAMPLE_THREADS = 1024;
   /** Weights per dequantised tile of a packed base matrix (64 MiB of float32). */
   static final long TILE_ELEMENTS = 16L << 20;
 
@@ -32,6 +35,11 @@ final class DeviceKernels implements Kernels {
   private final long rowIndex;  // (maxRows) int: the rows of a gather or scatter
   private long slotMask;        // (B, maxTokens) int: a KV cache's, allocated at the first chunk
   private int slotMaskCapacity;
+  private long sampleScores;    // (B, V) double scratch of sample_tokens, at the first sample
+  private long sampleWeights;
+  private long sampleSmall;     // (B) ints: history lengths, active, out; (B) doubles: uniforms
+  private long sampleHistory;   // (B, stride) int
+  private long sampleHistoryCapacity;
   private long tile;            // float32 scratch for a packed matrix's dequantised rows
   private long tileCapacity;
   private long loraU;           // (maxRows, rank), allocated at the first adapter
@@ -383,6 +391,50 @@ final class DeviceKernels implements Kernels {
     acc.launch("vocab_backward", new int[] {count}, VOCAB_THREADS, 0, at(z), at(lse), at(dLogp),
         at(dFull), rowTargets + 4L * from, rowStat + 4L * from, rowLogp + 4L * from, count, vocab,
         holdsLogProbs ? 1 : 0);
+  }
+
+  /**
+   * The next token of each active row from a device cache's last logits ({@code sample_tokens}:
+   * the CPU sampler's processors in Hugging Face's order, the draw scanning ids in ascending
+   * order); only the B chosen ids come back.
+   *
+   * @param history (B, stride) each row's tokens so far, {@code historyLen} of them
+   * @param uniforms (B) each row's uniform in [0, 1)
+   * @param active   (B) 1 for rows still generating
+   * @param next     (B) written for the active rows
+   */
+  void sample(KvCache kv, SamplingParams p, int[] history, int stride, int[] historyLen,
+      double[] uniforms, int[] active, int[] next) {
+    int rows = kv.batch;
+    int vocab = kv.cfg.vocabSize();
+    if (sampleScores == 0 || sampleHistoryCapacity < (long) rows * stride) {
+      if (sampleScores == 0) {
+        sampleScores = acc.alloc(8L * rows * vocab);
+        sampleWeights = acc.alloc(8L * rows * vocab);
+        sampleSmall = acc.alloc(32L * rows); // history lengths, active, out: ints; uniforms
+      }
+      sampleHistory = acc.alloc(4L * rows * stride);
+      sampleHistoryCapacity = (long) rows * stride;
+    }
+    long lengths = sampleSmall;
+    long live = sampleSmall + 4L * rows;
+    long out = sampleSmall + 8L * rows;
+    long u = sampleSmall + 16L * rows; // 8-byte aligned
+    acc.upload(sampleHistory, history, 0, rows * stride);
+    acc.upload(lengths, historyLen, 0, rows);
+    acc.upload(live, active, 0, rows);
+    acc.upload(u, uniforms, 0, rows);
+    acc.launch("sample_tokens", new int[] {rows}, SAMPLE_THREADS, 0, out, sampleScores,
+        sampleWeights, at(kv.logits), sampleHistory, lengths, stride, u, live, rows, vocab,
+        (float) p.temperature(), p.topK(), (float) p.topP(), (float) p.repetitionPenalty(),
+        p.greedy() ? 1 : 0);
+    int[] chosen = new int[rows];
+    acc.download(out, chosen, 0, rows);
+    for (int b = 0; b < rows; b++) {
+      if (active[b] != 0) {
+        next[b] = chosen[b];
+      }
+    }
   }
 
   @Override

@@ -119,8 +119,29 @@ public final class KvCache {
     kernels = device == null ? new CpuKernels(scratch, ones) : new DeviceKernels(device, rows);
   }
 
+  private boolean logitsStayOnDevice;
+
+  /**
+   * For a device cache sampled on the device ({@code CausalLm.sampleNext}): prefill and decode
+   * stop bringing each step's (B, V) logits to the host and return null.
+   */
+  public void keepLogitsOnDevice() {
+    if (device == null) {
+      throw new IllegalStateException("a host cache's logits are on the host");
+    }
+    logitsStayOnDevice = true;
+  }
+
+  /** True for a cache in device memory (made by a model placed on a device). */
+  public boolean onDevice() {
+    return device != null;
+  }
+
   /** The last chunk's (B, V) logits for the caller: a view, or copied down from the device. */
   INDArray hostLogits() {
+    if (logitsStayOnDevice) {
+      return null;
+    }
     if (device != null) {
       Span.of(logitsView).copyFrom(0, logits, 0, (long) batch * cfg.vocabSize());
     }

@@ -259,6 +259,7 @@ final class EmulatedDevice extends ValidatingDevice {
       case "kv_cache_write" -> kvCacheWrite(a);
       case "attention_cached" -> attentionCached(a);
       case "dequant_half", "dequant_int8", "dequant_nf4" -> dequant(name, a);
+      case "sample_tokens" -> sample(a);
       default -> throw new UnsupportedOperationException(name + " is not emulated");
     }
   }
@@ -919,6 +920,135 @@ final class EmulatedDevice extends ValidatingDevice {
           }
         }
       }
+    }
+  }
+
+  private double d(long addr) {
+    Mem m = mem(addr);
+    return m.buf.getDouble((int) (addr - m.base));
+  }
+
+  private void ia(long p, long k, int v) {
+    Mem m = mem(p + 4 * k);
+    m.buf.putInt((int) (p + 4 * k - m.base), v);
+  }
+
+  /**
+   * sample_tokens by its contract (sampling.cu's comment, Hugging Face's order): repetition
+   * penalty on the row's distinct ids, greedy as the first index of the maximum, temperature,
+   * top-k keeping ties with the k-th, top-p removing the ascending (score, id) prefix whose mass
+   * stays within 1 - top_p of the total but never the largest id of the maximum, then the
+   * inverse CDF over ids in ascending order with the row's uniform.
+   */
+  private void sample(Object[] a) {
+    long out = p(a, 0);
+    long logits = p(a, 3);
+    long history = p(a, 4);
+    long historyLen = p(a, 5);
+    int stride = n(a, 6);
+    long uniforms = p(a, 7);
+    long active = p(a, 8);
+    int rows = n(a, 9);
+    int vocab = n(a, 10);
+    float temperature = x(a, 11);
+    int topK = n(a, 12);
+    float topP = x(a, 13);
+    float penalty = x(a, 14);
+    boolean greedy = n(a, 15) != 0;
+    double[] s = new double[vocab];
+    double[] w = new double[vocab];
+    for (int r = 0; r < rows; r++) {
+      if (ia(active, r) == 0) {
+        continue;
+      }
+      for (int v = 0; v < vocab; v++) {
+        s[v] = fa(logits, (long) r * vocab + v);
+      }
+      if (penalty != 1.0f) {
+        java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (int i = 0; i < ia(historyLen, r); i++) {
+          int id = ia(history, (long) r * stride + i);
+          if (seen.add(id)) {
+            s[id] = s[id] < 0 ? s[id] * penalty : s[id] / penalty;
+          }
+        }
+      }
+      if (greedy) {
+        int best = 0;
+        for (int v = 1; v < vocab; v++) {
+          if (s[v] > s[best]) {
+            best = v;
+          }
+        }
+        ia(out, r, best);
+        continue;
+      }
+      if (temperature != 1.0f) {
+        for (int v = 0; v < vocab; v++) {
+          s[v] /= temperature;
+        }
+      }
+      if (topK > 0 && topK < vocab) {
+        double[] sorted = s.clone();
+        java.util.Arrays.sort(sorted);
+        double kth = sorted[vocab - topK];
+        for (int v = 0; v < vocab; v++) {
+          if (s[v] < kth) {
+            s[v] = Double.NEGATIVE_INFINITY;
+          }
+        }
+      }
+      double m = Double.NEGATIVE_INFINITY;
+      for (double v : s) {
+        m = Math.max(m, v);
+      }
+      double total = 0;
+      for (int v = 0; v < vocab; v++) {
+        w[v] = s[v] == Double.NEGATIVE_INFINITY ? 0 : Math.exp(s[v] - m);
+        total += w[v];
+      }
+      if (topP < 1.0f) {
+        double removable = (1.0 - (double) topP) * total;
+        Integer[] order = new Integer[vocab];
+        for (int v = 0; v < vocab; v++) {
+          order[v] = v;
+        }
+        java.util.Arrays.sort(order, (i, j) -> s[i] != s[j] ? Double.compare(s[i], s[j])
+            : Integer.compare(i, j));
+        int keep = -1;
+        for (int v = 0; v < vocab; v++) {
+          if (s[v] == m) {
+            keep = v;
+          }
+        }
+        double cum = 0;
+        for (int id : order) {
+          if (cum + w[id] > removable) {
+            break;
+          }
+          cum += w[id];
+          if (id != keep) {
+            w[id] = 0;
+          }
+        }
+        total = 0;
+        for (double v : w) {
+          total += v;
+        }
+      }
+      double target = d(uniforms + 8L * r) * total;
+      double acc = 0;
+      int pick = -1;
+      for (int v = 0; v < vocab; v++) {
+        if (w[v] > 0) {
+          pick = v;
+          acc += w[v];
+          if (acc > target) {
+            break;
+          }
+        }
+      }
+      ia(out, r, pick);
     }
   }
 }

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The emulated device's kernel transcriptions against the GPU check's float64 references (the
  * same comparisons a GPU must pass): every layer kernel but Adam, attention (forward, both
- * backward kernels, the cached chunk and decode step) and the fused vocabulary pass. So what
+ * backward kernels, the cached chunk and decode step), the fused vocabulary pass and the token
+ * choice (greedy and sampled, with every processor). So what
  * the engine and golden comparisons prove on the emulated device rests on transcriptions that
  * meet each kernel's contract, not on a second copy of the engine's own arithmetic.
  */
@@ -26,6 +27,7 @@ class EmulatedDeviceTest {
           layers.layernormBackward(), layers.rope(), layers.embedding(),
           layers.embeddingBackward(), layers.axpyAndScale(), layers.biasAndColumnSum()));
       results.addAll(new AttentionChecks(d).run());
+      results.addAll(new SamplingChecks(d).run());
     }
     for (CheckResult r : results) {
       System.out.println(r.json());

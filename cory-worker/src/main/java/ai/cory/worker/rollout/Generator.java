@@ -33,6 +33,7 @@ public final class Generator implements AutoCloseable {
   private final int maxBatch;
   private final int maxTotalTokens;
   private final ParallelSampler sampler;
+  private final SamplingParams params;
   private KvCache cache; // sized for the last batch size seen
 
   /**
@@ -64,6 +65,7 @@ public final class Generator implements AutoCloseable {
     this.maxBatch = maxBatch;
     this.maxTotalTokens = maxTotalTokens;
     this.sampler = new ParallelSampler(params, model.config().vocabSize(), samplerThreads);
+    this.params = params;
   }
 
   /** Generates with EOS as the only stop token. */
@@ -125,10 +127,15 @@ public final class Generator implements AutoCloseable {
     int[] next = new int[rows];
     int[] generated = new int[rows];
 
-    INDArray logits = model.prefill(kv, padded, mask); // (B, V)
+    // a model on a device samples there: only the chosen ids come back, not (B, V) logits
+    INDArray logits = model.prefill(kv, padded, mask); // (B, V), null when kept on the device
     int live = rows;
     for (int step = 0; step < maxNewTokens && live > 0; step++) {
-      sampler.sample(logits, batch, step, next);
+      if (kv.onDevice()) {
+        model.sampleNext(kv, params, batch, step, next);
+      } else {
+        sampler.sample(logits, batch, step, next);
+      }
       for (int b = 0; b < rows; b++) {
         if (!active[b]) {
           next[b] = pad; // finished rows keep feeding a harmless token; their output is cut
@@ -159,6 +166,9 @@ public final class Generator implements AutoCloseable {
     if (cache == null || cache.batch() != rows) {
       cache = null; // let the old buffers go before allocating the new ones
       cache = model.newKvCache(rows, maxTotalTokens);
+      if (cache.onDevice()) {
+        cache.keepLogitsOnDevice();
+      }
     }
     return cache;
   }

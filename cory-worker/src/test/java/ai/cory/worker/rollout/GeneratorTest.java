@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.io.LocalFileSource;
+import ai.cory.common.cuda.EmulatedGpu;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.sampling.SamplingParams;
@@ -26,9 +27,25 @@ class GeneratorTest {
    */
   @Test
   void greedyMatchesLlama2cGoldenAloneAndBatched() throws Exception {
+    greedyMatchesGolden(false);
+  }
+
+  /**
+   * The same on a device (the emulated one): the cache, the forward and the token choice
+   * ({@code sample_tokens}) run there and only the chosen ids come back.
+   */
+  @Test
+  void onADeviceGreedyMatchesLlama2cGoldenAloneAndBatched() throws Exception {
+    greedyMatchesGolden(true);
+  }
+
+  private static void greedyMatchesGolden(boolean onDevice) throws Exception {
     JsonNode golden = SharedAssets.golden("../assets/models/stories260K/llama2c/golden_stories260K.json");
     CausalLm model = CausalLm.load(new LocalFileSource(SharedAssets.model("stories260K")),
         DataType.FLOAT, 0);
+    if (onDevice) {
+      model.placeOn(EmulatedGpu.open(128L << 20));
+    }
     List<int[]> prompts = new ArrayList<>();
     List<int[]> expected = new ArrayList<>();
     for (JsonNode c : golden.get("cases")) {
