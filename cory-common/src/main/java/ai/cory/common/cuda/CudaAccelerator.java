@@ -32,6 +32,16 @@ final class CudaAccelerator implements Accelerator {
   }
 
   @Override
+  public void free(long address) {
+    arena.free(address);
+  }
+
+  @Override
+  public long usedBytes() {
+    return arena.used();
+  }
+
+  @Override
   public void launch(String name, int[] grid, int block, int sharedBytes, Object... args) {
     ops.launch(name, grid, block, sharedBytes, args);
   }

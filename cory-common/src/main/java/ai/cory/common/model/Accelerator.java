@@ -11,6 +11,12 @@ public interface Accelerator {
   /** {@code bytes} of device memory from this accelerator's arena (256-byte aligned). */
   long alloc(long bytes);
 
+  /** Gives back memory {@link #alloc} handed out, for later allocations. */
+  void free(long address);
+
+  /** Bytes of this accelerator's memory in use. */
+  long usedBytes();
+
   /**
    * Launches kernel {@code name} on the accelerator's stream. Arguments in the kernel's
    * declared order: {@code Long} (device pointers, 0 for null, and 64-bit integers),

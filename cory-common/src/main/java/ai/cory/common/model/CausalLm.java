@@ -1,7 +1,6 @@
 package ai.cory.common.model;
 
 import ai.cory.common.io.FileSource;
-import ai.cory.common.sampling.CounterRng;
 import ai.cory.common.sampling.SamplingBatch;
 import ai.cory.common.sampling.SamplingParams;
 import java.io.IOException;
@@ -523,29 +522,7 @@ public final class CausalLm {
     if (device == null) {
       throw new IllegalStateException("sampleNext samples on the device: place the model first");
     }
-    int rows = cache.batch;
-    if (batch.rows() != rows || next.length != rows) {
-      throw new IllegalArgumentException(batch.rows() + " sampling rows and " + next.length
-          + " outputs for a cache of " + rows);
-    }
-    int stride = 1;
-    int[] lengths = new int[rows];
-    for (int b = 0; b < rows; b++) {
-      lengths[b] = batch.history().length(b);
-      stride = Math.max(stride, lengths[b]);
-    }
-    int[] history = new int[rows * stride];
-    int[] active = new int[rows];
-    double[] uniforms = new double[rows];
-    for (int b = 0; b < rows; b++) {
-      for (int i = 0; i < lengths[b]; i++) {
-        history[b * stride + i] = batch.history().token(b, i);
-      }
-      active[b] = batch.active()[b] ? 1 : 0;
-      uniforms[b] = CounterRng.uniform(batch.seed(), batch.globalRows()[b], step);
-    }
-    ((DeviceKernels) cache.kernels).sample(cache, params, history, stride, lengths, uniforms,
-        active, next);
+    DeviceResidency.sample(cache, params, batch, step, next);
   }
 
   private CachedForward cachedForward() {
@@ -563,6 +540,9 @@ public final class CausalLm {
   private void checkCache(KvCache cache) {
     if (!cache.cfg.equals(cfg) || cache.logits.dataType() != dataType()) {
       throw new IllegalArgumentException("KV cache was created for another model");
+    }
+    if (cache.released()) {
+      throw new IllegalStateException("KV cache was released");
     }
     if (cache.device != (device == null ? null : device.acc)) {
       throw new IllegalArgumentException("KV cache is on " + (cache.device == null ? "the host"
@@ -599,6 +579,9 @@ public final class CausalLm {
   private void checkWorkspace(Workspace ws) {
     if (!ws.cfg.equals(cfg) || ws.dataType != dataType()) {
       throw new IllegalArgumentException("workspace was created for another model");
+    }
+    if (ws.released()) {
+      throw new IllegalStateException("workspace was released");
     }
     if (ws.device != (device == null ? null : device.acc)) {
       throw new IllegalArgumentException("workspace is on " + (ws.device == null ? "the host"

@@ -49,16 +49,40 @@ final class DeviceKernels implements Kernels {
   private long cosTable;
   private long sinTable;
 
+  private final java.util.List<Long> owned = new java.util.ArrayList<>();
+
+  /** Device memory this backend's scratch holds, given back by {@link #release}. */
+  private long own(long bytes) {
+    long at = acc.alloc(bytes);
+    owned.add(at);
+    return at;
+  }
+
+  /** Gives back one scratch buffer being replaced by a larger one (0: none yet). */
+  private void give(long at) {
+    if (at != 0 && owned.remove(Long.valueOf(at))) {
+      acc.free(at);
+    }
+  }
+
+  /** Gives back every scratch buffer; the backend must not be used afterwards. */
+  void release() {
+    for (long at : owned) {
+      acc.free(at);
+    }
+    owned.clear();
+  }
+
   DeviceKernels(Accelerator acc, int maxRows) {
     this.acc = acc;
     this.maxRows = maxRows;
-    this.tokens = acc.alloc(4L * maxRows);
-    this.positions = acc.alloc(4L * maxRows);
-    this.mask = acc.alloc(4L * maxRows);
-    this.rowTargets = acc.alloc(4L * maxRows);
-    this.rowStat = acc.alloc(4L * maxRows);
-    this.rowLogp = acc.alloc(4L * maxRows);
-    this.rowIndex = acc.alloc(4L * maxRows);
+    this.tokens = own(4L * maxRows);
+    this.positions = own(4L * maxRows);
+    this.mask = own(4L * maxRows);
+    this.rowTargets = own(4L * maxRows);
+    this.rowStat = own(4L * maxRows);
+    this.rowLogp = own(4L * maxRows);
+    this.rowIndex = own(4L * maxRows);
   }
 
   static int[] grid(long n) {
@@ -194,7 +218,8 @@ final class DeviceKernels implements Kernels {
     int rows = (int) Math.max(1, Math.min(p.rows(), TILE_ELEMENTS / Math.max(1, p.cols())));
     long need = (long) rows * p.cols();
     if (need > tileCapacity) { // grows to the largest tile the model needs, once
-      tile = acc.alloc(4 * need);
+      give(tile);
+      tile = own(4 * need);
       tileCapacity = need;
     }
     return rows;
@@ -217,8 +242,10 @@ final class DeviceKernels implements Kernels {
 
   private void loraScratch(int rank) {
     if (rank > loraRank) { // once per workspace: every agent of a run has one rank
-      loraU = acc.alloc(4L * maxRows * rank);
-      loraDu = acc.alloc(4L * maxRows * rank);
+      give(loraU);
+      give(loraDu);
+      loraU = own(4L * maxRows * rank);
+      loraDu = own(4L * maxRows * rank);
       loraRank = rank;
     }
   }
@@ -266,8 +293,10 @@ final class DeviceKernels implements Kernels {
       boolean inverse) {
     if (rope != ropeOnDevice) { // the tables go up once per model
       float[] cos = rope.cosFloats();
-      cosTable = acc.alloc(4L * cos.length);
-      sinTable = acc.alloc(4L * cos.length);
+      give(cosTable);
+      give(sinTable);
+      cosTable = own(4L * cos.length);
+      sinTable = own(4L * cos.length);
       acc.upload(cosTable, cos, 0, cos.length);
       acc.upload(sinTable, rope.sinFloats(), 0, cos.length);
       ropeOnDevice = rope;
@@ -409,11 +438,12 @@ final class DeviceKernels implements Kernels {
     int vocab = kv.cfg.vocabSize();
     if (sampleScores == 0 || sampleHistoryCapacity < (long) rows * stride) {
       if (sampleScores == 0) {
-        sampleScores = acc.alloc(8L * rows * vocab);
-        sampleWeights = acc.alloc(8L * rows * vocab);
-        sampleSmall = acc.alloc(32L * rows); // history lengths, active, out: ints; uniforms
+        sampleScores = own(8L * rows * vocab);
+        sampleWeights = own(8L * rows * vocab);
+        sampleSmall = own(32L * rows); // history lengths, active, out: ints; uniforms
       }
-      sampleHistory = acc.alloc(4L * rows * stride);
+      give(sampleHistory);
+      sampleHistory = own(4L * rows * stride);
       sampleHistoryCapacity = (long) rows * stride;
     }
     long lengths = sampleSmall;
@@ -441,7 +471,8 @@ final class DeviceKernels implements Kernels {
   public void bindCache(KvCache kv) {
     int n = kv.batch * kv.maxTokens;
     if (n > slotMaskCapacity) { // once per cache: its shape is fixed
-      slotMask = acc.alloc(4L * n);
+      give(slotMask);
+      slotMask = own(4L * n);
       slotMaskCapacity = n;
     }
     acc.upload(slotMask, kv.slotMask, 0, n);

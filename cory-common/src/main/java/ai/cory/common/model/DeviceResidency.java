@@ -1,5 +1,8 @@
 package ai.cory.common.model;
 
+import ai.cory.common.sampling.CounterRng;
+import ai.cory.common.sampling.SamplingBatch;
+import ai.cory.common.sampling.SamplingParams;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -110,5 +113,36 @@ final class DeviceResidency {
       throw new IllegalArgumentException(f.length + " values for " + n);
     }
     dst.writeFloats(0, Arrays.copyOf(f, Math.toIntExact(n)), 0, Math.toIntExact(n));
+  }
+
+  /**
+   * See {@code CausalLm.sampleNext}: the batch's histories, active rows and uniforms (the CPU
+   * sampler's, from {@link CounterRng}) go up, the chosen ids come down.
+   */
+  static void sample(KvCache cache, SamplingParams params, SamplingBatch batch, int step,
+      int[] next) {
+    int rows = cache.batch;
+    if (batch.rows() != rows || next.length != rows) {
+      throw new IllegalArgumentException(batch.rows() + " sampling rows and " + next.length
+          + " outputs for a cache of " + rows);
+    }
+    int stride = 1;
+    int[] lengths = new int[rows];
+    for (int b = 0; b < rows; b++) {
+      lengths[b] = batch.history().length(b);
+      stride = Math.max(stride, lengths[b]);
+    }
+    int[] history = new int[rows * stride];
+    int[] active = new int[rows];
+    double[] uniforms = new double[rows];
+    for (int b = 0; b < rows; b++) {
+      for (int i = 0; i < lengths[b]; i++) {
+        history[b * stride + i] = batch.history().token(b, i);
+      }
+      active[b] = batch.active()[b] ? 1 : 0;
+      uniforms[b] = CounterRng.uniform(batch.seed(), batch.globalRows()[b], step);
+    }
+    ((DeviceKernels) cache.kernels).sample(cache, params, history, stride, lengths, uniforms,
+        active, next);
   }
 }

@@ -120,6 +120,27 @@ public final class KvCache {
   }
 
   private boolean logitsStayOnDevice;
+  private final java.util.List<Long> deviceAllocs = new java.util.ArrayList<>();
+  private boolean released;
+
+  /**
+   * Gives a device cache's memory back to its arena for later caches and workspaces (a host
+   * cache's buffers go with the garbage collector). It must not be used afterwards.
+   */
+  public void release() {
+    if (device != null && !released) {
+      for (long at : deviceAllocs) {
+        device.free(at);
+      }
+      deviceAllocs.clear();
+      ((DeviceKernels) kernels).release();
+    }
+    released = true;
+  }
+
+  boolean released() {
+    return released;
+  }
 
   /**
    * For a device cache sampled on the device ({@code CausalLm.sampleNext}): prefill and decode
@@ -168,8 +189,12 @@ public final class KvCache {
 
   private Span alloc(DataType dataType, long elements) {
     long m = Math.max(1, elements);
-    return device == null ? Span.of(Nd4j.create(dataType, m))
-        : Span.device(device, device.alloc(4 * m), m);
+    if (device == null) {
+      return Span.of(Nd4j.create(dataType, m));
+    }
+    long at = device.alloc(4 * m);
+    deviceAllocs.add(at);
+    return Span.device(device, at, m);
   }
 
   /** Rows of the batch. */

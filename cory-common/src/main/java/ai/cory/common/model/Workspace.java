@@ -66,6 +66,8 @@ public final class Workspace {
   final int[] rowLogp;    // (headRows) index into (B, T-1) log-probs, -1 at the last column
 
   private Span block;       // see block(n)
+  private final java.util.List<Long> deviceAllocs = new java.util.ArrayList<>();
+  private boolean released;
 
   // State of the last forward pass.
   TokenBatch batch;
@@ -118,9 +120,33 @@ public final class Workspace {
    */
   Span block(long n) {
     if (block == null || block.length < n) {
+      if (block != null) {
+        long at = ((Span.Dev) block).address(0);
+        deviceAllocs.remove(Long.valueOf(at));
+        device.free(at);
+      }
       block = alloc(n);
     }
     return block;
+  }
+
+  /**
+   * Gives a device workspace's memory back to its arena for later workspaces and caches (a
+   * host workspace's buffers go with the garbage collector). It must not be used afterwards.
+   */
+  public void release() {
+    if (device != null && !released) {
+      for (long at : deviceAllocs) {
+        device.free(at);
+      }
+      deviceAllocs.clear();
+      ((DeviceKernels) kernels).release();
+    }
+    released = true;
+  }
+
+  boolean released() {
+    return released;
   }
 
   private Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
@@ -245,7 +271,11 @@ public final class Workspace {
 
   private Span alloc(long elements) {
     long m = Math.max(1, elements);
-    return device == null ? Span.of(Nd4j.create(dataType, m))
-        : Span.device(device, device.alloc(4 * m), m);
+    if (device == null) {
+      return Span.of(Nd4j.create(dataType, m));
+    }
+    long at = device.alloc(4 * m);
+    deviceAllocs.add(at);
+    return Span.device(device, at, m);
   }
 }

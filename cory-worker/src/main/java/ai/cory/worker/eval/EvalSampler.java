@@ -113,7 +113,12 @@ public final class EvalSampler {
     }
     Workspace ws = model.newWorkspace(b, t, false, false);
     ForwardOptions opt = ForwardOptions.logprobs(p - 1, t);
-    ForwardResult f = model.forward(ws, TokenBatch.of(tokens, mask), entropy ? opt.withEntropy() : opt);
+    ForwardResult f;
+    try {
+      f = model.forward(ws, TokenBatch.of(tokens, mask), entropy ? opt.withEntropy() : opt);
+    } finally {
+      ws.release(); // the results stay readable: views kept alive on the host, copies from a device
+    }
     for (int i = 0; i < b; i++) {
       for (int j = 0; j < responses[i].length; j++) {
         sums[0][i] += f.logp().getDouble(i, p - 1 + j);

@@ -164,6 +164,9 @@ public final class Generator implements AutoCloseable {
 
   private KvCache cacheFor(int rows) {
     if (cache == null || cache.batch() != rows) {
+      if (cache != null) {
+        cache.release(); // a device cache's memory goes back to the arena first
+      }
       cache = null; // let the old buffers go before allocating the new ones
       cache = model.newKvCache(rows, maxTotalTokens);
       if (cache.onDevice()) {
@@ -184,6 +187,10 @@ public final class Generator implements AutoCloseable {
 
   @Override
   public void close() {
+    if (cache != null) {
+      cache.release();
+      cache = null;
+    }
     sampler.close();
   }
 }

@@ -427,6 +427,9 @@ public final class PpoStep {
     }
     int b = current == null ? batch : Math.max(batch, current.maxBatch());
     int t = current == null ? seq : Math.max(seq, current.maxSeq());
+    if (current != null) {
+      current.release(); // on a device its memory goes back to the arena for the larger one
+    }
     return model.newWorkspace(b, Math.min(t, model.config().maxPositions()), training, fullVocab, recompute);
   }
 

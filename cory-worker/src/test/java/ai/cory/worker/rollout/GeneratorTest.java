@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.io.LocalFileSource;
 import ai.cory.common.cuda.EmulatedGpu;
+import ai.cory.common.model.Accelerator;
 import ai.cory.common.model.CausalLm;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.sampling.SamplingParams;
@@ -43,8 +44,9 @@ class GeneratorTest {
     JsonNode golden = SharedAssets.golden("../assets/models/stories260K/llama2c/golden_stories260K.json");
     CausalLm model = CausalLm.load(new LocalFileSource(SharedAssets.model("stories260K")),
         DataType.FLOAT, 0);
+    Accelerator gpu = onDevice ? EmulatedGpu.open(128L << 20) : null;
     if (onDevice) {
-      model.placeOn(EmulatedGpu.open(128L << 20));
+      model.placeOn(gpu);
     }
     List<int[]> prompts = new ArrayList<>();
     List<int[]> expected = new ArrayList<>();
@@ -67,6 +69,16 @@ class GeneratorTest {
       for (int i = 0; i < prompts.size(); i++) {
         int[] got = Arrays.copyOf(batched.responses()[i], expected.get(i).length);
         assertArrayEquals(expected.get(i), got, "batched case " + i);
+      }
+    }
+    if (onDevice) { // every generator gives its cache back: memory stays flat across rollouts
+      long before = gpu.usedBytes();
+      for (int k = 0; k < 3; k++) {
+        try (Generator gen = new Generator(model, prompts.size(), maxPrompt + maxNew,
+            SamplingParams.greedyDecoding(), 1)) {
+          gen.generate(prompts, 2, 0, 0, new int[0]);
+        }
+        assertEquals(before, gpu.usedBytes(), "device memory after generator " + k);
       }
     }
   }
