@@ -541,14 +541,7 @@ public final class CausalLm {
     if (!cache.cfg.equals(cfg) || cache.logits.dataType() != dataType()) {
       throw new IllegalArgumentException("KV cache was created for another model");
     }
-    if (cache.released()) {
-      throw new IllegalStateException("KV cache was released");
-    }
-    if (cache.device != (device == null ? null : device.acc)) {
-      throw new IllegalArgumentException("KV cache is on " + (cache.device == null ? "the host"
-          : "a device") + ", the model " + (device == null ? "on the host" : "on a device")
-          + ": make caches with newKvCache after placeOn");
-    }
+    checkSide("KV cache", cache.device, cache.released(), "newKvCache");
   }
 
   Weights weights() {
@@ -580,13 +573,18 @@ public final class CausalLm {
     if (!ws.cfg.equals(cfg) || ws.dataType != dataType()) {
       throw new IllegalArgumentException("workspace was created for another model");
     }
-    if (ws.released()) {
-      throw new IllegalStateException("workspace was released");
+    checkSide("workspace", ws.device, ws.released(), "newWorkspace");
+  }
+
+  /** A workspace or cache must be live and on this model's side (host or its device). */
+  private void checkSide(String what, Accelerator on, boolean released, String maker) {
+    if (released) {
+      throw new IllegalStateException(what + " was released");
     }
-    if (ws.device != (device == null ? null : device.acc)) {
-      throw new IllegalArgumentException("workspace is on " + (ws.device == null ? "the host"
+    if (on != (device == null ? null : device.acc)) {
+      throw new IllegalArgumentException(what + " is on " + (on == null ? "the host"
           : "a device") + ", the model " + (device == null ? "on the host" : "on a device")
-          + ": make workspaces with newWorkspace after placeOn");
+          + ": make " + what.replace("KV cache", "cache") + "s with " + maker + " after placeOn");
     }
   }
 }

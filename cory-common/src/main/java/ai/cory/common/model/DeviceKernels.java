@@ -49,32 +49,19 @@ final class DeviceKernels implements Kernels {
   private long cosTable;
   private long sinTable;
 
-  private final java.util.List<Long> owned = new java.util.ArrayList<>();
+  private final DeviceMemory memory; // the owning workspace's or cache's: scratch goes with it
 
-  /** Device memory this backend's scratch holds, given back by {@link #release}. */
   private long own(long bytes) {
-    long at = acc.alloc(bytes);
-    owned.add(at);
-    return at;
+    return memory.alloc(bytes);
   }
 
-  /** Gives back one scratch buffer being replaced by a larger one (0: none yet). */
   private void give(long at) {
-    if (at != 0 && owned.remove(Long.valueOf(at))) {
-      acc.free(at);
-    }
+    memory.free(at);
   }
 
-  /** Gives back every scratch buffer; the backend must not be used afterwards. */
-  void release() {
-    for (long at : owned) {
-      acc.free(at);
-    }
-    owned.clear();
-  }
-
-  DeviceKernels(Accelerator acc, int maxRows) {
+  DeviceKernels(Accelerator acc, DeviceMemory memory, int maxRows) {
     this.acc = acc;
+    this.memory = memory;
     this.maxRows = maxRows;
     this.tokens = own(4L * maxRows);
     this.positions = own(4L * maxRows);

@@ -71,6 +71,7 @@ public final class KvCache {
   private KvCache(ModelConfig cfg, DataType dataType, int batch, int maxTokens, int chunkColumns,
       Accelerator device) {
     this.device = device;
+    this.memory = new DeviceMemory(device);
     if (batch < 1 || maxTokens < 1 || chunkColumns < 1) {
       throw new IllegalArgumentException("KV cache for " + batch + " rows x " + maxTokens
           + " slots, chunks of " + chunkColumns);
@@ -116,30 +117,22 @@ public final class KvCache {
     logitsView = device == null ? logits.view(0, batch, cfg.vocabSize())
         : Nd4j.create(DataType.FLOAT, batch, cfg.vocabSize()); // filled from the device per chunk
     lastRows = new int[batch];
-    kernels = device == null ? new CpuKernels(scratch, ones) : new DeviceKernels(device, rows);
+    kernels = device == null ? new CpuKernels(scratch, ones) : new DeviceKernels(device, memory, rows);
   }
 
   private boolean logitsStayOnDevice;
-  private final java.util.List<Long> deviceAllocs = new java.util.ArrayList<>();
-  private boolean released;
+  private final DeviceMemory memory; // a device cache's allocations, its kernels' included
 
   /**
    * Gives a device cache's memory back to its arena for later caches and workspaces (a host
    * cache's buffers go with the garbage collector). It must not be used afterwards.
    */
   public void release() {
-    if (device != null && !released) {
-      for (long at : deviceAllocs) {
-        device.free(at);
-      }
-      deviceAllocs.clear();
-      ((DeviceKernels) kernels).release();
-    }
-    released = true;
+    memory.release();
   }
 
   boolean released() {
-    return released;
+    return memory.released();
   }
 
   /**
@@ -189,12 +182,7 @@ public final class KvCache {
 
   private Span alloc(DataType dataType, long elements) {
     long m = Math.max(1, elements);
-    if (device == null) {
-      return Span.of(Nd4j.create(dataType, m));
-    }
-    long at = device.alloc(4 * m);
-    deviceAllocs.add(at);
-    return Span.device(device, at, m);
+    return device == null ? Span.of(Nd4j.create(dataType, m)) : memory.span(m);
   }
 
   /** Rows of the batch. */

@@ -66,8 +66,7 @@ public final class Workspace {
   final int[] rowLogp;    // (headRows) index into (B, T-1) log-probs, -1 at the last column
 
   private Span block;       // see block(n)
-  private final java.util.List<Long> deviceAllocs = new java.util.ArrayList<>();
-  private boolean released;
+  private final DeviceMemory memory; // a device workspace's allocations, its kernels' included
 
   // State of the last forward pass.
   TokenBatch batch;
@@ -121,9 +120,7 @@ public final class Workspace {
   Span block(long n) {
     if (block == null || block.length < n) {
       if (block != null) {
-        long at = ((Span.Dev) block).address(0);
-        deviceAllocs.remove(Long.valueOf(at));
-        device.free(at);
+        memory.free(((Span.Dev) block).address(0));
       }
       block = alloc(n);
     }
@@ -135,18 +132,11 @@ public final class Workspace {
    * host workspace's buffers go with the garbage collector). It must not be used afterwards.
    */
   public void release() {
-    if (device != null && !released) {
-      for (long at : deviceAllocs) {
-        device.free(at);
-      }
-      deviceAllocs.clear();
-      ((DeviceKernels) kernels).release();
-    }
-    released = true;
+    memory.release();
   }
 
   boolean released() {
-    return released;
+    return memory.released();
   }
 
   private Workspace(ModelConfig cfg, DataType dataType, int maxBatch, int maxSeq, boolean training,
@@ -158,6 +148,7 @@ public final class Workspace {
       throw new IllegalArgumentException("device workspaces are FLOAT, not " + dataType);
     }
     this.device = device;
+    this.memory = new DeviceMemory(device);
     this.cfg = cfg;
     this.dataType = dataType;
     this.maxBatch = maxBatch;
@@ -214,7 +205,7 @@ public final class Workspace {
     dlogp = training ? alloc(n) : null;
     dvalues = training ? alloc(n) : null;
     kernels = device == null ? new CpuKernels(scratch, ones)
-        : new DeviceKernels(device, Math.toIntExact(n));
+        : new DeviceKernels(device, memory, Math.toIntExact(n));
   }
 
   /**
@@ -271,11 +262,6 @@ public final class Workspace {
 
   private Span alloc(long elements) {
     long m = Math.max(1, elements);
-    if (device == null) {
-      return Span.of(Nd4j.create(dataType, m));
-    }
-    long at = device.alloc(4 * m);
-    deviceAllocs.add(at);
-    return Span.device(device, at, m);
+    return device == null ? Span.of(Nd4j.create(dataType, m)) : memory.span(m);
   }
 }
