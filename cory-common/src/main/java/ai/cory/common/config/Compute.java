@@ -36,7 +36,10 @@ public record Compute(Device device, GemmMath gemm) implements Serializable {
     FP32,
     /** float32 inputs on TF32 tensor cores (10-bit mantissa products). */
     TF32,
-    /** bf16 inputs on tensor cores (the base's bf16 weights as stored; activations rounded). */
+    /**
+     * float32 inputs rounded to bf16 on tensor cores (8-bit mantissa products; a bf16 base's
+     * weights pass unchanged).
+     */
     BF16
   }
 }

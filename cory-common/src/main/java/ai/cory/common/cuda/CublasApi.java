@@ -23,6 +23,11 @@ public interface CublasApi extends Library {
   int COMPUTE_32F = 68;
   /** {@code CUBLAS_COMPUTE_32F_FAST_TF32}: TF32 tensor cores, float32 accumulation. */
   int COMPUTE_32F_FAST_TF32 = 77;
+  /**
+   * {@code CUBLAS_COMPUTE_32F_FAST_16BF}: float32 operands rounded to bf16 on tensor cores,
+   * float32 accumulation.
+   */
+  int COMPUTE_32F_FAST_16BF = 75;
   /** {@code CUBLAS_GEMM_DEFAULT}. */
   int GEMM_DEFAULT = -1;
 

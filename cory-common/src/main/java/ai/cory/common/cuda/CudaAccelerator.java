@@ -8,8 +8,8 @@ import java.util.Objects;
 /**
  * The engine's {@link Accelerator} on a CUDA device: launches, cuBLAS GEMMs in the configured
  * math and copies through a {@link DeviceOps} ({@link CudaContext} on a GPU), memory from one
- * replica arena. bf16 GEMMs take bf16 operands, which the engine's float32 buffers are not:
- * they are refused here until the base's bf16 copies are resident.
+ * replica arena. The engine's operands are float32 in every math: TF32 and bf16 round them on
+ * the tensor cores inside cuBLAS.
  */
 final class CudaAccelerator implements Accelerator {
   private final DeviceOps ops;
@@ -19,11 +19,7 @@ final class CudaAccelerator implements Accelerator {
   CudaAccelerator(DeviceOps ops, DeviceArena arena, Compute.GemmMath math) {
     this.ops = Objects.requireNonNull(ops, "ops");
     this.arena = Objects.requireNonNull(arena, "arena");
-    if (math == Compute.GemmMath.BF16) {
-      throw new CudaException("cory.model.cuda.gemm = bf16 needs the base's bf16 copies on the "
-          + "device, which the engine does not keep yet; use fp32 or tf32");
-    }
-    this.math = math;
+    this.math = Objects.requireNonNull(math, "math");
   }
 
   @Override

@@ -144,6 +144,13 @@ public final class CudaContext implements DeviceOps, AutoCloseable {
     cublas().gemm(math, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
 
+  @Override
+  public void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float alpha, long a,
+      int lda, long b, int ldb, float beta, long c, int ldc) {
+    bind();
+    cublas().gemmBf16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+
   /** Waits for every launch and copy so far; surfaces a kernel's fault. */
   @Override
   public void synchronize() {

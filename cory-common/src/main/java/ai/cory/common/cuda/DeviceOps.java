@@ -18,6 +18,10 @@ interface DeviceOps {
   void gemm(Compute.GemmMath math, boolean transA, boolean transB, int m, int n, int k,
       float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc);
 
+  /** Row-major GEMM on bf16-stored A and B, as {@link Cublas#gemmBf16}. */
+  void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float alpha, long a,
+      int lda, long b, int ldb, float beta, long c, int ldc);
+
   void upload(long dst, float[] src);
 
   void upload(long dst, int[] src);

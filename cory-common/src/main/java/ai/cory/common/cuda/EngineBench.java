@@ -63,7 +63,7 @@ final class EngineBench {
             LoraSpec.defaultTargets(c.cfg().arch()), c.cfg().arch()), 8);
       }
       TokenBatch batch = batch(c);
-      for (Compute.GemmMath math : List.of(Compute.GemmMath.FP32, Compute.GemmMath.TF32)) {
+      for (Compute.GemmMath math : Compute.GemmMath.values()) {
         try (DeviceArena arena = ctx.arena(deviceBytes(c))) {
           ModelPass pass = ModelPass.on(new CudaAccelerator(ctx, arena, math), lm, c.batch(),
               c.seq(), true);

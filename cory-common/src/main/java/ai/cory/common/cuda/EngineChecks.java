@@ -27,10 +27,18 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * KV-cache generation from the batch's left-padded first half must give the same tokens. The CPU engine is
  * the oracle here because it is itself held to the PyTorch goldens (and float64 finite
  * differences) by the CPU tests. Float32 GEMMs: the only differences are
- * summation order and the CPU's double-precision row kernels.
+ * summation order and the CPU's double-precision row kernels. The Llama LoRA agent's scores and
+ * gradients are compared again in TF32 and bf16 math ({@link #TOL_TF32}, {@link #TOL_BF16}).
  */
 final class EngineChecks {
   static final double TOL = 1e-4;
+  /**
+   * Scores and gradients in tensor-core math against the float32 CPU engine: each GEMM operand
+   * rounded to TF32 (10-bit mantissa) or bf16 (7-bit) before its products, through two blocks
+   * and the heads. Greedy tokens are not compared there (a near tie may flip).
+   */
+  static final double TOL_TF32 = 5e-3;
+  static final double TOL_BF16 = 4e-2;
   private static final int B = 2;
   private static final int T = 24;
   private static final int GREEDY_STEPS = 8;
@@ -55,18 +63,25 @@ final class EngineChecks {
     List<CheckResult> out = new ArrayList<>();
     try (DeviceArena arena = ops.arena(256L << 20)) {
       CudaAccelerator acc = new CudaAccelerator(ops, arena, Compute.GemmMath.FP32);
-      out.addAll(compare(acc, "engine gpt2 full", CausalLm.random(gpt2(), DataType.FLOAT, 11)));
+      out.addAll(compare(acc, "engine gpt2 full", CausalLm.random(gpt2(), DataType.FLOAT, 11),
+          TOL));
       arena.reset();
       CausalLm base = CausalLm.random(llama(), DataType.FLOAT, 12);
       CausalLm agent = base.withAdapters(LoraSpec.of(4, 8, LoraSpec.LLAMA_MODULES,
           ModelConfig.Arch.LLAMA), 13);
       perturb(agent.params().flat(), 14); // LoRA's B starts at zero: A's gradient would be too
-      out.addAll(compare(acc, "engine llama lora", agent));
+      out.addAll(compare(acc, "engine llama lora", agent, TOL));
+      for (Compute.GemmMath math : List.of(Compute.GemmMath.TF32, Compute.GemmMath.BF16)) {
+        arena.reset();
+        String m = math.name().toLowerCase(java.util.Locale.ROOT);
+        out.addAll(compare(new CudaAccelerator(ops, arena, math), "engine llama lora " + m,
+            agent, math == Compute.GemmMath.TF32 ? TOL_TF32 : TOL_BF16));
+      }
       arena.reset();
       // the same adapters over the base packed to NF4 with double quantisation: resident packed,
       // dequantised tile by tile on the device as on the CPU
       CausalLm packed = FrozenBase.pack(base, BaseDtype.NF4_DQ).withAdapters(agent.params());
-      out.addAll(compare(acc, "engine llama nf4-dq lora", packed));
+      out.addAll(compare(acc, "engine llama nf4-dq lora", packed, TOL));
     }
     return out;
   }
@@ -92,7 +107,9 @@ final class EngineChecks {
     return TokenBatch.of(tokens, mask);
   }
 
-  private static List<CheckResult> compare(CudaAccelerator acc, String name, CausalLm lm) {
+  /** Scores, gradients and (in float32, {@code tol == TOL}) greedy tokens. */
+  private static List<CheckResult> compare(CudaAccelerator acc, String name, CausalLm lm,
+      double tol) {
     ModelConfig cfg = lm.config();
     TokenBatch batch = batch(cfg.vocabSize());
     ModelPass host = ModelPass.onHost(lm, B, T, true);
@@ -115,7 +132,7 @@ final class EngineChecks {
     scores.add("entropy", sDev.entropy(), sHost.entropy());
     scores.add("values", sDev.values(), sHost.values());
     out.add(new CheckResult(name + " scores", shape + ", worst " + scores.name, scores.error,
-        TOL));
+        tol));
     float[] gHost = host.gradients();
     float[] gDev = dev.gradients();
     Worst grads = new Worst();
@@ -126,7 +143,10 @@ final class EngineChecks {
     }
     out.add(new CheckResult(name + " gradients", shape + ", "
         + lm.params().layout().entries().size() + " tensors, worst " + grads.name, grads.error,
-        TOL));
+        tol));
+    if (tol != TOL) {
+      return out;
+    }
     int[][] prompts = new int[B][];
     int[][] mask = new int[B][];
     for (int b = 0; b < B; b++) { // the batch's first half: row 1 left-padded by 5

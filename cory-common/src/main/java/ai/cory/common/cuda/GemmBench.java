@@ -12,7 +12,9 @@ import java.util.Locale;
 /**
  * Throughput of the engine's building blocks on the GPU at the GPT-2-small and Llama-2-7B
  * shapes: every projection GEMM of one layer and the vocabulary head for 512 tokens in each
- * math (float32, TF32, bf16), and the nf4 base dequantisation of the largest 7B matrix. Medians
+ * math on float32 operands (float32, TF32, bf16: what the engine runs) and on operands stored as
+ * bf16 ({@code "bf16_operands"}: what a bf16-resident engine would get), and the nf4 base
+ * dequantisation of the largest 7B matrix. Medians
  * of timed repeats bracketed by a device synchronisation. JSON lines, one per measurement.
  */
 final class GemmBench {
@@ -44,13 +46,16 @@ final class GemmBench {
           lines.add(gemm(s.model(), names[p], math, projections[p][0], projections[p][1]));
         }
       }
+      for (int p = 0; p < projections.length; p++) { // operands stored as bf16 (math null)
+        lines.add(gemm(s.model(), names[p], null, projections[p][0], projections[p][1]));
+      }
     }
     lines.add(dequant(SHAPES.get(1)));
     return lines;
   }
 
   private String gemm(String model, String name, GemmMath math, int out, int in) {
-    int elem = math == GemmMath.BF16 ? 2 : 4;
+    int elem = math == null ? 2 : 4;
     long need = (long) elem * ((long) TOKENS * in + (long) out * in) + 4L * TOKENS * out + (1 << 20);
     try (DeviceArena arena = ctx.arena(need)) {
       long x = arena.alloc((long) elem * TOKENS * in);
@@ -58,13 +63,16 @@ final class GemmBench {
       long y = arena.floats((long) TOKENS * out);
       ctx.zero(x, (long) elem * TOKENS * in);
       ctx.zero(w, (long) elem * out * in);
-      Runnable call = () -> ctx.cublas().gemm(math, false, true, TOKENS, out, in, 1f, x, in, w,
-          in, 0f, y, out);
+      Runnable call = math == null
+          ? () -> ctx.cublas().gemmBf16(false, true, TOKENS, out, in, 1f, x, in, w, in, 0f, y, out)
+          : () -> ctx.cublas().gemm(math, false, true, TOKENS, out, in, 1f, x, in, w, in, 0f, y,
+              out);
       double s = median(call);
       double tflops = 2.0 * TOKENS * out * in / s / 1e12;
       return String.format(Locale.ROOT, "{\"bench\":\"gemm\",\"model\":\"%s\",\"projection\":\"%s\","
           + "\"math\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,\"seconds_median\":%.6e,\"tflops\":%.2f}",
-          model, name, math.name().toLowerCase(Locale.ROOT), TOKENS, out, in, s, tflops);
+          model, name, math == null ? "bf16_operands" : math.name().toLowerCase(Locale.ROOT),
+          TOKENS, out, in, s, tflops);
     }
   }
 

@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * cuBLAS GEMMs (float32, TF32, bf16; the three transposition cases the layers use) against a
@@ -40,6 +41,9 @@ final class GemmChecks {
       out.add(gemm(math, false, false, tol)); // dy @ W: its input gradient
       out.add(gemm(math, true, false, tol));  // dy^T @ x: its weight gradient
     }
+    for (boolean[] t : new boolean[][] {{false, true}, {false, false}, {true, false}}) {
+      out.add(gemm(null, t[0], t[1], 2e-2)); // operands stored as bf16
+    }
     out.add(dequantHalf(false));
     out.add(dequantHalf(true));
     out.add(dequantInt8());
@@ -48,6 +52,7 @@ final class GemmChecks {
     return out;
   }
 
+  /** One GEMM in {@code math} on float32 operands, or ({@code null}) on bf16-stored ones. */
   CheckResult gemm(GemmMath math, boolean ta, boolean tb, double tol) {
     int m = 64;
     int n = 384;
@@ -56,12 +61,13 @@ final class GemmChecks {
     float[] b = d.rand(k * n, 1);
     long pa = d.put(a);
     long pb = d.put(b);
-    if (math == GemmMath.BF16) {
-      pa = toBf16(pa, a.length);
-      pb = toBf16(pb, b.length);
-    }
     long pc = d.zeros((long) m * n);
-    d.ops.gemm(math, ta, tb, m, n, k, 1f, pa, ta ? m : k, pb, tb ? k : n, 0f, pc, n);
+    if (math == null) {
+      d.ops.gemmBf16(ta, tb, m, n, k, 1f, toBf16(pa, a.length), ta ? m : k,
+          toBf16(pb, b.length), tb ? k : n, 0f, pc, n);
+    } else {
+      d.ops.gemm(math, ta, tb, m, n, k, 1f, pa, ta ? m : k, pb, tb ? k : n, 0f, pc, n);
+    }
     double[] ref = new double[m * n];
     for (int i = 0; i < m; i++) {
       for (int j = 0; j < n; j++) {
@@ -74,7 +80,8 @@ final class GemmChecks {
         ref[i * n + j] = s;
       }
     }
-    return new CheckResult("cublas " + math.name().toLowerCase() + (ta ? " T" : " N")
+    String what = math == null ? "bf16 operands" : math.name().toLowerCase(Locale.ROOT);
+    return new CheckResult("cublas " + what + (ta ? " T" : " N")
         + (tb ? "T" : "N"), m + "x" + n + "x" + k, CheckResult.error(d.get(pc, ref.length), ref), tol);
   }
 

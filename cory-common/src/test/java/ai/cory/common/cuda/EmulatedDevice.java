@@ -178,16 +178,52 @@ final class EmulatedDevice extends ValidatingDevice {
   public void gemm(Compute.GemmMath math, boolean transA, boolean transB, int m, int n, int k,
       float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
     super.gemm(math, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    // tensor-core math rounds each float32 operand (to nearest even) before its products
+    int keep = switch (math) {
+      case FP32 -> 23;
+      case TF32 -> 10;
+      case BF16 -> 7;
+    };
+    multiply(transA, transB, m, n, k, alpha, (p, e) -> roundMantissa(fa(p, e), keep), a, lda, b,
+        ldb, beta, c, ldc);
+  }
+
+  @Override
+  public void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float alpha, long a,
+      int lda, long b, int ldb, float beta, long c, int ldc) {
+    super.gemmBf16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    multiply(transA, transB, m, n, k, alpha,
+        (p, e) -> HalfFloats.bf16ToFloat((short) u16(p + 2 * e)), a, lda, b, ldb, beta, c, ldc);
+  }
+
+  /** {@code x} rounded to nearest even with {@code bits} mantissa bits (23: unchanged). */
+  static float roundMantissa(float x, int bits) {
+    if (bits >= 23 || !Float.isFinite(x)) {
+      return x;
+    }
+    int drop = 23 - bits;
+    int i = Float.floatToRawIntBits(x);
+    int half = 1 << (drop - 1);
+    int lsb = (i >>> drop) & 1;
+    return Float.intBitsToFloat(((i + half - 1 + lsb) >>> drop) << drop);
+  }
+
+  private interface Operand {
+    float at(long base, long element);
+  }
+
+  private void multiply(boolean transA, boolean transB, int m, int n, int k, float alpha,
+      Operand op, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
     float[] av = new float[m * k]; // op(A) (m, k) and op(B) (k, n), gathered once
     for (int r = 0; r < m; r++) {
       for (int p = 0; p < k; p++) {
-        av[r * k + p] = fa(a, transA ? (long) p * lda + r : (long) r * lda + p);
+        av[r * k + p] = op.at(a, transA ? (long) p * lda + r : (long) r * lda + p);
       }
     }
     float[] bv = new float[k * n];
     for (int p = 0; p < k; p++) {
       for (int j = 0; j < n; j++) {
-        bv[p * n + j] = fa(b, transB ? (long) j * ldb + p : (long) p * ldb + j);
+        bv[p * n + j] = op.at(b, transB ? (long) j * ldb + p : (long) p * ldb + j);
       }
     }
     double[] row = new double[n];

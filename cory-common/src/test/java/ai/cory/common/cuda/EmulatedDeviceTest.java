@@ -1,6 +1,11 @@
 package ai.cory.common.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.cory.common.config.Compute;
+import ai.cory.common.io.HalfFloats;
+import java.util.SplittableRandom;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -33,5 +38,24 @@ class EmulatedDeviceTest {
       System.out.println(r.json());
       assertTrue(r.ok(), r.json());
     }
+  }
+
+  @Test
+  void tensorCoreRoundingIsBf16sAndTheMathsReachCublasAsItsComputeTypes() {
+    // the emulated GEMM's bf16 operand rounding is the cast kernels' (round to nearest even)
+    SplittableRandom r = new SplittableRandom(7);
+    for (int i = 0; i < 100_000; i++) {
+      float x = Float.intBitsToFloat(r.nextInt());
+      if (Float.isFinite(x)) {
+        assertEquals(HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(x)),
+            EmulatedDevice.roundMantissa(x, 7), 0f, Float.toHexString(x));
+      }
+    }
+    assertEquals(1f + 0x1p-10f, EmulatedDevice.roundMantissa(1f + 0x1.8p-11f, 10), 0f); // up
+    assertEquals(1f, EmulatedDevice.roundMantissa(1f + 0x1p-11f, 10), 0f); // tie to even
+    // cublasComputeType_t as cublas_api.h numbers it
+    assertEquals(68, Cublas.computeType(Compute.GemmMath.FP32)); // CUBLAS_COMPUTE_32F
+    assertEquals(77, Cublas.computeType(Compute.GemmMath.TF32)); // _32F_FAST_TF32
+    assertEquals(75, Cublas.computeType(Compute.GemmMath.BF16)); // _32F_FAST_16BF
   }
 }

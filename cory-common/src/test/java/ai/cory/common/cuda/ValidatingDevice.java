@@ -105,7 +105,17 @@ class ValidatingDevice implements DeviceOps {
   @Override
   public void gemm(Compute.GemmMath math, boolean transA, boolean transB, int m, int n, int k,
       float alpha, long a, int lda, long b, int ldb, float beta, long c, int ldc) {
-    int elem = math == Compute.GemmMath.BF16 ? 2 : 4;
+    checkGemm(4, transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+  }
+
+  @Override
+  public void gemmBf16(boolean transA, boolean transB, int m, int n, int k, float alpha, long a,
+      int lda, long b, int ldb, float beta, long c, int ldc) {
+    checkGemm(2, transA, transB, m, n, k, a, lda, b, ldb, c, ldc);
+  }
+
+  private void checkGemm(int elem, boolean transA, boolean transB, int m, int n, int k, long a,
+      int lda, long b, int ldb, long c, int ldc) {
     if (m < 1 || n < 1 || k < 1 || lda < (transA ? m : k) || ldb < (transB ? k : n) || ldc < n) {
       throw new IllegalArgumentException("gemm " + m + "x" + n + "x" + k + " with lda " + lda
           + " ldb " + ldb + " ldc " + ldc);
