@@ -125,6 +125,7 @@ public final class CausalLm {
       throw new IllegalStateException("only a LoRA agent has adapters to merge");
     }
     Parameters out = Parameters.zeros(ParamLayout.of(cfg), dataType());
+    params(); // a placed agent's adapters stepped on the device come down first
     for (ParamLayout.Entry e : base.params.layout().entries()) {
       if (!e.name().startsWith("v_head.")) {
         out.span(e.name()).copyFrom(0, base.params.span(e.name()), 0, e.length());
@@ -213,20 +214,28 @@ public final class CausalLm {
    * packed projections.
    */
   public Parameters params() {
-    if (device != null) {
-      device.paramsHandedOut(); // the caller may change them: upload before the next pass
+    if (device != null) { // newer device values down; the caller may change them: up again
+      device.paramsHandedOut(params);
     }
     return params;
+  }
+
+  /** Adam with its moments on this placed model's device ({@link DeviceAdam}). */
+  public DeviceAdam deviceAdam() {
+    if (device == null || device.trainable() == null) {
+      throw new IllegalStateException("Adam on a device needs a trainable model placed there");
+    }
+    return new DeviceAdam(device, params, grads());
   }
 
   /**
    * Runs this model's passes on {@code acc} from now on: the weights (a packed base packed) and
    * adapters go to device memory once (a LoRA agent's base first, shared by every agent on it),
    * workspaces and KV caches from {@link #newWorkspace} and {@link #newKvCache} are made there,
-   * and forward / backward / prefill / decode keep taking and returning host arrays. The host
-   * parameters stay the ones the trainer updates (allreduce, clipping, Adam, checkpoints):
-   * after {@link #params()} was handed out the next pass uploads them first; backward
-   * accumulates on the device and {@link #grads()} brings the gradient down. FLOAT only.
+   * and forward / backward / prefill / decode keep taking and returning host arrays. After
+   * {@link #params()} was handed out the next pass uploads them first; after an Adam step on the
+   * device ({@link #deviceAdam}) {@link #params()} brings them down; backward accumulates on the
+   * device and {@link #grads()} brings the gradient down. FLOAT only.
    */
   public void placeOn(Accelerator acc) {
     Objects.requireNonNull(acc, "acc");

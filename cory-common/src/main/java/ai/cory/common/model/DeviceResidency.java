@@ -14,9 +14,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * the protocol that keeps them and the host buffers in step without the trainer knowing:
  *
  * <ul>
- *   <li>the host's trainable parameters stay authoritative (the allreduce, clipping, Adam and
- *       checkpoints work on them); handing them out ({@link CausalLm#params()}) marks the device
- *       copy stale, and the next device pass uploads them first ({@link #syncParams});
+ *   <li>the host's trainable parameters are what the allreduce, parameter averaging and
+ *       checkpoints work on; handing them out ({@link CausalLm#params()}) marks the device copy
+ *       stale, and the next device pass or Adam step uploads them first ({@link #syncParams});
+ *   <li>an Adam step on the device ({@link DeviceAdam}) makes the device copy the newer one:
+ *       handing the host parameters out then brings it down first;
  *   <li>backward accumulates into the device gradient; handing out the host gradient ({@link
  *       CausalLm#grads()}) downloads it first when the device holds newer values, and
  *       {@link CausalLm#zeroGrad()} zeroes both.
@@ -31,6 +33,7 @@ final class DeviceResidency {
   Weights gradWeights;
   LoraWeights gradAdapters;
   private boolean paramsStale;  // the host buffer was handed out since the last upload
+  private boolean paramsNewer;  // an Adam step on the device changed them since the last download
   private boolean gradsNewer;   // the device gradient holds values the host has not seen
 
   private DeviceResidency(Accelerator acc, Weights weights, LoraWeights adapters, Span trainable) {
@@ -56,8 +59,28 @@ final class DeviceResidency {
         up.apply(params.span()));
   }
 
-  void paramsHandedOut() {
+  /** Before the host's trainable parameters are handed out: the device's down when newer. */
+  void paramsHandedOut(Parameters host) {
+    if (paramsNewer) {
+      host.span().copyFrom(0, trainable, 0, trainable.length);
+      paramsNewer = false;
+    }
     paramsStale = trainable != null;
+  }
+
+  /** The device copy of the trainable parameters, null for a frozen model. */
+  Span trainable() {
+    return trainable;
+  }
+
+  /** The device gradient buffer, null before the first backward. */
+  Span grads() {
+    return grads;
+  }
+
+  /** An optimizer step changed the device copy: the host's is stale until handed out. */
+  void paramsStepped() {
+    paramsNewer = true;
   }
 
   /** Before a device pass: the host's trainable parameters up when they may have changed. */

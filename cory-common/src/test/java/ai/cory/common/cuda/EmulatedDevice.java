@@ -282,6 +282,7 @@ final class EmulatedDevice extends ValidatingDevice {
           fa(p(a, 0), k, x(a, 1) * fa(p(a, 0), k));
         }
       }
+      case "adam_step" -> adam(a);
       case "column_sum" -> columnSum(a);
       case "rope_apply" -> rope(a);
       case "attention_forward" -> attention(a);
@@ -297,6 +298,28 @@ final class EmulatedDevice extends ValidatingDevice {
       case "dequant_half", "dequant_int8", "dequant_nf4" -> dequant(name, a);
       case "sample_tokens" -> sample(a);
       default -> throw new UnsupportedOperationException(name + " is not emulated");
+    }
+  }
+
+  /** adam.cu: the moments, the update into the gradient buffer, the parameter step. */
+  private void adam(Object[] a) {
+    long params = p(a, 0);
+    long m = p(a, 1);
+    long v = p(a, 2);
+    long grads = p(a, 3);
+    float step = x(a, 5);
+    float b1 = x(a, 6);
+    float b2 = x(a, 7);
+    float eps = x(a, 8);
+    for (long k = 0; k < p(a, 4); k++) {
+      float g = fa(grads, k);
+      float mi = b1 * fa(m, k) + (1.0f - b1) * g;
+      float vi = b2 * fa(v, k) + (1.0f - b2) * g * g;
+      fa(m, k, mi);
+      fa(v, k, vi);
+      float u = step * mi / ((float) Math.sqrt(vi) + eps);
+      fa(grads, k, u);
+      fa(params, k, fa(params, k) - u);
     }
   }
 

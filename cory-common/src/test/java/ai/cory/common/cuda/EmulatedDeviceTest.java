@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The emulated device's kernel transcriptions against the GPU check's float64 references (the
- * same comparisons a GPU must pass): every layer kernel but Adam, attention (forward, both
+ * same comparisons a GPU must pass): every layer kernel and Adam, attention (forward, both
  * backward kernels, the cached chunk and decode step), the fused vocabulary pass and the token
  * choice (greedy and sampled, with every processor). So what
  * the engine and golden comparisons prove on the emulated device rests on transcriptions that
@@ -30,7 +30,8 @@ class EmulatedDeviceTest {
       results.addAll(List.of(layers.gelu(), layers.geluBackward(), layers.swiglu(),
           layers.swigluBackward(), layers.rmsnorm(), layers.rmsnormBackward(), layers.layernorm(),
           layers.layernormBackward(), layers.rope(), layers.embedding(),
-          layers.embeddingBackward(), layers.axpyAndScale(), layers.biasAndColumnSum()));
+          layers.embeddingBackward(), layers.axpyAndScale(), layers.biasAndColumnSum(),
+          layers.adam()));
       results.addAll(new AttentionChecks(d).run());
       results.addAll(new SamplingChecks(d).run());
     }

@@ -2,6 +2,8 @@ package ai.cory.worker.train;
 
 import ai.cory.common.config.OptimizerSettings;
 import ai.cory.common.config.OptimizerSettings.EpsilonConvention;
+import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.DeviceAdam;
 import java.util.Objects;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -21,6 +23,10 @@ import org.nd4j.linalg.learning.config.Adam;
  * {@link EpsilonConvention#TORCH} the updater is given {@code eps' = eps sqrt(1 - b2^t)} at step
  * t and the two agree exactly; {@link EpsilonConvention#ND4J} passes {@code eps} unchanged.
  *
+ * <p>A model placed on a device steps there ({@link #step(CausalLm)}, {@link DeviceAdam}): the
+ * same update from the same scalars by the {@code adam_step} kernel, the moments resident on the
+ * device; {@link #state()} brings them down when asked for.
+ *
  * <p>Not thread-safe: one per agent, used by the training thread.
  */
 public final class AdamOptimizer {
@@ -31,6 +37,7 @@ public final class AdamOptimizer {
   private final GradientUpdater<Adam> updater;
   private final long parameterCount;
   private int steps;                     // optimizer steps taken since the last reset
+  private DeviceAdam device;             // the moments on the policy's device, once it stepped there
 
   /**
    * @param parameterCount P, elements of the flat parameter buffer
@@ -74,8 +81,34 @@ public final class AdamOptimizer {
     steps = t;
   }
 
+  /**
+   * One Adam step on {@code policy}'s trainable parameters from its gradient buffer (averaged
+   * and clipped by the caller): on its device when placed there, else {@link #step(INDArray,
+   * INDArray)} on the host buffers.
+   */
+  public void step(CausalLm policy) {
+    if (!policy.onDevice()) {
+      step(policy.params().flat(), policy.grads().flat());
+      return;
+    }
+    if (device == null) {
+      device = policy.deviceAdam();
+    }
+    int t = steps + 1;
+    double bias2 = 1 - Math.pow(settings.beta2(), t);
+    double stepSize = learningRate * Math.sqrt(bias2) / (1 - Math.pow(settings.beta1(), t));
+    double eps = settings.epsilonConvention() == EpsilonConvention.TORCH
+        ? settings.epsilon() * Math.sqrt(bias2) : settings.epsilon();
+    device.step(state, (float) stepSize, (float) settings.beta1(), (float) settings.beta2(),
+        (float) eps);
+    steps = t;
+  }
+
   /** Forgets the moments and the step count (a fresh optimizer, same buffers). */
   public void reset() {
+    if (device != null) {
+      device.stateHandedOut(state, false);
+    }
     state.assign(0);
     steps = 0;
   }
@@ -101,8 +134,14 @@ public final class AdamOptimizer {
     return learningRate;
   }
 
-  /** The (1, 2P) moment state: m in the first half, v in the second (checkpoints). */
+  /**
+   * The (1, 2P) moment state: m in the first half, v in the second (checkpoints, averaging). On
+   * a device the moments come down first, and what the caller writes goes up at the next step.
+   */
   public INDArray state() {
+    if (device != null) {
+      device.stateHandedOut(state, true);
+    }
     return state;
   }
 }

@@ -337,7 +337,7 @@ public final class PpoStep {
         grads.muli(coef);
       }
     }
-    agent.optimizer().step(agent.policy().params().flat(), grads);
+    agent.optimizer().step(agent.policy()); // on the policy's device when it is placed
     return norm;
   }
 

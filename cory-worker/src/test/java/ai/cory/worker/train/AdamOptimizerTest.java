@@ -5,6 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.cory.common.config.OptimizerSettings;
 import ai.cory.common.config.OptimizerSettings.EpsilonConvention;
+import ai.cory.common.cuda.EmulatedGpu;
+import ai.cory.common.model.CausalLm;
+import ai.cory.common.model.ForwardOptions;
+import ai.cory.common.model.ModelConfig;
+import ai.cory.common.model.TokenBatch;
+import ai.cory.common.model.Workspace;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -115,5 +121,48 @@ final class AdamOptimizerTest {
       double firstStep = LR * g[2][i] / (Math.abs(g[2][i]) + 1e-8);
       assertEquals(firstStep, delta[i], 1e-15, "first step after reset, coordinate " + i);
     }
+  }
+
+  @Test
+  void onADeviceTheStepRunsThereWithTheHostsUpdateAndTheHandoffsKeepBothSidesInStep() {
+    ModelConfig cfg = new ModelConfig(ModelConfig.Arch.LLAMA, 32, 16, 1, 2, 1, 24, 16, 1e-5,
+        10000.0, false, 1, 2);
+    CausalLm host = CausalLm.random(cfg, DataType.FLOAT, 5);
+    CausalLm dev = CausalLm.random(cfg, DataType.FLOAT, 5);
+    dev.placeOn(EmulatedGpu.open(64L << 20));
+    int t = 6; // one backward makes the device gradient buffer the step writes its update into
+    Workspace ws = dev.newWorkspace(1, t, true, false);
+    dev.forward(ws, TokenBatch.of(new int[][] {{1, 5, 7, 9, 3, 4}}),
+        new ForwardOptions(0, t - 1, ForwardOptions.Vocab.NONE, true, true));
+    dev.backward(ws, Nd4j.ones(DataType.FLOAT, 1, t - 1), null, Nd4j.ones(DataType.FLOAT, 1, t));
+    long n = host.params().layout().size();
+    INDArray start = host.params().flat().dup();
+    AdamOptimizer onHost = new AdamOptimizer(n, DataType.FLOAT, LR, OptimizerSettings.defaults());
+    AdamOptimizer onDevice = new AdamOptimizer(n, DataType.FLOAT, LR, OptimizerSettings.defaults());
+    for (int step = 0; step < 6; step++) {
+      INDArray g = Nd4j.randn(5L + step, new long[] {n}).castTo(DataType.FLOAT);
+      host.grads().flat().assign(g);
+      dev.grads().flat().assign(g);
+      onHost.step(host);
+      onDevice.step(dev);
+      if (step == 2) { // what averaging does between steps: moments and weights changed on the host
+        assertTrue(maxAbsDiff(onHost.state().toDoubleVector(), onDevice.state().toDoubleVector())
+            < 1e-7, "moments come down");
+        onHost.state().muli(0.5);
+        onDevice.state().muli(0.5);
+        host.params().flat().addi(0.01);
+        dev.params().flat().addi(0.01);
+      }
+      if (step == 4) {
+        onHost.reset();
+        onDevice.reset();
+      }
+    }
+    assertEquals(1, onDevice.steps()); // one step since the reset
+    double[] expected = host.params().flat().toDoubleVector();
+    double[] actual = dev.params().flat().toDoubleVector(); // down from the device
+    assertTrue(maxAbsDiff(start.toDoubleVector(), actual) > 1e-3, "the device stepped");
+    assertTrue(maxAbsDiff(expected, actual) < 1e-6, "device vs host " + maxAbsDiff(expected, actual));
+    assertTrue(maxAbsDiff(onHost.state().toDoubleVector(), onDevice.state().toDoubleVector()) < 1e-7);
   }
 }
