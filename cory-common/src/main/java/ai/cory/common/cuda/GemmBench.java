@@ -27,9 +27,9 @@ final class GemmBench {
   static final List<Shape> SHAPES = List.of(new Shape("gpt2-small", 768, 3072, 50257, false),
       new Shape("llama-2-7b", 4096, 11008, 32000, true));
 
-  private final CudaContext ctx;
+  private final DeviceOps ctx;
 
-  GemmBench(CudaContext ctx) {
+  GemmBench(DeviceOps ctx) {
     this.ctx = ctx;
   }
 
@@ -51,6 +51,7 @@ final class GemmBench {
       }
     }
     lines.add(dequant(SHAPES.get(1)));
+    lines.add(gemvNf4(SHAPES.get(1), 4));
     return lines;
   }
 
@@ -64,8 +65,8 @@ final class GemmBench {
       ctx.zero(x, (long) elem * TOKENS * in);
       ctx.zero(w, (long) elem * out * in);
       Runnable call = math == null
-          ? () -> ctx.cublas().gemmBf16(false, true, TOKENS, out, in, 1f, x, in, w, in, 0f, y, out)
-          : () -> ctx.cublas().gemm(math, false, true, TOKENS, out, in, 1f, x, in, w, in, 0f, y,
+          ? () -> ctx.gemmBf16(false, true, TOKENS, out, in, 1f, x, in, w, in, 0f, y, out)
+          : () -> ctx.gemm(math, false, true, TOKENS, out, in, 1f, x, in, w, in, 0f, y,
               out);
       double s = median(call);
       double tflops = 2.0 * TOKENS * out * in / s / 1e12;
@@ -73,6 +74,32 @@ final class GemmBench {
           + "\"math\":\"%s\",\"m\":%d,\"n\":%d,\"k\":%d,\"seconds_median\":%.6e,\"tflops\":%.2f}",
           model, name, math == null ? "bf16_operands" : math.name().toLowerCase(Locale.ROOT),
           TOKENS, out, in, s, tflops);
+    }
+  }
+
+  /**
+   * A decode step's product with the 7B MLP matrix straight from its NF4 bytes (gemv_packed) for
+   * {@code n} rows: what the engine runs in place of dequantisation and a GEMM when a step has at
+   * most 16 rows; GB/s of packed bytes read.
+   */
+  private String gemvNf4(Shape s, int n) {
+    int rows = s.inter();
+    int cols = s.hidden();
+    long codes = (long) rows * ((cols + 1) / 2);
+    long scales = 4L * rows * ((cols + 63) / 64);
+    try (DeviceArena arena = ctx.arena(codes + scales + 4L * n * (rows + cols) + (1 << 20))) {
+      long packed = arena.alloc(codes + scales);
+      long x = arena.floats((long) n * cols);
+      long y = arena.floats((long) n * rows);
+      ctx.zero(packed, codes + scales);
+      ctx.zero(x, 4L * n * cols);
+      int warps = THREADS / 32;
+      double sec = median(() -> ctx.launch("gemv_packed", new int[] {(rows + warps - 1) / warps},
+          THREADS, 0, y, x, packed, codes, 0L, 0f, 3, n, rows, cols, 0));
+      double gbs = (codes + scales) / sec / 1e9;
+      return String.format(Locale.ROOT, "{\"bench\":\"gemv_packed_nf4\",\"model\":\"%s\","
+          + "\"n\":%d,\"rows\":%d,\"cols\":%d,\"seconds_median\":%.6e,\"gb_per_s\":%.1f}",
+          s.model(), n, rows, cols, sec, gbs);
     }
   }
 

@@ -22,6 +22,8 @@ final class DeviceKernels implements Kernels {
   private static final int SAMPLE_THREADS = 1024;
   /** Weights per dequantised tile of a packed base matrix (64 MiB of float32). */
   static final long TILE_ELEMENTS = 16L << 20;
+  /** Input rows up to which a packed matrix's product reads it as stored ({@code gemv_packed}). */
+  static final int GEMV_MAX_ROWS = 16;
 
   private final Accelerator acc;
   private final int maxRows;
@@ -153,7 +155,9 @@ final class DeviceKernels implements Kernels {
   @Override
   public void linear(Span y, Span x, Matrix w, Span b, int n, int in, int out,
       boolean accumulate) {
-    if (w.resident != null) {
+    if (w.resident != null && n <= GEMV_MAX_ROWS) {
+      gemvPacked(y, x, w.resident, n, accumulate);
+    } else if (w.resident != null) {
       int rows = tileRows(w.resident);
       for (int r0 = 0; r0 < out; r0 += rows) {
         int m = Math.min(rows, out - r0);
@@ -198,6 +202,27 @@ final class DeviceKernels implements Kernels {
       acc.gemm(false, !w.outIn, n, in, out, 1f, at(dy), out, at(dense(w)), w.outIn ? in : out,
           0f, at(dx), in);
     }
+  }
+
+  /**
+   * {@code y (n, rows) (+)= x (n, cols) W^T} straight from a packed matrix's stored bytes, for a
+   * few input rows (a decode step): the weights are read once as stored (a quarter to a half of
+   * the bytes a float32 tile would be written and read again) and decoded bit for bit as the
+   * dequantisation kernels do; one warp per weight row, float32 sums in a fixed order.
+   */
+  private void gemvPacked(Span y, Span x, Matrix.Resident p, int n, boolean accumulate) {
+    int format = switch (p.dtype()) {
+      case BF16 -> 0;
+      case FP16 -> 1;
+      case INT8 -> 2;
+      case NF4 -> 3;
+      case NF4_DQ -> 4;
+      default -> throw new IllegalStateException(p.dtype() + " is not a packed format");
+    };
+    int warps = THREADS / 32;
+    int[] g = {(int) Math.max(1, Math.min(65535, (p.rows() + warps - 1) / warps))};
+    acc.launch("gemv_packed", g, THREADS, 0, at(y), at(x), p.bytes(), p.scaleStart(), p.second(),
+        p.mean(), format, n, p.rows(), p.cols(), accumulate ? 1 : 0);
   }
 
   /** Rows of a packed matrix per dequantised tile: about {@value #TILE_ELEMENTS} weights. */

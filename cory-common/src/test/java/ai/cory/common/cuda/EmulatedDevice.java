@@ -296,6 +296,7 @@ final class EmulatedDevice extends ValidatingDevice {
       case "kv_cache_write" -> kvCacheWrite(a);
       case "attention_cached" -> attentionCached(a);
       case "dequant_half", "dequant_int8", "dequant_nf4" -> dequant(name, a);
+      case "gemv_packed" -> gemvPacked(a);
       case "sample_tokens" -> sample(a);
       default -> throw new UnsupportedOperationException(name + " is not emulated");
     }
@@ -938,49 +939,109 @@ final class EmulatedDevice extends ValidatingDevice {
         int row0 = n(a, 3);
         int rows = n(a, 4);
         int cols = n(a, 5);
-        boolean fp16 = n(a, 6) != 0;
-        for (long k = 0; k < (long) rows * cols; k++) {
-          int h = u16(src + 2 * ((long) row0 * cols + k));
-          fa(out, k, fp16 ? HalfFloats.f16ToFloat(h) : Float.intBitsToFloat(h << 16));
+        Packed m = new Packed(src, n(a, 6) != 0 ? 1 : 0, 0, 0, 0, cols);
+        for (int r = 0; r < rows; r++) {
+          for (int k = 0; k < cols; k++) {
+            fa(out, (long) r * cols + k, m.weight(row0 + r, k));
+          }
         }
       }
       case "dequant_int8" -> {
-        long scaleStart = p(a, 3);
         int row0 = n(a, 4);
         int rows = n(a, 5);
         int cols = n(a, 6);
+        Packed m = new Packed(src, 2, p(a, 3), 0, 0, cols);
         for (int r = 0; r < rows; r++) {
-          long rr = row0 + r;
-          float scale = f(src + scaleStart + 4 * rr);
           for (int k = 0; k < cols; k++) {
-            fa(out, (long) r * cols + k, (byte) u8(src + rr * cols + k) * scale);
+            fa(out, (long) r * cols + k, m.weight(row0 + r, k));
           }
         }
       }
       default -> {
-        long scaleStart = p(a, 3);
-        long second = p(a, 4);
-        float mean = x(a, 5);
-        boolean dq = n(a, 6) != 0;
         int row0 = n(a, 7);
         int rows = n(a, 8);
         int cols = n(a, 9);
-        int rowBytes = (cols + 1) / 2;
-        int blocks = (cols + 63) / 64;
+        Packed m = new Packed(src, n(a, 6) != 0 ? 4 : 3, p(a, 3), p(a, 4), x(a, 5), cols);
         for (int r = 0; r < rows; r++) {
-          long rr = row0 + r;
           for (int k = 0; k < cols; k++) {
-            int bt = u8(src + rr * rowBytes + k / 2);
-            int code = (k & 1) != 0 ? bt & 0x0f : bt >> 4;
-            long c = rr * blocks + k / 64;
-            float absmax = dq ? (float) (byte) u8(src + scaleStart + c) * fa(second, c / 256) + mean
-                : f(src + scaleStart + 4 * c);
-            fa(out, (long) r * cols + k, NF4[code] * absmax);
+            fa(out, (long) r * cols + k, m.weight(row0 + r, k));
           }
         }
       }
     }
   }
+
+  /**
+   * A packed matrix in emulated memory, decoded as dequant.cu does; format as gemv_packed's
+   * (0 bf16, 1 fp16, 2 int8, 3 nf4, 4 nf4 with double quantisation).
+   */
+  private final class Packed {
+    final long src;
+    final int format;
+    final long scaleStart;
+    final long second;
+    final float mean;
+    final int cols;
+
+    Packed(long src, int format, long scaleStart, long second, float mean, int cols) {
+      this.src = src;
+      this.format = format;
+      this.scaleStart = scaleStart;
+      this.second = second;
+      this.mean = mean;
+      this.cols = cols;
+    }
+
+    float weight(long r, int k) {
+      switch (format) {
+        case 0, 1 -> {
+          int h = u16(src + 2 * (r * cols + k));
+          return format == 1 ? HalfFloats.f16ToFloat(h) : Float.intBitsToFloat(h << 16);
+        }
+        case 2 -> {
+          return (byte) u8(src + r * cols + k) * f(src + scaleStart + 4 * r);
+        }
+        default -> {
+          int bt = u8(src + r * ((cols + 1) / 2) + k / 2);
+          int code = (k & 1) != 0 ? bt & 0x0f : bt >> 4;
+          long c = r * ((cols + 63) / 64) + k / 64;
+          float absmax = format == 4
+              ? (float) (byte) u8(src + scaleStart + c) * fa(second, c / 256) + mean
+              : f(src + scaleStart + 4 * c);
+          return NF4[code] * absmax;
+        }
+      }
+    }
+  }
+
+  /** dequant.cu's gemv_packed: y (n, rows) (+)= x (n, cols) W^T from the stored bytes. */
+  private void gemvPacked(Object[] a) {
+    long y = p(a, 0);
+    long xs = p(a, 1);
+    int n = n(a, 7);
+    int rows = n(a, 8);
+    int cols = n(a, 9);
+    boolean accumulate = n(a, 10) != 0;
+    if (n > 16) {
+      throw new IllegalArgumentException("gemv_packed takes at most 16 rows, got " + n);
+    }
+    Packed m = new Packed(p(a, 2), n(a, 6), p(a, 3), p(a, 4), x(a, 5), cols);
+    float[] w = new float[cols];
+    for (int r = 0; r < rows; r++) {
+      for (int k = 0; k < cols; k++) {
+        w[k] = m.weight(r, k);
+      }
+      for (int b = 0; b < n; b++) {
+        double s = 0;
+        for (int k = 0; k < cols; k++) {
+          s += (double) fa(xs, (long) b * cols + k) * w[k];
+        }
+        long at = (long) b * rows + r;
+        fa(y, at, accumulate ? fa(y, at) + (float) s : (float) s);
+      }
+    }
+  }
+
 
   private double d(long addr) {
     Mem m = mem(addr);

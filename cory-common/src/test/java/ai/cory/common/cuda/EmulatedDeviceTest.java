@@ -34,6 +34,13 @@ class EmulatedDeviceTest {
           layers.adam()));
       results.addAll(new AttentionChecks(d).run());
       results.addAll(new SamplingChecks(d).run());
+      GemmChecks gemm = new GemmChecks(d);
+      results.addAll(List.of(gemm.dequantInt8(), gemm.dequantNf4(false), gemm.dequantNf4(true),
+          gemm.gemvPacked(gemm.halfMatrix(false, 37, 301), 5),
+          gemm.gemvPacked(gemm.halfMatrix(true, 37, 301), 16),
+          gemm.gemvPacked(gemm.int8Matrix(41, 333), 1),
+          gemm.gemvPacked(gemm.nf4Matrix(false, 45, 200), 7),
+          gemm.gemvPacked(gemm.nf4Matrix(true, 45, 200), 4)));
     }
     for (CheckResult r : results) {
       System.out.println(r.json());

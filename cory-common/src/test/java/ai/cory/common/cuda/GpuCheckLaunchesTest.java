@@ -34,10 +34,23 @@ class GpuCheckLaunchesTest {
   }
 
   @Test
+  void theGemmBenchLaunchesValidly() {
+    ValidatingDevice device = new ValidatingDevice();
+    List<String> lines = new GemmBench(device).run();
+    // per shape: 5 projections x (3 maths + bf16-stored operands); the dequantisation and the
+    // decode step's packed product of the 7B MLP matrix
+    assertEquals(2 * 5 * 4 + 2, lines.size(), lines.toString());
+    assertEquals(Set.of("dequant_nf4", "gemv_packed"), device.launched);
+    assertTrue(lines.get(lines.size() - 1).startsWith("{\"bench\":\"gemv_packed_nf4\",\"model\":"
+        + "\"llama-2-7b\",\"n\":4,\"rows\":11008,\"cols\":4096,"), lines.get(lines.size() - 1));
+  }
+
+  @Test
   void reductionsAreRecognisedFromTheSources() {
     Set<String> reducing = new ValidatingDevice().reducingKernels();
     for (String k : List.of("rmsnorm_forward", "layernorm_backward", "attention_forward",
-        "attention_backward_query", "attention_cached", "vocab_forward", "sample_tokens")) {
+        "attention_backward_query", "attention_cached", "vocab_forward", "sample_tokens",
+        "gemv_packed")) {
       assertTrue(reducing.contains(k), k + " " + reducing);
     }
     assertTrue(!reducing.contains("attention_backward_key") && !reducing.contains("gelu_forward"), reducing.toString());

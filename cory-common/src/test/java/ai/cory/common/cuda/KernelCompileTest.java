@@ -30,7 +30,7 @@ class KernelCompileTest {
       "embedding_backward", "attention_forward", "attention_backward_query",
       "attention_backward_key", "kv_cache_write", "attention_cached", "vocab_forward",
       "vocab_backward", "sample_tokens", "adam_step", "dequant_half", "dequant_int8",
-      "dequant_nf4");
+      "dequant_nf4", "gemv_packed");
 
   private static Nvrtc nvrtc;
 

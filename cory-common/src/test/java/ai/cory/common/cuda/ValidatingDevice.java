@@ -28,7 +28,7 @@ class ValidatingDevice implements DeviceOps {
     for (KernelSource s : KernelSource.all()) {
       for (String entry : s.entries()) {
         String body = body(s.text(), entry);
-        if (body.matches("(?s).*\\b(block_sum|block_sum_d|block_max|block_count|count_at_least|mass_below|attention_row|softmax_in_place)\\(.*")) {
+        if (body.matches("(?s).*\\b(warp_sum|block_sum|block_sum_d|block_max|block_count|count_at_least|mass_below|attention_row|softmax_in_place)\\(.*")) {
           reducing.add(entry);
         }
       }

@@ -75,3 +75,73 @@ extern "C" __global__ void dequant_nf4(float* out_f32, bf16_t* out_bf16,
     store(out_f32, out_bf16, i, NF4_TABLE[code] * absmax);
   }
 }
+
+// y (n, rows) = x (n, cols) W^T (+ y when accumulate) for a packed (rows, cols) matrix and few
+// input rows (n <= GEMV_MAX_ROWS: a decode step's batch), without the float32 tile: each warp
+// reads one weight row once, as stored, decodes every weight as the dequant kernels above do
+// (bit for bit) and keeps the n dot products; each lane takes GEMV_CHUNK consecutive columns at
+// a time (one NF4 block's absmax per chunk), then a fixed-order warp sum. format: 0 bf16,
+// 1 fp16, 2 int8, 3 nf4, 4 nf4 with double quantisation (scale_start, second, mean as above).
+#define GEMV_MAX_ROWS 16
+#define GEMV_CHUNK 8
+
+extern "C" __global__ void gemv_packed(float* y, const float* x, const unsigned char* packed,
+    long long scale_start, const float* second, float mean, int format, int n, int rows,
+    int cols, int accumulate) {
+  const int lane = threadIdx.x % CORY_WARP;
+  const int warps = blockDim.x / CORY_WARP;
+  const long long row_bytes = format <= 1 ? 2LL * cols : format == 2 ? (long long) cols
+      : (long long) ((cols + 1) / 2);
+  const int blocks = (cols + NF4_BLOCK - 1) / NF4_BLOCK;
+  for (long long r = (long long) blockIdx.x * warps + threadIdx.x / CORY_WARP; r < rows;
+       r += (long long) gridDim.x * warps) {
+    const unsigned char* row = packed + r * row_bytes;
+    const unsigned short* halves = (const unsigned short*) packed + r * cols;
+    const float row_scale = format == 2 ? load_f32_le(packed + scale_start + 4 * r) : 1.0f;
+    float acc[GEMV_MAX_ROWS];
+#pragma unroll
+    for (int b = 0; b < GEMV_MAX_ROWS; b++) {
+      acc[b] = 0.0f;
+    }
+    for (int k0 = lane * GEMV_CHUNK; k0 < cols; k0 += CORY_WARP * GEMV_CHUNK) {
+      float scale = row_scale;
+      if (format >= 3) {
+        long long c = r * blocks + k0 / NF4_BLOCK;
+        if (format == 4) {
+          signed char q = (signed char) packed[scale_start + c];
+          scale = __fadd_rn(__fmul_rn((float) q, second[c / DQ_BLOCK]), mean);
+        } else {
+          scale = load_f32_le(packed + scale_start + 4 * c);
+        }
+      }
+      const int end = min(cols, k0 + GEMV_CHUNK);
+      for (int k = k0; k < end; k++) {
+        float w;
+        if (format <= 1) {
+          w = format == 1 ? fp16_to_f32(halves[k]) : bf16_to_f32(halves[k]);
+        } else if (format == 2) {
+          w = (float) (signed char) row[k] * scale;
+        } else {
+          unsigned char byte = row[k / 2];
+          w = NF4_TABLE[(k & 1) ? (byte & 0x0f) : (byte >> 4)] * scale;
+        }
+#pragma unroll
+        for (int b = 0; b < GEMV_MAX_ROWS; b++) {
+          if (b < n) {
+            acc[b] += x[(long long) b * cols + k] * w;
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int b = 0; b < GEMV_MAX_ROWS; b++) {
+      if (b < n) {
+        float s = warp_sum(acc[b]);
+        if (lane == 0) {
+          long long at = (long long) b * rows + r;
+          y[at] = accumulate ? y[at] + s : s;
+        }
+      }
+    }
+  }
+}
