@@ -39,8 +39,9 @@ if [ -n "$peer" ] && [ "$status" -ne 3 ]; then
   if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
     for model in gpt2-small llama2-7b; do
       for dtype in float32 tf32 bfloat16; do
-        extra=()
-        [ "$model" = llama2-7b ] && extra=(--lora-rank 16 --batch 2 --seq 256 --new 8 --repeats 3)
+        # the engine bench's shapes (EngineBench.CASES; bin/cory doctor --gpu-check --peer pairs them)
+        extra=(--seq 128 --prompt 8 --new 32 --repeats 5)
+        [ "$model" = llama2-7b ] && extra+=(--batch 4 --lora-rank 16)
         python3 "$peer" --device cuda --dtype "$dtype" --model "$model" "${extra[@]}" || status=1
       done
     done

@@ -31,7 +31,7 @@ public final class GpuCheck {
       System.err.println("usage: GpuCheck [--no-bench] | --compile sm_80,sm_86,sm_89,sm_90");
       System.exit(2);
     }
-    System.exit(run(System.out, args.length == 1, null));
+    System.exit(run(System.out, args.length == 1, null, null));
   }
 
   /**
@@ -75,8 +75,10 @@ public final class GpuCheck {
    *
    * @param shared the directory holding {@code golden/} and {@code assets/models/} for the
    *               golden comparisons, or null (they are then skipped with one line saying so)
+   * @param peer   {@code {python, torch_peer.py}} to run the PyTorch peer at the engine bench's
+   *               shapes and print the two side by side, or null
    */
-  public static int run(PrintStream out, boolean skipBench, Path shared) {
+  public static int run(PrintStream out, boolean skipBench, Path shared, String[] peer) {
     CudaDevices.Probe probe = CudaDevices.probe(true);
     if (!probe.usable()) {
       out.println("{\"gpu\":null,\"error\":\"" + json(probe.whyNot()) + "\"}");
@@ -116,7 +118,11 @@ public final class GpuCheck {
       if (!skipBench) {
         new GemmBench(ctx).run().forEach(out::println);
         if (noEngine == null) {
-          new EngineBench(ctx, EngineBench.CASES).run().forEach(out::println);
+          List<EngineBench.Result> engine = new EngineBench(ctx, EngineBench.CASES).results();
+          engine.forEach(r -> out.println(r.json()));
+          if (peer != null) {
+            new PeerBench(peer[0], Path.of(peer[1])).compare(engine, out);
+          }
         }
       }
     }

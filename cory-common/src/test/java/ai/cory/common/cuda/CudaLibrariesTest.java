@@ -32,7 +32,7 @@ class CudaLibrariesTest {
   void theGpuCheckRefusesWithoutAGpuWithExitStatus3() {
     assumeFalse(CudaDevices.probe(false).usable(), "this machine has a GPU");
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    int status = GpuCheck.run(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8), true, null);
+    int status = GpuCheck.run(new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8), true, null, null);
     assertEquals(3, status);
     String printed = out.toString(java.nio.charset.StandardCharsets.UTF_8);
     assertTrue(printed.startsWith("{\"gpu\":null,\"error\":\"no NVIDIA driver")

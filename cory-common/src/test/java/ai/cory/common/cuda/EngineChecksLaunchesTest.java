@@ -65,14 +65,18 @@ class EngineChecksLaunchesTest {
   @Test
   void theEngineBenchLaunchesValidlyAndPrintsOneLinePerMathAndMode() {
     ValidatingDevice device = new ValidatingDevice();
+    // generate: more rows than train (3 > 2) and 4 decode steps over a packed base (gemv_packed)
     EngineBench.Case tiny = new EngineBench.Case("tiny-llama", EngineChecks.llama(),
-        BaseDtype.NF4, 4, 2, 16);
+        BaseDtype.NF4, 4, 2, 16, 3, 6, 4);
     List<String> lines = new EngineBench(device, List.of(tiny)).run();
     // fp32, tf32 and bf16 x score, train, generate
     assertEquals(9, lines.size(), lines.toString());
     assertTrue(lines.get(1).startsWith("{\"bench\":\"engine\",\"model\":\"tiny-llama\","
         + "\"layers\":2,\"base_dtype\":\"nf4\",\"lora_rank\":4,\"math\":\"fp32\","
-        + "\"mode\":\"train\","), lines.get(1));
+        + "\"mode\":\"train\",\"batch\":2,\"seq\":16,"), lines.get(1));
+    assertTrue(lines.get(2).contains("\"mode\":\"generate\",\"batch\":3,\"seq\":10,"),
+        lines.get(2));
+    assertTrue(device.launched.contains("gemv_packed"), device.launched.toString());
     assertEquals(3, EngineBench.CASES.size());
   }
 

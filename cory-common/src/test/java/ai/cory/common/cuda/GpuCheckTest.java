@@ -20,7 +20,7 @@ class GpuCheckTest {
     assumeTrue(CudaDevices.probe(false).usable(), "no usable GPU here");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     int status = GpuCheck.run(new PrintStream(out, true, StandardCharsets.UTF_8), true,
-        Path.of(System.getProperty("cory.shared.dir", "../shared")));
+        Path.of(System.getProperty("cory.shared.dir", "../shared")), null);
     assertEquals(0, status, out.toString(StandardCharsets.UTF_8));
   }
 }

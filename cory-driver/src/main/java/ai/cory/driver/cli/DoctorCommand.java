@@ -43,7 +43,7 @@ public final class DoctorCommand implements Command {
   public String usage() {
     return String.join("\n",
         "usage: bin/cory doctor [--compile-kernels sm_80,sm_86,sm_89,sm_90]",
-        "                       [--gpu-check [--no-bench] [--shared DIR]]",
+        "                       [--gpu-check [--no-bench] [--shared DIR] [--peer PATH [--python EXE]]]",
         "  --compile-kernels LIST  compile every CUDA kernel with NVRTC for each sm_XY target (no GPU",
         "                          needed) and print one line per kernel and target; exit 1 on an error",
         "  --gpu-check             compare every kernel and cuBLAS with float64 references on GPU 0",
@@ -54,13 +54,16 @@ public final class DoctorCommand implements Command {
         "  --shared DIR            with --gpu-check: where golden/ and assets/models/ are (default",
         "                          ../shared when it exists; without them the golden checks are skipped",
         "                          with one line saying so)",
+        "  --peer PATH             with --gpu-check: also run the PyTorch peer (torch_peer.py) at the",
+        "                          engine bench's shapes on the same GPU and print engine_vs_peer lines",
+        "  --python EXE            the interpreter with CUDA torch for --peer (default python3)",
         "CUDA libraries are looked for in $CORY_CUDA_LIB_DIR, $CUDA_HOME/lib64, /usr/local/cuda/lib64,",
         "then the loader's path. Exit 3 when what was asked for needs a library or GPU that is missing.");
   }
 
   @Override
   public int run(String[] argv, PrintStream out) throws Exception {
-    Args args = Args.parse(argv, Set.of("compile-kernels", "shared"),
+    Args args = Args.parse(argv, Set.of("compile-kernels", "shared", "peer", "python"),
         Set.of("gpu-check", "no-bench"));
     int[] archs = args.has("compile-kernels") ? targets(args.string("compile-kernels", "")) : null;
     printHost(out);
@@ -81,7 +84,9 @@ public final class DoctorCommand implements Command {
       }
     }
     if (args.flag("gpu-check")) {
-      return GpuCheck.run(out, args.flag("no-bench"), shared(args));
+      String[] peer = args.has("peer")
+          ? new String[] {args.string("python", "python3"), args.string("peer", "")} : null;
+      return GpuCheck.run(out, args.flag("no-bench"), shared(args), peer);
     }
     return 0;
   }
