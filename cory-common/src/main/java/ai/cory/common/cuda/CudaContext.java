@@ -2,7 +2,6 @@ package ai.cory.common.cuda;
 
 import ai.cory.common.config.Compute;
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.IntByReference;
 import com.sun.jna.ptr.LongByReference;
@@ -10,6 +9,7 @@ import com.sun.jna.ptr.PointerByReference;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
@@ -27,6 +27,11 @@ public final class CudaContext implements DeviceOps, AutoCloseable {
   private final Pointer[] modules;
   private Cublas cublas;
   private boolean closed;
+  /** This object's number: a context opened again is bound again on every thread. */
+  private final long id = IDS.incrementAndGet();
+  private static final AtomicLong IDS = new AtomicLong();
+  /** The number of the context each thread made current last. */
+  private static final ThreadLocal<Long> BOUND = new ThreadLocal<>();
 
   private CudaContext(CudaDriver driver, GpuInfo gpu, KernelCache cache) {
     this.driver = driver;
@@ -65,9 +70,16 @@ public final class CudaContext implements DeviceOps, AutoCloseable {
     return gpu;
   }
 
-  /** Makes this context current on the calling thread. */
+  /**
+   * Makes this context current on the calling thread; a thread that made it current already
+   * makes no driver call (every launch and copy binds first).
+   */
   public void bind() {
-    driver.check("cuCtxSetCurrent", driver.api().cuCtxSetCurrent(context));
+    Long current = BOUND.get();
+    if (current == null || current != id) {
+      driver.check("cuCtxSetCurrent", driver.api().cuCtxSetCurrent(context));
+      BOUND.set(id);
+    }
   }
 
   /** A device arena of {@code bytes} (one allocation). */
@@ -105,36 +117,14 @@ public final class CudaContext implements DeviceOps, AutoCloseable {
       throw new IllegalArgumentException("no kernel " + name + " in " + KernelSource.NAMES);
     }
     signatures.get(name).check(args);
-    Memory params = new Memory((long) Native.POINTER_SIZE * Math.max(1, args.length));
-    Memory[] values = new Memory[args.length];
-    for (int i = 0; i < args.length; i++) {
-      values[i] = value(name, i, args[i]);
-      params.setPointer((long) i * Native.POINTER_SIZE, values[i]);
-    }
+    Pointer params = LaunchArgs.of(name, args);
     bind();
-    driver.check("cuLaunchKernel(" + name + ")", driver.api().cuLaunchKernel(f,
-        grid[0], grid.length > 1 ? grid[1] : 1, grid.length > 2 ? grid[2] : 1, block, 1, 1,
-        sharedBytes, Pointer.NULL, params, Pointer.NULL));
-  }
-
-  private static Memory value(String kernel, int i, Object a) {
-    Memory m;
-    if (a instanceof Long l) {
-      m = new Memory(8);
-      m.setLong(0, l);
-    } else if (a instanceof Integer v) {
-      m = new Memory(4);
-      m.setInt(0, v);
-    } else if (a instanceof Float v) {
-      m = new Memory(4);
-      m.setFloat(0, v);
-    } else if (a instanceof Double v) {
-      m = new Memory(8);
-      m.setDouble(0, v);
-    } else {
-      throw new IllegalArgumentException(kernel + " argument " + i + ": unsupported " + a);
+    int rc = driver.api().cuLaunchKernel(f, grid[0], grid.length > 1 ? grid[1] : 1,
+        grid.length > 2 ? grid[2] : 1, block, 1, 1, sharedBytes, Pointer.NULL, params,
+        Pointer.NULL);
+    if (rc != 0) {
+      driver.check("cuLaunchKernel(" + name + ")", rc);
     }
-    return m;
   }
 
   @Override
@@ -197,14 +187,14 @@ public final class CudaContext implements DeviceOps, AutoCloseable {
     if (bytes == 0) {
       return;
     }
-    Memory m = new Memory(bytes);
+    Memory m = HostStaging.of(bytes);
     fill.accept(m);
     bind();
     driver.check("cuMemcpyHtoD", driver.api().cuMemcpyHtoD_v2(dst, m, bytes));
   }
 
   private Memory copyOut(long src, long bytes) {
-    Memory m = new Memory(Math.max(1, bytes));
+    Memory m = HostStaging.of(Math.max(1, bytes));
     if (bytes > 0) {
       bind();
       driver.check("cuMemcpyDtoH", driver.api().cuMemcpyDtoH_v2(m, src, bytes));
@@ -243,6 +233,7 @@ public final class CudaContext implements DeviceOps, AutoCloseable {
       }
     }
     driver.api().cuCtxSetCurrent(Pointer.NULL);
+    BOUND.remove();
     driver.api().cuDevicePrimaryCtxRelease_v2(device);
   }
 }
