@@ -4,8 +4,12 @@ import ai.cory.worker.comm.Collective;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.cory.common.config.OptimizerSettings;
+import ai.cory.common.config.Compute;
+import ai.cory.common.cuda.CudaDevices;
+import ai.cory.common.cuda.DeviceRuntime;
 import ai.cory.common.cuda.EmulatedGpu;
 import ai.cory.common.model.Accelerator;
 import ai.cory.common.cory.AgentId;
@@ -58,11 +62,13 @@ final class PpoStepEngineGoldenTest {
     java.util.stream.Stream.Builder<org.junit.jupiter.params.provider.Arguments> b = java.util.stream.Stream.builder();
     for (String name : new String[] {"ref_identical__kl_full", "ref_identical__kl_kl", "ref_perturbed__kl_full",
         "ref_perturbed__kl_kl"}) {
-      b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.DOUBLE, false));
+      b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.DOUBLE, "host"));
       if (name.startsWith("ref_perturbed")) { // float32 on the scenarios with a non-zero KL
-        b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.FLOAT, false));
-        // and with both models placed on a device (emulated: every launch carried out in Java)
-        b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.FLOAT, true));
+        b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.FLOAT, "host"));
+        // and with both models placed on a device (emulated: every launch carried out in Java;
+        // the machine's GPU 0 where it has one, else skipped), Adam's step there too
+        b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.FLOAT, "emulated"));
+        b.add(org.junit.jupiter.params.provider.Arguments.of(name, DataType.FLOAT, "gpu"));
       }
     }
     return b.build();
@@ -135,7 +141,17 @@ final class PpoStepEngineGoldenTest {
 
   @ParameterizedTest
   @MethodSource("scenarios")
-  void wholeStepMatchesGolden(String name, DataType type, boolean onDevice) throws IOException {
+  void wholeStepMatchesGolden(String name, DataType type, String placement) throws IOException {
+    CudaDevices.Probe probe = placement.equals("gpu") ? CudaDevices.probe(false) : null;
+    assumeTrue(probe == null || probe.usable(), () -> "no usable GPU here: " + probe.whyNot());
+    try (DeviceRuntime gpu = probe == null ? null
+        : DeviceRuntime.open(probe.gpus().get(0), 1L << 30, Compute.GemmMath.FP32)) {
+      wholeStep(name, type, placement.equals("emulated") ? EmulatedGpu.open(256L << 20)
+          : gpu == null ? null : gpu.accelerator());
+    }
+  }
+
+  private void wholeStep(String name, DataType type, Accelerator device) throws IOException {
     tight = type == DataType.DOUBLE;
     JsonNode root = SharedAssets.golden("ppo_step_gpt2_tiny.json");
     JsonNode sc = root.get("scenarios").get(name);
@@ -146,10 +162,9 @@ final class PpoStepEngineGoldenTest {
     policy.params().get("v_head.summary.weight").assign(Nd4j.createFromArray(PpoGolden.grid(vh.get("v_head.summary.weight"))));
     policy.params().get("v_head.summary.bias").assign(Nd4j.createFromArray(PpoGolden.vector(vh.get("v_head.summary.bias"))));
     CausalLm reference = load(sc.get("ref_model").asText(), type);
-    if (onDevice) {
-      Accelerator gpu = EmulatedGpu.open(256L << 20);
-      policy.placeOn(gpu);
-      reference.placeOn(gpu);
+    if (device != null) {
+      policy.placeOn(device);
+      reference.placeOn(device);
     }
     Agent agent = new Agent(AgentId.A, policy,
         new AdamOptimizer(policy.params().layout().size(), type, config.learningRate(),
