@@ -124,56 +124,9 @@ public final class CausalLm {
     if (base == null) {
       throw new IllegalStateException("only a LoRA agent has adapters to merge");
     }
-    Parameters out = Parameters.zeros(ParamLayout.of(cfg), dataType());
-    params(); // a placed agent's adapters stepped on the device come down first
-    for (ParamLayout.Entry e : base.params.layout().entries()) {
-      if (!e.name().startsWith("v_head.")) {
-        out.span(e.name()).copyFrom(0, base.params.span(e.name()), 0, e.length());
-      }
-    }
-    out.span(ParamLayout.VALUE_WEIGHT).copyFrom(0, adapters.valueW, 0, cfg.hidden());
-    out.span(ParamLayout.VALUE_BIAS).copyFrom(0, adapters.valueB, 0, 1);
-    Weights w = new Weights(out);
-    if (base.packed != null) {
-      for (int l = 0; l < cfg.layers(); l++) {
-        for (ParamLayout.Slot slot : ParamLayout.Slot.values()) {
-          unpackInto(base.weights.layers[l].matrix(slot), w.layers[l].matrix(slot), slot);
-        }
-      }
-    }
-    LoraSpec spec = lora();
-    for (ParamLayout.AdapterSite site : ParamLayout.adapterSites(cfg, spec)) {
-      Matrix m = w.layers[site.layer()].matrix(site.slot());
-      int total = Weights.slotShape(cfg, site.slot())[1];
-      Span a = params.span(site.aName());
-      Span b = params.span(site.bName());
-      int r = spec.rank();
-      if (m.outIn) { // rows [off, off + out) of W (total, in) += s B A
-        Blas.gemm(false, false, site.out(), site.in(), r, spec.scale(), b, 0, r, a, 0, site.in(),
-            1.0, m.dense, (long) site.colOffset() * site.in(), site.in());
-      } else {       // columns [off, off + out) of W (in, total) += s A^T B^T
-        Blas.gemm(true, true, site.in(), site.out(), r, spec.scale(), a, 0, site.in(), b, 0, r,
-            1.0, m.dense, site.colOffset(), total);
-      }
-    }
-    return out;
-  }
-
-  private void unpackInto(Matrix from, Matrix to, ParamLayout.Slot slot) {
-    int[] shape = Weights.slotShape(cfg, slot);
-    int in = shape[0];
-    int out = shape[1];
-    float[] row = new float[in];
-    for (int r = 0; r < out; r++) {
-      from.readRow(r, in, out, row);
-      if (to.outIn) {
-        to.dense.writeFloats((long) r * in, row, 0, in);
-      } else {
-        for (int k = 0; k < in; k++) {
-          to.dense.set((long) k * out + r, row[k]);
-        }
-      }
-    }
+    paramsToRead(); // a placed agent's adapters stepped on the device come down first
+    return LoraMerge.merged(cfg, base.params, base.weights, base.packed != null, params,
+        adapters, lora());
   }
 
   /** True if the projection matrices are stored packed (a quantised frozen base, or an agent on one). */
@@ -216,6 +169,18 @@ public final class CausalLm {
   public Parameters params() {
     if (device != null) { // newer device values down; the caller may change them: up again
       device.paramsHandedOut(params);
+    }
+    return params;
+  }
+
+  /**
+   * The trainable weights to read, not to change (checksums, checkpoints, export): as {@link
+   * #params()}, brought down from a device when an optimizer step there made them newer, but the
+   * device copy stays current, so the next pass uploads nothing.
+   */
+  public Parameters paramsToRead() {
+    if (device != null) {
+      device.paramsRead(params);
     }
     return params;
   }

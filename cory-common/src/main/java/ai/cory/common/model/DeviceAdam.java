@@ -76,10 +76,18 @@ public final class DeviceAdam {
    * the next step uploads the host's.
    */
   public void stateHandedOut(INDArray state, boolean read) {
-    if (deviceNewer && read) {
-      Span.of(state).copyFrom(0, moments, 0, 2 * size());
+    if (read) {
+      stateRead(state);
     }
     deviceNewer = false;
     hostNewer = true;
+  }
+
+  /** Before the host's moments are only read: the device's down when newer; nothing goes up. */
+  public void stateRead(INDArray state) {
+    if (deviceNewer) {
+      Span.of(state).copyFrom(0, moments, 0, 2 * size());
+      deviceNewer = false;
+    }
   }
 }

@@ -61,11 +61,16 @@ final class DeviceResidency {
 
   /** Before the host's trainable parameters are handed out: the device's down when newer. */
   void paramsHandedOut(Parameters host) {
+    paramsRead(host);
+    paramsStale = trainable != null;
+  }
+
+  /** Before the host's trainable parameters are read: the device's down when newer. */
+  void paramsRead(Parameters host) {
     if (paramsNewer) {
       host.span().copyFrom(0, trainable, 0, trainable.length);
       paramsNewer = false;
     }
-    paramsStale = trainable != null;
   }
 
   /** The device copy of the trainable parameters, null for a frozen model. */

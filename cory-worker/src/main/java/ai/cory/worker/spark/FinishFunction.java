@@ -69,7 +69,7 @@ public final class FinishFunction extends AbstractFunction1<Iterator<Integer>, I
         FileSource source = replica.assets().model().files();
         for (Agent agent : replica.trainer().agents()) {
           String dir = HadoopDirectoryWriter.replace(exportLocation(store, agent.id()),
-              ExecutorEnvironment.hadoopConfiguration(), sink -> HfExport.write(sink, agent.policy().params(), source));
+              ExecutorEnvironment.hadoopConfiguration(), sink -> HfExport.write(sink, agent.policy().paramsToRead(), source));
           lines.add("agent " + agent.id().key() + " exported to " + dir);
           if (agent.policy().lora() != null && replica.spec().settings().model().lora().exportMerged()) {
             String merged = HadoopDirectoryWriter.replace(exportLocation(store, agent.id()) + MERGED_SUFFIX,

@@ -102,8 +102,8 @@ public final class ReplicaCheckpoints {
       String key = agent.id().key();
       roles.put(key, (agent.id() == trainer.pioneer() ? Role.PIONEER : Role.OBSERVER).key());
       agents.put(key, new AgentState(agent.optimizer().steps(), agent.kl().coef(), agent.scoreMoments(), Map.of()));
-      weights.put(key, new AgentSnapshot(agent.policy().params(), companions));
-      buffers.put(adamBuffer(agent.id()), agent.optimizer().state());
+      weights.put(key, new AgentSnapshot(agent.policy().paramsToRead(), companions));
+      buffers.put(adamBuffer(agent.id()), agent.optimizer().stateToRead());
     }
     Map<String, String> extra = new LinkedHashMap<>();
     Long base = trainer.baseFingerprint();

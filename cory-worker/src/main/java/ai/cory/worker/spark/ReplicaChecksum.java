@@ -42,8 +42,8 @@ public record ReplicaChecksum(long iteration, Map<String, Long> crc32c, long byt
     long bytes = 0;
     for (Agent agent : trainer.agents()) {
       String key = agent.id().key();
-      INDArray params = agent.policy().params().flat(); // (P)
-      INDArray adam = agent.optimizer().state();          // (1, 2P): m | v
+      INDArray params = agent.policy().paramsToRead().flat(); // (P)
+      INDArray adam = agent.optimizer().stateToRead();          // (1, 2P): m | v
       out.put(key + "/params", crc32c(params));
       out.put(key + "/adam", crc32c(adam));
       out.put(key + "/scalars", scalars(agent));

@@ -144,4 +144,15 @@ public final class AdamOptimizer {
     }
     return state;
   }
+
+  /**
+   * The moment state to read, not to change (checksums, checkpoints): as {@link #state()}, but
+   * moments on a device stay current there and are not uploaded again.
+   */
+  public INDArray stateToRead() {
+    if (device != null) {
+      device.stateRead(state);
+    }
+    return state;
+  }
 }

@@ -164,5 +164,28 @@ final class AdamOptimizerTest {
     assertTrue(maxAbsDiff(start.toDoubleVector(), actual) > 1e-3, "the device stepped");
     assertTrue(maxAbsDiff(expected, actual) < 1e-6, "device vs host " + maxAbsDiff(expected, actual));
     assertTrue(maxAbsDiff(onHost.state().toDoubleVector(), onDevice.state().toDoubleVector()) < 1e-7);
+
+    // read-only hand-outs (checksums, checkpoints) bring newer device values down and leave the
+    // device copies current: the host buffers, zeroed here only to tell the two apart, are not
+    // uploaded before the next step, whose result then comes down over them
+    INDArray g = Nd4j.randn(11L, new long[] {n}).castTo(DataType.FLOAT);
+    host.grads().flat().assign(g);
+    dev.grads().flat().assign(g);
+    onHost.step(host);
+    onDevice.step(dev);
+    assertTrue(maxAbsDiff(host.params().flat().toDoubleVector(),
+        dev.paramsToRead().flat().toDoubleVector()) < 1e-6);
+    assertTrue(maxAbsDiff(onHost.state().toDoubleVector(),
+        onDevice.stateToRead().toDoubleVector()) < 1e-7);
+    dev.paramsToRead().flat().assign(0);
+    onDevice.stateToRead().assign(0);
+    host.grads().flat().assign(g);
+    dev.grads().flat().assign(g);
+    onHost.step(host);
+    onDevice.step(dev);
+    assertTrue(maxAbsDiff(host.params().flat().toDoubleVector(),
+        dev.params().flat().toDoubleVector()) < 1e-6, "the device copy stayed current");
+    assertTrue(maxAbsDiff(onHost.state().toDoubleVector(), onDevice.state().toDoubleVector())
+        < 1e-7, "the device moments stayed current");
   }
 }
