@@ -7,9 +7,12 @@
 #
 #   gpu-check.sh [--no-bench] [--peer PATH/torch_peer.py]
 #   gpu-check.sh --compile sm_80,sm_86,sm_89,sm_90   (every kernel through NVRTC; no GPU needed)
+#   gpu-check.sh --cpu-goldens                       (the CPU engine against the bundled goldens)
 #
 # Prints JSON lines: the device; NVRTC and cuBLAS; every kernel and cuBLAS against float64
-# references; then GEMM and dequantisation throughput at GPT-2-small and Llama-2-7B shapes. With
+# references; the engine on the GPU against the CPU engine and stories260K's PyTorch goldens;
+# then GEMM, dequantisation and engine score/train/generate throughput at GPT-2-small and
+# Llama-2-7B shapes. With
 # --peer (and python3 with torch), the PyTorch peer's generate/score/train on the same GPU
 # and shapes. Exit status: 0 all comparisons within tolerance, 1 one was not, 3 no usable GPU.
 set -uo pipefail
@@ -20,12 +23,15 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --no-bench) bench=(--no-bench); shift ;;
     --compile) bench=(--compile "${2:?--compile needs targets, e.g. sm_80,sm_90}"); shift 2 ;;
+    --cpu-goldens) bench=(--cpu-goldens); shift ;;
     --peer) peer=${2:?--peer needs the path of torch_peer.py}; shift 2 ;;
     *) echo "gpu-check: unknown option $1 (use --no-bench, --peer PATH)" >&2; exit 2 ;;
   esac
 done
+shared=()
 if [ -x "$here/java/bin/java" ]; then
   java="$here/java/bin/java"; cp="$here/lib/*"
+  [ -d "$here/shared/golden" ] && shared=(--shared "$here/shared")
 else
   java=${JAVA_HOME:+$JAVA_HOME/bin/}java
   root=$(cd "$here/.." && pwd)
@@ -33,7 +39,10 @@ else
   jna=${HOME}/.m2/repository/net/java/dev/jna/jna/$v/jna-$v.jar
   cp="$root/cory-common/target/classes:$jna"
 fi
-"$java" -Xmx4g -cp "$cp" ai.cory.common.cuda.GpuCheck "${bench[@]}"
+# the engine's host buffers are JavaCPP allocations here (no ND4J native library): no cap but
+# the machine's (the 7B benchmark's packed base is 4.5 GB off the heap)
+"$java" -Xmx4g -Dorg.bytedeco.javacpp.maxBytes=0 -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 \
+  -cp "$cp" ai.cory.common.cuda.GpuCheck "${bench[@]}" "${shared[@]}"
 status=$?
 if [ -n "$peer" ] && [ "$status" -ne 3 ]; then
   if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then

@@ -8,6 +8,7 @@ import ai.cory.common.model.FrozenBase;
 import ai.cory.common.model.LoraSpec;
 import ai.cory.common.model.ModelConfig;
 import ai.cory.common.model.ParamLayout;
+import ai.cory.common.model.Parameters;
 import ai.cory.common.model.TokenBatch;
 import ai.cory.common.model.ModelPass;
 import java.util.ArrayList;
@@ -15,7 +16,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The engine on the device against the engine on the CPU: the same wiring ({@link ModelPass})
@@ -69,7 +69,7 @@ final class EngineChecks {
       CausalLm base = CausalLm.random(llama(), DataType.FLOAT, 12);
       CausalLm agent = base.withAdapters(LoraSpec.of(4, 8, LoraSpec.LLAMA_MODULES,
           ModelConfig.Arch.LLAMA), 13);
-      perturb(agent.params().flat(), 14); // LoRA's B starts at zero: A's gradient would be too
+      perturb(agent.params(), 14); // LoRA's B starts at zero: A's gradient would be too
       out.addAll(compare(acc, "engine llama lora", agent, TOL));
       for (Compute.GemmMath math : List.of(Compute.GemmMath.TF32, Compute.GemmMath.BF16)) {
         arena.reset();
@@ -86,10 +86,14 @@ final class EngineChecks {
     return out;
   }
 
-  private static void perturb(INDArray flat, long seed) {
+  private static void perturb(Parameters params, long seed) {
     SplittableRandom r = new SplittableRandom(seed);
-    for (long i = 0; i < flat.length(); i++) {
-      flat.putScalar(i, flat.getDouble(i) + 0.05 * (2 * r.nextDouble() - 1));
+    for (String name : params.names()) {
+      double[] v = params.values(name);
+      for (int i = 0; i < v.length; i++) {
+        v[i] += 0.05 * (2 * r.nextDouble() - 1);
+      }
+      params.set(name, v);
     }
   }
 

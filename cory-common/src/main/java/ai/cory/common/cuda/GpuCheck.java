@@ -1,5 +1,6 @@
 package ai.cory.common.cuda;
 
+import ai.cory.common.model.HostMemory;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -22,16 +23,60 @@ import java.util.Locale;
 public final class GpuCheck {
   private GpuCheck() {}
 
-  /** {@code [--no-bench] | --compile sm_80,sm_90,...}. */
+  private static final String USAGE = "usage: GpuCheck [--no-bench] [--shared DIR] | --compile "
+      + "sm_80,sm_86,sm_89,sm_90 | --cpu-goldens --shared DIR";
+
+  /**
+   * {@code [--no-bench] [--shared DIR] | --compile sm_80,sm_90,... | --cpu-goldens --shared
+   * DIR}; the last runs the golden comparisons on the CPU engine, no GPU needed: the bundle's
+   * proof that its engine loads and computes without ND4J's native library.
+   */
   public static void main(String[] args) {
-    if (args.length == 2 && args[0].equals("--compile")) {
+    if (args.length >= 2 && args[0].equals("--compile")) {
       System.exit(compile(System.out, args[1]));
     }
-    if (args.length > 1 || args.length == 1 && !args[0].equals("--no-bench")) {
-      System.err.println("usage: GpuCheck [--no-bench] | --compile sm_80,sm_86,sm_89,sm_90");
-      System.exit(2);
+    boolean noBench = false;
+    boolean cpuGoldens = false;
+    Path shared = null;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--no-bench" -> noBench = true;
+        case "--cpu-goldens" -> cpuGoldens = true;
+        case "--shared" -> shared = i + 1 < args.length ? Path.of(args[++i]) : null;
+        default -> {
+          System.err.println(USAGE);
+          System.exit(2);
+        }
+      }
     }
-    System.exit(run(System.out, args.length == 1, null, null));
+    System.exit(cpuGoldens ? cpuGoldens(System.out, shared) : run(System.out, noBench, shared, null));
+  }
+
+  /** The golden comparisons on the CPU engine; exit status 0, 1 (one failed), 3 (no goldens). */
+  static int cpuGoldens(PrintStream out, Path shared) {
+    String why = GoldenChecks.unavailable(shared);
+    if (why == null) {
+      why = engineUnavailable();
+    }
+    if (why != null) {
+      out.println("{\"goldens\":null,\"why\":\"" + json(why) + "\"}");
+      return 3;
+    }
+    out.println("{\"host_memory\":\"" + (HostMemory.nd4j() ? "nd4j" : "javacpp") + "\"}");
+    int failed = 0;
+    for (CheckResult r : goldenComparisonsOnHost(shared)) {
+      out.println(r.json());
+      failed += r.ok() ? 0 : 1;
+    }
+    return failed == 0 ? 0 : 1;
+  }
+
+  private static List<CheckResult> goldenComparisonsOnHost(Path shared) {
+    try {
+      return GoldenChecks.onHost(shared);
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading the goldens under " + shared, e);
+    }
   }
 
   /**
@@ -146,18 +191,21 @@ public final class GpuCheck {
   }
 
   /**
-   * Why the engine comparisons cannot run here, or null when they can: the engine keeps its
-   * host buffers in ND4J, whose native library (an 83 MB jar) the 60 MB bundle cannot carry, so
-   * they run from the full distribution ({@code bin/cory doctor --gpu-check}).
+   * Why the engine comparisons cannot run here, or null when they can: the CPU engine they
+   * compare with needs OpenBLAS (JavaCPP's) and ND4J's data types, not ND4J's native backend
+   * (without it the engine's buffers are JavaCPP allocations, {@code HostMemory}).
    */
   static String engineUnavailable() {
-    try {
-      Class.forName("org.nd4j.linalg.factory.Nd4j", false, GpuCheck.class.getClassLoader());
-      return null;
-    } catch (ClassNotFoundException | LinkageError e) {
-      return "no ND4J on the class path (the bundle carries only the kernels): the engine's "
-          + "GPU-vs-CPU comparisons and trunk benchmark run with bin/cory doctor --gpu-check";
+    for (String c : new String[] {"org.bytedeco.openblas.global.openblas",
+        "org.nd4j.linalg.api.buffer.DataType"}) {
+      try {
+        Class.forName(c, false, GpuCheck.class.getClassLoader());
+      } catch (ClassNotFoundException | LinkageError e) {
+        return "no " + c + " on the class path: the engine's comparisons and benchmark need "
+            + "OpenBLAS and ND4J's API jar (bin/cory doctor --gpu-check has them)";
+      }
     }
+    return null;
   }
 
   /** The engine's forward and backward on the device against the CPU engine. */

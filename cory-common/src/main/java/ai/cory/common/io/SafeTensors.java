@@ -219,6 +219,54 @@ public final class SafeTensors {
    *                                  a non-float dtype or an unsuitable {@code dst}
    * @throws IOException              when reading fails (the file changed since {@link #open})
    */
+  /** Receives a tensor's elements in order, a chunk at a time ({@link #readInto(String, long[], Sink)}). */
+  public interface Sink {
+    /** True to receive doubles (a float64 destination), else floats. */
+    boolean doubles();
+
+    /** Elements {@code [at, at + n)} as floats. */
+    void floats(long at, float[] chunk, int n);
+
+    /** Elements {@code [at, at + n)} as doubles. */
+    void doubles(long at, double[] chunk, int n);
+  }
+
+  /**
+   * {@link #readInto(String, long[], INDArray)} into a destination that is not an ND4J array
+   * (the engine's buffers where ND4J's native backend is absent): the same checks, the elements
+   * handed to {@code sink} in chunks.
+   */
+  public void readInto(String name, long[] expectedShape, Sink sink) throws IOException {
+    TensorInfo t = info(name);
+    String where = "tensor " + name + " in " + dir.describe(t.file());
+    if (!Arrays.equals(t.shape(), expectedShape)) {
+      throw new IllegalArgumentException(where + ": expected shape " + Arrays.toString(expectedShape)
+          + " but file has " + Arrays.toString(t.shape()));
+    }
+    SafeTensorsDtype dtype = SafeTensorsDtype.parse(t.dtype());
+    if (!dtype.readable()) {
+      throw new IllegalArgumentException(where + ": dtype " + dtype + " cannot be read as floats"
+          + " (readable: " + SafeTensorsDtype.readableNames() + ")");
+    }
+    long elements = t.elements();
+    int chunkElements = CHUNK_BYTES / dtype.bytes;
+    byte[] bytes = new byte[(int) Math.max(1, Math.min(elements, chunkElements)) * dtype.bytes];
+    try (InputStream in = dir.open(t.file(), t.dataStartBytes())) {
+      for (long done = 0; done < elements; ) {
+        int n = (int) Math.min(chunkElements, elements - done);
+        SafeTensorsHeader.readFully(in, bytes, n * dtype.bytes, where,
+            "elements [" + done + ", " + (done + n) + ")");
+        ByteBuffer le = ByteBuffer.wrap(bytes, 0, n * dtype.bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (sink.doubles()) {
+          sink.doubles(done, decodeDoubles(le, dtype, n), n);
+        } else {
+          sink.floats(done, decodeFloats(le, dtype, n), n);
+        }
+        done += n;
+      }
+    }
+  }
+
   @SuppressWarnings("try") // the workspace scope is used for its side effect only
   public void readInto(String name, long[] expectedShape, INDArray dst) throws IOException {
     TensorInfo t = info(name);

@@ -4,7 +4,6 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Maps host spans to device spans over the same elements: each distinct host allocation (a
@@ -17,7 +16,7 @@ final class DeviceCopy implements UnaryOperator<Span> {
   static final int CHUNK = 64 << 20;
   private final Accelerator acc;
   private final boolean zeros;
-  private final Map<INDArray, Span> bases = new IdentityHashMap<>();
+  private final Map<Object, Span> bases = new IdentityHashMap<>();
 
   DeviceCopy(Accelerator acc, boolean zeros) {
     this.acc = acc;
@@ -34,7 +33,7 @@ final class DeviceCopy implements UnaryOperator<Span> {
           + host.dataType() + " (cory.model.dtype = float32)");
     }
     Span dev = bases.computeIfAbsent(host.base, b -> {
-      Span all = Span.of(b);
+      Span all = host.whole();
       Span d = Span.device(acc, acc.alloc(4 * all.length), all.length);
       if (zeros) {
         d.zero();
@@ -43,7 +42,7 @@ final class DeviceCopy implements UnaryOperator<Span> {
       }
       return d;
     });
-    return dev.slice(host.offset - host.base.offset(), host.length);
+    return dev.slice(host.offsetInOwner(), host.length);
   }
 
   /**

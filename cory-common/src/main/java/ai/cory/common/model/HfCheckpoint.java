@@ -24,6 +24,36 @@ import org.nd4j.linalg.api.buffer.DataType;
 public final class HfCheckpoint {
   private HfCheckpoint() {}
 
+  /** Tensor {@code stored} into entry {@code e} of {@code params}: an ND4J view, or its span. */
+  private static void read(SafeTensors st, String stored, ParamLayout.Entry e, Parameters params)
+      throws IOException {
+    if (HostMemory.nd4j()) {
+      st.readInto(stored, e.shape(), params.get(e.name()));
+      return;
+    }
+    Span dst = params.span(e.name());
+    if (dst.length != e.length()) {
+      throw new IllegalStateException(e.name() + ": a span of " + dst.length + " for "
+          + e.length() + " elements");
+    }
+    st.readInto(stored, e.shape(), new SafeTensors.Sink() {
+      @Override
+      public boolean doubles() {
+        return dst.dataType() == DataType.DOUBLE;
+      }
+
+      @Override
+      public void floats(long at, float[] chunk, int n) {
+        dst.writeFloats(at, chunk, 0, n);
+      }
+
+      @Override
+      public void doubles(long at, double[] chunk, int n) {
+        dst.write(at, chunk, 0, n);
+      }
+    });
+  }
+
   /** Reads config and weights of {@code dir} into a new model of the given precision. */
   public static CausalLm load(FileSource dir, DataType dataType, long valueHeadSeed)
       throws IOException {
@@ -37,12 +67,12 @@ public final class HfCheckpoint {
     for (ParamLayout.Entry e : params.layout().entries()) {
       if (HfExport.isValueHead(e.name())) {
         if (valueHeadFile != null) {
-          valueHeadFile.readInto(e.name(), e.shape(), params.get(e.name()));
+          read(valueHeadFile, e.name(), e, params);
         }
         continue;
       }
       String stored = storedName(st, e.name(), cfg);
-      st.readInto(stored, e.shape(), params.get(e.name()));
+      read(st, stored, e, params);
       used.add(stored);
     }
     if (valueHeadFile == null) {

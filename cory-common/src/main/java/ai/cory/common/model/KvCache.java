@@ -47,7 +47,7 @@ public final class KvCache {
   final Span lastRstd;  // (B)
   final Span logits;    // (B, V)
   final Span ones;      // (B * chunk)
-  final INDArray logitsView; // (B, V) for callers: a view of logits, or a device's host copy
+  private INDArray logitsView; // (B, V) for callers: a view of logits, or a device's host copy
   final int[] lastRows;  // (B) the chunk rows whose logits are computed
   final Scratch scratch = new Scratch(5);
   final Accelerator device; // null: host spans and the CPU kernels
@@ -114,8 +114,6 @@ public final class KvCache {
     double[] one = new double[rows];
     Arrays.fill(one, 1.0);
     ones.write(0, one, 0, rows);
-    logitsView = device == null ? logits.view(0, batch, cfg.vocabSize())
-        : Nd4j.create(DataType.FLOAT, batch, cfg.vocabSize()); // filled from the device per chunk
     lastRows = new int[batch];
     kernels = device == null ? new CpuKernels(scratch, ones) : new DeviceKernels(device, memory, rows);
   }
@@ -156,6 +154,10 @@ public final class KvCache {
     if (logitsStayOnDevice) {
       return null;
     }
+    if (logitsView == null) { // at the first call: ModelPass and the device sampler need none
+      logitsView = device == null ? logits.view(0, batch, cfg.vocabSize())
+          : Nd4j.create(DataType.FLOAT, batch, cfg.vocabSize()); // filled from the device per chunk
+    }
     if (device != null) {
       Span.of(logitsView).copyFrom(0, logits, 0, (long) batch * cfg.vocabSize());
     }
@@ -182,7 +184,7 @@ public final class KvCache {
 
   private Span alloc(DataType dataType, long elements) {
     long m = Math.max(1, elements);
-    return device == null ? Span.of(Nd4j.create(dataType, m)) : memory.span(m);
+    return device == null ? HostMemory.zeros(dataType, m) : memory.span(m);
   }
 
   /** Rows of the batch. */

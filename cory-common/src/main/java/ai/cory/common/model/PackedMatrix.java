@@ -4,10 +4,6 @@ import ai.cory.common.io.HalfFloats;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.zip.CRC32C;
-import org.bytedeco.javacpp.BytePointer;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A frozen (out, in) matrix in a compressed {@link BaseDtype}, row-major, off-heap: the storage
@@ -65,7 +61,7 @@ final class PackedMatrix {
   private final int rowBytes;     // code bytes of one row
   private final int blocksPerRow; // scales per row (INT8: 1, NF4: ceil(cols / 64))
   private final long scaleStart;  // byte offset of the scales (after every row's codes)
-  private final INDArray owner;   // keeps the allocation alive
+  private final Object owner;     // keeps the allocation alive
   private final ByteBuffer bytes; // little-endian view of the whole allocation
   private final boolean doubleQuant;
   private float[] pending;        // NF4_DQ while packing: the float constants, until finish()
@@ -100,10 +96,9 @@ final class PackedMatrix {
       throw new IllegalArgumentException("a packed " + rows + " x " + cols + " " + dtype
           + " matrix needs " + total + " bytes, more than one buffer of 2^31-1 bytes");
     }
-    this.owner = Nd4j.create(DataType.BYTE, Math.max(1, total));
-    BytePointer p = new BytePointer(owner.data().addressPointer());
-    p.capacity(Math.max(1, total));
-    this.bytes = p.asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    HostMemory.Bytes b = HostMemory.bytes(Math.max(1, total));
+    this.owner = b.owner();
+    this.bytes = b.buffer();
   }
 
   /** Bytes a packed (rows, cols) matrix holds, codes and scales. */

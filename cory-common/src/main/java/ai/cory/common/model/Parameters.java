@@ -7,7 +7,6 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * One flat buffer holding every tensor of a {@link ParamLayout}, with named views. Used for the
@@ -17,13 +16,11 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class Parameters {
   private static final double GIB = 1024.0 * 1024 * 1024;
   private final ParamLayout layout;
-  private final INDArray flat; // (size) rank 1
-  private final Span span;
+  private final Span span; // (size) rank 1
 
-  private Parameters(ParamLayout layout, INDArray flat) {
+  private Parameters(ParamLayout layout, Span span) {
     this.layout = layout;
-    this.flat = flat;
-    this.span = Span.of(flat);
+    this.span = span;
   }
 
   /** Zero-filled buffer of {@code layout} in FLOAT or DOUBLE. */
@@ -32,8 +29,7 @@ public final class Parameters {
       throw new IllegalArgumentException("parameters are FLOAT or DOUBLE, got " + dataType);
     }
     requireMemoryFor(layout, dataType);
-    INDArray flat = Nd4j.create(dataType, layout.size());
-    return new Parameters(layout, flat);
+    return new Parameters(layout, HostMemory.zeros(dataType, layout.size()));
   }
 
   /**
@@ -77,11 +73,15 @@ public final class Parameters {
 
   /** FLOAT or DOUBLE. */
   public DataType dataType() {
-    return flat.dataType();
+    return span.dataType();
   }
 
   /** The whole buffer, rank 1, {@code layout().size()} elements. */
   public INDArray flat() {
+    if (!(span.base instanceof INDArray flat)) {
+      throw new IllegalStateException("the parameters were allocated without ND4J (its native "
+          + "backend is not on the class path): no INDArray view");
+    }
     return flat;
   }
 
@@ -97,6 +97,24 @@ public final class Parameters {
   }
 
   /** Sets every element to zero (memory-bound: split over the kernel threads). */
+  /** Tensor {@code name}'s elements, row-major, as doubles (no ND4J needed). */
+  public double[] values(String name) {
+    Span s = span(name);
+    double[] out = new double[Math.toIntExact(s.length)];
+    s.read(0, out, 0, out.length);
+    return out;
+  }
+
+  /** Sets tensor {@code name}'s elements, rounded to this buffer's precision (no ND4J needed). */
+  public void set(String name, double[] values) {
+    Span s = span(name);
+    if (values.length != s.length) {
+      throw new IllegalArgumentException(values.length + " values for " + name + " of "
+          + s.length);
+    }
+    s.write(0, values, 0, values.length);
+  }
+
   public void zero() {
     long n = span.length;
     int parts = Parallel.threads();

@@ -13,7 +13,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * A contiguous run of {@code length} elements starting at element {@code offset} of one flat,
- * off-heap ND4J allocation: the unit every kernel of this package reads and writes. Element-wise
+ * off-heap allocation (an ND4J array's, or a plain JavaCPP one where ND4J's native backend is
+ * absent: {@link HostMemory}): the unit every kernel of this package reads and writes. Element-wise
  * kernels move whole rows between a span and heap {@code double[]} scratch (so each kernel is
  * written once and computes in double for both FLOAT and DOUBLE models); matrix products hand
  * {@link #pointer(long)} to BLAS with explicit leading dimensions, so strided sub-matrices (one
@@ -25,15 +26,21 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * are cheap value-like handles; many may alias the same memory.
  */
 abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
-  /** The owning flat allocation; keeps the memory alive. */
-  final INDArray base;
+  /**
+   * The owning flat allocation, which keeps the memory alive: an ND4J array, a JavaCPP pointer,
+   * or null for device memory.
+   */
+  final Object base;
+  /** Where the owner starts in its root allocation, in elements (an ND4J view's offset). */
+  final long baseOffset;
   final long offset;
   final long length;
-  /** {@code base.data().addressPointer()}, fetched once (it is a JNI call). */
+  /** The owner's address ({@code data().addressPointer()} for ND4J), fetched once (JNI). */
   final Pointer basePointer;
 
-  private Span(INDArray base, Pointer basePointer, long offset, long length) {
+  private Span(Object base, long baseOffset, Pointer basePointer, long offset, long length) {
     this.base = base;
+    this.baseOffset = baseOffset;
     this.basePointer = basePointer;
     this.offset = offset;
     this.length = length;
@@ -57,13 +64,57 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
     // data().asNio*() and data().address() start at the root allocation (absolute indexing);
     // data().addressPointer() already includes data().offset() == arr.offset().
     return switch (arr.dataType()) {
-      case FLOAT -> new F32(arr, arr.data().addressPointer(), arr.data().asNioFloat(),
-          arr.offset(), arr.length());
-      case DOUBLE -> new F64(arr, arr.data().addressPointer(), arr.data().asNioDouble(),
-          arr.offset(), arr.length());
+      case FLOAT -> new F32(arr, arr.offset(), arr.data().addressPointer(),
+          arr.data().asNioFloat(), arr.offset(), arr.length());
+      case DOUBLE -> new F64(arr, arr.offset(), arr.data().addressPointer(),
+          arr.data().asNioDouble(), arr.offset(), arr.length());
       default -> throw new IllegalArgumentException(
           "model buffers are FLOAT or DOUBLE, got " + arr.dataType());
     };
+  }
+
+  /**
+   * A fresh zeroed FLOAT or DOUBLE allocation of {@code n} elements through JavaCPP alone, for
+   * where ND4J's native backend is absent ({@link HostMemory}); freed when no span holds it.
+   */
+  static Span allocate(DataType type, long n) {
+    long m = Math.max(1, n);
+    if (m > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("allocation of " + m
+          + " elements exceeds the 2^31-1 elements one NIO buffer can index; split it");
+    }
+    Span s = switch (type) {
+      case FLOAT -> {
+        FloatPointer p = new FloatPointer(m);
+        yield new F32(p, 0, p, p.asBuffer(), 0, n);
+      }
+      case DOUBLE -> {
+        DoublePointer p = new DoublePointer(m);
+        yield new F64(p, 0, p, p.asBuffer(), 0, n);
+      }
+      default -> throw new IllegalArgumentException("model buffers are FLOAT or DOUBLE, got "
+          + type);
+    };
+    Pointer.memset(new BytePointer(s.basePointer), 0, m * s.elementBytes());
+    return s;
+  }
+
+  /** The span over the whole of this span's owning allocation (host spans). */
+  Span whole() {
+    if (base instanceof INDArray arr) {
+      return of(arr);
+    }
+    return root();
+  }
+
+  /** The span over the whole of a JavaCPP-owned allocation. */
+  Span root() {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " has no root");
+  }
+
+  /** Elements of this span from the start of its owner ({@link #whole()}). */
+  long offsetInOwner() {
+    return offset - baseOffset;
   }
 
   /** A FLOAT span of {@code length} elements at device address {@code address} of {@code acc}. */
@@ -151,11 +202,15 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
       n *= s;
     }
     check(from, n);
-    if (base.rank() != 1) {
-      throw new IllegalStateException("views need a rank-1 base, got rank " + base.rank());
+    if (!(base instanceof INDArray arr)) {
+      throw new IllegalStateException("an ND4J view of a buffer allocated without ND4J (ND4J's "
+          + "native backend is not on the class path)");
     }
-    long at = offset - base.offset() + from;
-    INDArray flatView = base.get(NDArrayIndex.interval(at, at + n));
+    if (arr.rank() != 1) {
+      throw new IllegalStateException("views need a rank-1 base, got rank " + arr.rank());
+    }
+    long at = offset - baseOffset + from;
+    INDArray flatView = arr.get(NDArrayIndex.interval(at, at + n));
     return flatView.reshape('c', shape);
   }
 
@@ -168,9 +223,9 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
     return new BytePointer(basePointer).position(pointerOffset(i) * elementBytes());
   }
 
-  /** Element offset of this span relative to {@code base.data().addressPointer()}. */
+  /** Element offset of this span relative to {@link #basePointer}. */
   long pointerOffset(long i) {
-    return offset - base.offset() + i;
+    return offset - baseOffset + i;
   }
 
   void check(long from, long n) {
@@ -185,8 +240,9 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
     private final FloatBuffer buf;
     private final int start;
 
-    F32(INDArray base, Pointer basePointer, FloatBuffer buf, long offset, long length) {
-      super(base, basePointer, offset, length);
+    F32(Object base, long baseOffset, Pointer basePointer, FloatBuffer buf, long offset,
+        long length) {
+      super(base, baseOffset, basePointer, offset, length);
       this.buf = buf;
       this.start = Math.toIntExact(offset);
     }
@@ -204,7 +260,7 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
     @Override
     Span slice(long from, long n) {
       check(from, n);
-      return new F32(base, basePointer, buf, offset + from, n);
+      return new F32(base, baseOffset, basePointer, buf, offset + from, n);
     }
 
     @Override
@@ -255,6 +311,11 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
     Pointer pointer(long i) {
       return new FloatPointer(basePointer).position(pointerOffset(i));
     }
+
+    @Override
+    Span root() {
+      return new F32(base, 0, basePointer, buf, 0, buf.capacity());
+    }
   }
 
   /** DOUBLE span. */
@@ -262,8 +323,9 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
     private final DoubleBuffer buf;
     private final int start;
 
-    F64(INDArray base, Pointer basePointer, DoubleBuffer buf, long offset, long length) {
-      super(base, basePointer, offset, length);
+    F64(Object base, long baseOffset, Pointer basePointer, DoubleBuffer buf, long offset,
+        long length) {
+      super(base, baseOffset, basePointer, offset, length);
       this.buf = buf;
       this.start = Math.toIntExact(offset);
     }
@@ -281,7 +343,7 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
     @Override
     Span slice(long from, long n) {
       check(from, n);
-      return new F64(base, basePointer, buf, offset + from, n);
+      return new F64(base, baseOffset, basePointer, buf, offset + from, n);
     }
 
     @Override
@@ -332,6 +394,11 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
     Pointer pointer(long i) {
       return new DoublePointer(basePointer).position(pointerOffset(i));
     }
+
+    @Override
+    Span root() {
+      return new F64(base, 0, basePointer, buf, 0, buf.capacity());
+    }
   }
 
   /**
@@ -345,7 +412,7 @@ abstract sealed class Span permits Span.F32, Span.F64, Span.Dev {
     private final long start; // device address of element 0 of the allocation
 
     private Dev(Accelerator acc, long start, long offset, long length) {
-      super(null, null, offset, length);
+      super(null, 0, null, offset, length);
       this.acc = acc;
       this.start = start;
     }

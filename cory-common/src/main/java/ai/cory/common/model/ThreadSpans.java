@@ -1,7 +1,6 @@
 package ai.cory.common.model;
 
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Off-heap scratch spans kept per thread and per use, grown to the largest size asked for and
@@ -25,7 +24,7 @@ final class ThreadSpans {
     Span[] spans = SPANS.get();
     int i = 2 * slot + (type == DataType.FLOAT ? 0 : 1);
     if (spans[i] == null || spans[i].length < n) {
-      spans[i] = Span.of(Nd4j.create(type, Math.max(1, n)));
+      spans[i] = HostMemory.zeros(type, Math.max(1, n));
     }
     return spans[i];
   }

@@ -2,7 +2,6 @@ package ai.cory.common.model;
 
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Every activation and scratch buffer of forward (and backward) passes up to
@@ -262,6 +261,6 @@ public final class Workspace {
 
   private Span alloc(long elements) {
     long m = Math.max(1, elements);
-    return device == null ? Span.of(Nd4j.create(dataType, m)) : memory.span(m);
+    return device == null ? HostMemory.zeros(dataType, m) : memory.span(m);
   }
 }

@@ -70,17 +70,17 @@ class MemoryPlanningTest {
 
   /** Bytes of every distinct ND4J allocation a span field (or record, or array of them) of {@code o} holds. */
   private static long allocatedBytes(Object o) throws Exception {
-    Map<INDArray, Long> bases = new IdentityHashMap<>();
+    Map<Object, Long> bases = new IdentityHashMap<>();
     collect(o, bases);
     return bases.values().stream().mapToLong(Long::longValue).sum();
   }
 
-  private static void collect(Object o, Map<INDArray, Long> bases) throws Exception {
+  private static void collect(Object o, Map<Object, Long> bases) throws Exception {
     if (o == null) {
       return;
     }
     if (o instanceof Span s) {
-      bases.put(s.base, s.base.length() * s.elementBytes());
+      bases.put(s.base, s.whole().length * s.elementBytes());
     } else if (o instanceof Object[] arr) {
       for (Object x : arr) {
         collect(x, bases);

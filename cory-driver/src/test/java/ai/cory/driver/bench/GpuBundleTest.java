@@ -20,8 +20,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The GPU check bundle, built by {@code deploy/build-gpu-bundle.sh} as a user would: it stays
  * under 60 MB, its jlinked runtime starts without a JDK on the path, it compiles every kernel
- * through the NVRTC it is pointed at, and without a driver it refuses in one JSON line with exit
- * status 3 (the parts of the GPU check that need no GPU).
+ * through the NVRTC it is pointed at, its CPU engine (JavaCPP buffers, no ND4J native library)
+ * meets the bundled stories260K goldens, and without a driver it refuses in one JSON line with
+ * exit status 3 (the parts of the GPU check that need no GPU).
  */
 class GpuBundleTest {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -65,6 +66,25 @@ class GpuBundleTest {
     assertTrue(Files.isRegularFile(BUNDLE.resolve("lib/cory-common.jar")));
     assertTrue(Files.isRegularFile(BUNDLE.resolve("lib/jna.jar")));
     assertTrue(Files.isRegularFile(OUT.resolve("gpu-check.tar.gz")));
+    try (Stream<Path> jars = Files.list(BUNDLE.resolve("lib"))) {
+      List<String> names = jars.map(j -> j.getFileName().toString()).toList();
+      assertTrue(names.stream().anyMatch(n -> n.startsWith("openblas-") && n.endsWith("-linux-x86_64.jar")), names.toString());
+      assertTrue(names.stream().noneMatch(n -> n.startsWith("nd4j-native")), names.toString()); // 315 MB
+    }
+  }
+
+  @Test
+  void theBundledEngineMeetsTheGoldensWithoutNd4jsNativeLibrary() throws Exception {
+    assumeTrue(Files.isDirectory(BUNDLE.resolve("shared/golden")), "no ../shared to bundle goldens from");
+    Result r = exec(Map.of(), BUNDLE.resolve("gpu-check.sh").toString(), "--cpu-goldens");
+    assertEquals(0, r.status(), r.output());
+    List<String> lines = r.output().lines().filter(l -> l.startsWith("{")).toList();
+    assertEquals("{\"host_memory\":\"javacpp\"}", lines.get(0), r.output());
+    // stories260K: forward, left-padded batch, greedy KV-cache tokens, loss and gradients
+    assertEquals(6, lines.size(), r.output());
+    for (String l : lines.subList(1, lines.size())) {
+      assertTrue(l.startsWith("{\"check\":\"golden stories260K ") && l.endsWith("\"ok\":true}"), l);
+    }
   }
 
   @Test
