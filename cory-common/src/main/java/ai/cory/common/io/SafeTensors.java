@@ -237,38 +237,55 @@ public final class SafeTensors {
    * handed to {@code sink} in chunks.
    */
   public void readInto(String name, long[] expectedShape, Sink sink) throws IOException {
-    TensorInfo t = info(name);
-    String where = "tensor " + name + " in " + dir.describe(t.file());
-    if (!Arrays.equals(t.shape(), expectedShape)) {
-      throw new IllegalArgumentException(where + ": expected shape " + Arrays.toString(expectedShape)
-          + " but file has " + Arrays.toString(t.shape()));
-    }
-    SafeTensorsDtype dtype = SafeTensorsDtype.parse(t.dtype());
-    if (!dtype.readable()) {
-      throw new IllegalArgumentException(where + ": dtype " + dtype + " cannot be read as floats"
-          + " (readable: " + SafeTensorsDtype.readableNames() + ")");
-    }
-    long elements = t.elements();
-    int chunkElements = CHUNK_BYTES / dtype.bytes;
-    byte[] bytes = new byte[(int) Math.max(1, Math.min(elements, chunkElements)) * dtype.bytes];
-    try (InputStream in = dir.open(t.file(), t.dataStartBytes())) {
-      for (long done = 0; done < elements; ) {
-        int n = (int) Math.min(chunkElements, elements - done);
-        SafeTensorsHeader.readFully(in, bytes, n * dtype.bytes, where,
-            "elements [" + done + ", " + (done + n) + ")");
-        ByteBuffer le = ByteBuffer.wrap(bytes, 0, n * dtype.bytes).order(ByteOrder.LITTLE_ENDIAN);
-        if (sink.doubles()) {
-          sink.doubles(done, decodeDoubles(le, dtype, n), n);
-        } else {
-          sink.floats(done, decodeFloats(le, dtype, n), n);
-        }
-        done += n;
-      }
+    Readable r = readable(name, expectedShape);
+    try (InputStream in = dir.open(r.t().file(), r.t().dataStartBytes())) {
+      stream(in, r, sink);
     }
   }
 
   @SuppressWarnings("try") // the workspace scope is used for its side effect only
   public void readInto(String name, long[] expectedShape, INDArray dst) throws IOException {
+    Readable r = readable(name, expectedShape);
+    long elements = r.t().elements();
+    checkDestination(r.where(), dst, elements);
+    if (elements == 0) {
+      return;
+    }
+    INDArray flat = flatView(dst, elements);
+    boolean toDouble = flat.dataType() == DataType.DOUBLE;
+    try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces();
+        InputStream in = dir.open(r.t().file(), r.t().dataStartBytes())) {
+      stream(in, r, new Sink() {
+        @Override
+        public boolean doubles() {
+          return toDouble;
+        }
+
+        @Override
+        public void floats(long at, float[] chunk, int n) {
+          assign(flat, at, n, elements, Nd4j.createFromArray(chunk));
+        }
+
+        @Override
+        public void doubles(long at, double[] chunk, int n) {
+          assign(flat, at, n, elements, Nd4j.createFromArray(chunk));
+        }
+      });
+    }
+  }
+
+  private static void assign(INDArray flat, long at, int n, long elements, INDArray chunk) {
+    INDArray target = n == elements ? flat : flat.get(NDArrayIndex.interval(at, at + n));
+    target.assign(chunk);
+    // freed now, not when a GC happens to find the wrapper: a multi-GB model read in chunks
+    // would otherwise leave its size in unreclaimed native memory (the memory plan counts none)
+    chunk.close();
+  }
+
+  /** A tensor that exists with the expected shape and a float dtype, and where it is. */
+  private record Readable(TensorInfo t, SafeTensorsDtype dtype, String where) {}
+
+  private Readable readable(String name, long[] expectedShape) {
     TensorInfo t = info(name);
     String where = "tensor " + name + " in " + dir.describe(t.file());
     if (!Arrays.equals(t.shape(), expectedShape)) {
@@ -280,34 +297,25 @@ public final class SafeTensors {
       throw new IllegalArgumentException(where + ": dtype " + dtype + " cannot be read as floats"
           + " (readable: " + SafeTensorsDtype.readableNames() + ")");
     }
-    long elements = t.elements();
-    checkDestination(where, dst, elements);
-    if (elements == 0) {
-      return;
-    }
-    try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces();
-        InputStream in = dir.open(t.file(), t.dataStartBytes())) {
-      copyChunks(in, dtype, elements, flatView(dst, elements), where);
-    }
+    return new Readable(t, dtype, where);
   }
 
-  private static void copyChunks(InputStream in, SafeTensorsDtype dtype, long elements,
-      INDArray flat, String where) throws IOException {
-    boolean toDouble = flat.dataType() == DataType.DOUBLE;
+  /** The tensor's elements from {@code in}, decoded a bounded chunk at a time, to {@code sink}. */
+  private static void stream(InputStream in, Readable r, Sink sink) throws IOException {
+    SafeTensorsDtype dtype = r.dtype();
+    long elements = r.t().elements();
     int chunkElements = CHUNK_BYTES / dtype.bytes;
-    byte[] bytes = new byte[(int) Math.min(elements, chunkElements) * dtype.bytes];
+    byte[] bytes = new byte[(int) Math.max(1, Math.min(elements, chunkElements)) * dtype.bytes];
     for (long done = 0; done < elements; ) {
       int n = (int) Math.min(chunkElements, elements - done);
-      SafeTensorsHeader.readFully(in, bytes, n * dtype.bytes, where,
+      SafeTensorsHeader.readFully(in, bytes, n * dtype.bytes, r.where(),
           "elements [" + done + ", " + (done + n) + ")");
       ByteBuffer le = ByteBuffer.wrap(bytes, 0, n * dtype.bytes).order(ByteOrder.LITTLE_ENDIAN);
-      INDArray chunk = toDouble ? Nd4j.createFromArray(decodeDoubles(le, dtype, n))
-          : Nd4j.createFromArray(decodeFloats(le, dtype, n));
-      INDArray target = n == elements ? flat : flat.get(NDArrayIndex.interval(done, done + n));
-      target.assign(chunk);
-      // freed now, not when a GC happens to find the wrapper: a multi-GB model read in chunks
-      // would otherwise leave its size in unreclaimed native memory (the memory plan counts none)
-      chunk.close();
+      if (sink.doubles()) {
+        sink.doubles(done, decodeDoubles(le, dtype, n), n);
+      } else {
+        sink.floats(done, decodeFloats(le, dtype, n), n);
+      }
       done += n;
     }
   }

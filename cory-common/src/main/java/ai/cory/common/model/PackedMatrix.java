@@ -2,7 +2,6 @@ package ai.cory.common.model;
 
 import ai.cory.common.io.HalfFloats;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.zip.CRC32C;
 
 /**
